@@ -1,0 +1,106 @@
+/**
+ * Every failure etcd-kit raises on purpose is an {@link EtcdKitError} with a stable {@link EtcdKitErrorCode}.
+ * Branch on `code`, never on the message text: messages may be reworded, codes are API.
+ *
+ * @example
+ * ```ts
+ * import { EtcdKitError, signServerCert } from 'etcd-kit';
+ * try {
+ *   await signServerCert(ca, { commonName: 'etcd01', hosts: [''] });
+ * } catch (err) {
+ *   if (err instanceof EtcdKitError && err.code === 'PKI_INVALID_INPUT') console.error(err.field, err.message);
+ * }
+ * ```
+ * @module
+ */
+
+/** Stable machine-readable error codes. Grouped by the layer that raises them. */
+export type EtcdKitErrorCode =
+  // Input validation (cluster spec, options of any public function).
+  | 'INVALID_SPEC'
+  | 'INVALID_ARGUMENT'
+  // PKI
+  | 'PKI_INVALID_INPUT'
+  | 'PKI_MALFORMED_PEM'
+  | 'PKI_KEY_MISMATCH'
+  | 'PKI_CHAIN_INVALID'
+  | 'PKI_NOT_A_CA'
+  | 'PKI_IO'
+  // Renderers
+  | 'RENDER_INVALID_INPUT'
+  // SSH / remote hosts
+  | 'SSH_HOST_KEY_UNKNOWN'
+  | 'SSH_HOST_KEY_MISMATCH'
+  | 'SSH_AUTH_FAILED'
+  | 'SSH_UNREACHABLE'
+  | 'SSH_TIMEOUT'
+  | 'SSH_COMMAND_FAILED'
+  | 'SSH_SUDO_REQUIRED'
+  | 'SSH_TRANSFER_FAILED'
+  | 'HOST_UNSUPPORTED'
+  | 'HOST_PORT_IN_USE'
+  | 'BUNDLE_INVALID'
+  // etcd client
+  | 'ETCD_UNREACHABLE'
+  | 'ETCD_TIMEOUT'
+  | 'ETCD_TLS_UNTRUSTED'
+  | 'ETCD_TLS_BAD_CERT'
+  | 'ETCD_TLS_HOSTNAME'
+  | 'ETCD_NO_QUORUM'
+  | 'ETCD_UNHEALTHY'
+  | 'ETCD_MEMBERSHIP'
+  | 'ETCD_REQUEST_FAILED'
+  // Orchestration
+  | 'DEPLOY_FAILED'
+  | 'DOWNLOAD_FAILED'
+  | 'CHECKSUM_MISMATCH'
+  // Cancellation through an AbortSignal.
+  | 'ABORTED';
+
+/** Extra, code-specific facts attached to an error. Never contains key material or passwords. */
+export interface EtcdKitErrorOptions {
+  /** The underlying error, kept for debugging. */
+  cause?: unknown;
+  /** Path of the offending input field, e.g. `members[1].host`. */
+  field?: string;
+  /** Member or host the error is about, when there is one. */
+  member?: string;
+  /** Free-form structured details (exit codes, per-endpoint pictures, ...). */
+  details?: Record<string, unknown>;
+}
+
+/** The one error class of etcd-kit. */
+export class EtcdKitError extends Error {
+  override readonly name = 'EtcdKitError';
+  /** Stable code to branch on. */
+  readonly code: EtcdKitErrorCode;
+  /** Path of the offending input field (`members[1].host`), for validation errors. */
+  readonly field: string | undefined;
+  /** Member or host the error concerns, when known. */
+  readonly member: string | undefined;
+  /** Structured, code-specific details. */
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: EtcdKitErrorCode, message: string, options: EtcdKitErrorOptions = {}) {
+    super(redactSecrets(message), options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.field = options.field;
+    this.member = options.member;
+    this.details = options.details;
+  }
+}
+
+/** True when `err` is an {@link EtcdKitError}, optionally with the given code. */
+export function isEtcdKitError(err: unknown, code?: EtcdKitErrorCode): err is EtcdKitError {
+  return err instanceof EtcdKitError && (code === undefined || err.code === code);
+}
+
+const PEM_BLOCK = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z0-9 ]*PRIVATE KEY-----|$)/g;
+
+/**
+ * Removes private-key PEM blocks from text that may end up in a message or a log line. Defence in depth:
+ * callers should never put secrets in messages in the first place.
+ */
+export function redactSecrets(text: string): string {
+  return text.replace(PEM_BLOCK, '[REDACTED PRIVATE KEY]');
+}

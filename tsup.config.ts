@@ -1,0 +1,25 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig([
+  {
+    entry: { index: 'src/index.ts' },
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    target: 'node20',
+    platform: 'node',
+    // etcd3 loads its .proto files from its own folder at run time: never bundle it (nor any dependency).
+    external: ['etcd3', 'ssh2', 'node-forge'],
+  },
+  {
+    entry: { cli: 'src/cli/main.ts' },
+    format: ['esm'],
+    sourcemap: true,
+    clean: false,
+    target: 'node20',
+    platform: 'node',
+    external: ['etcd3', 'ssh2', 'node-forge'],
+    banner: { js: '#!/usr/bin/env node' },
+  },
+]);
