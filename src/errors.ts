@@ -26,6 +26,7 @@ export type EtcdKitErrorCode =
   | 'PKI_CHAIN_INVALID'
   | 'PKI_NOT_A_CA'
   | 'PKI_IO'
+  | 'PKI_INSECURE_PERMISSIONS'
   // Renderers
   | 'RENDER_INVALID_INPUT'
   // SSH / remote hosts

@@ -1,13 +1,262 @@
+// The etcd-kit command line: a thin shell over the public API. Every command maps to one or two library
+// calls; the CLI adds argument parsing, output formatting and exit codes.
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { Command, CommanderError, Option } from 'commander';
+import {
+  type ClusterSpec,
+  checkHealth,
+  clientUrl,
+  deployEtcdCluster,
+  EXAMPLE_SPEC_YAML,
+  EtcdKitError,
+  ensureClusterPki,
+  formatPlan,
+  inspectCertificate,
+  loadClusterSpecFile,
+  pkiPaths,
+  readPkiDir,
+} from '../index.js';
+import { formatHealth, table } from './format.js';
+import { liveProgress, plainProgress, type ProgressView } from './progress.js';
 
-/** Runs the CLI with the given argv and resolves to the process exit code. */
-export async function runCli(argv: string[]): Promise<number> {
-  const args = argv.slice(2);
-  if (args.includes('--version') || args.includes('-V')) {
-    const require = createRequire(import.meta.url);
-    console.log((require('../package.json') as { version: string }).version);
-    return 0;
+/** Exit codes scripts can rely on. */
+export const EXIT = {
+  ok: 0,
+  /** A run failed (host unreachable, deploy error, ...). */
+  failed: 1,
+  /** Bad input: usage error or invalid spec; nothing was touched. */
+  invalid: 2,
+  /** `health`: the cluster (or an endpoint, with --all) is not healthy. */
+  unhealthy: 3,
+  /** `plan --exit-code`: changes are pending. */
+  changesPending: 4,
+} as const;
+
+/** Where the CLI writes; injectable for tests. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** True when stderr is a terminal (live progress view). */
+  isTTY: boolean;
+}
+
+const defaultIo: CliIo = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  isTTY: Boolean(process.stderr.isTTY),
+};
+
+function version(): string {
+  const require = createRequire(import.meta.url);
+  for (const path of ['../package.json', '../../package.json']) {
+    try {
+      return (require(path) as { version: string }).version;
+    } catch {
+      // try the next location (dist/ vs src/cli/)
+    }
   }
-  console.log('etcd-kit: commands arrive with the deploy work; see README.md');
-  return 0;
+  return '0.0.0';
+}
+
+function progressView(io: CliIo, json: boolean): ProgressView | undefined {
+  if (json) return undefined;
+  return io.isTTY ? liveProgress(process.stderr) : plainProgress((line) => io.stderr(`${line}\n`));
+}
+
+function clientTls(pkiDir: string, client: string) {
+  return readPkiDir(pkiDir).then((pki) => {
+    const cert = pki.clients[client];
+    if (!cert) throw new EtcdKitError('INVALID_ARGUMENT', `no client certificate '${client}' in ${pkiDir}`, { field: 'client' });
+    return { caPem: pki.ca.certPem, certPem: cert.certPem, keyPem: cert.keyPem };
+  });
+}
+
+function etcdctlHint(spec: ClusterSpec, endpoints: string[]): string {
+  const paths = pkiPaths(spec.pki.dir);
+  const admin = paths.client(spec.pki.clients.includes('admin') ? 'admin' : spec.pki.clients[0]!);
+  return `ETCDCTL_API=3 etcdctl --endpoints=${endpoints.join(',')} --cacert=${paths.caCert} --cert=${admin.cert} --key=${admin.key} endpoint health`;
+}
+
+function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+  const program = new Command('etcd-kit')
+    .description('Deploy and operate secure etcd clusters over SSH (mTLS everywhere, idempotent).')
+    .version(version())
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command('init')
+    .description('write a commented example cluster spec')
+    .option('-o, --output <file>', 'where to write it', 'cluster.yaml')
+    .option('--force', 'overwrite an existing file')
+    .action(async (opts: { output: string; force?: boolean }) => {
+      if (existsSync(opts.output) && !opts.force) {
+        throw new EtcdKitError('INVALID_ARGUMENT', `${opts.output} exists (use --force to overwrite)`, { field: 'output' });
+      }
+      await writeFile(opts.output, EXAMPLE_SPEC_YAML, { mode: 0o644 });
+      io.stdout(`wrote ${opts.output}: edit members, ssh and etcd, then run: etcd-kit plan -f ${opts.output}\n`);
+    });
+
+  program
+    .command('plan')
+    .description('show what deploy would change (read-only)')
+    .requiredOption('-f, --file <spec>', 'cluster spec (YAML or JSON)')
+    .option('--json', 'machine-readable output')
+    .option('--exit-code', `exit ${EXIT.changesPending} when changes are pending`)
+    .action(async (opts: { file: string; json?: boolean; exitCode?: boolean }) => {
+      const spec = await loadClusterSpecFile(opts.file);
+      const view = progressView(io, true);
+      const result = await deployEtcdCluster(spec, { dryRun: true, ...(view ? { onProgress: view.onProgress } : {}) });
+      io.stdout(opts.json ? `${JSON.stringify(result.plan, null, 2)}\n` : `${formatPlan(result.plan)}\n`);
+      if (opts.exitCode && !result.plan.noChanges) setExit(EXIT.changesPending);
+    });
+
+  program
+    .command('deploy')
+    .description('create or update the cluster so it matches the spec')
+    .requiredOption('-f, --file <spec>', 'cluster spec (YAML or JSON)')
+    .option('--json', 'machine-readable output (no progress view)')
+    .option('--dry-run', 'plan only, change nothing')
+    .addOption(new Option('--health-timeout <ms>', 'longest wait for health, in ms').default(120_000).argParser(Number))
+    .action(async (opts: { file: string; json?: boolean; dryRun?: boolean; healthTimeout: number }) => {
+      const spec = await loadClusterSpecFile(opts.file);
+      for (const w of spec.warnings) io.stderr(`warning: ${w}\n`);
+      const view = progressView(io, Boolean(opts.json));
+      const abort = new AbortController();
+      const onSignal = () => abort.abort(new Error('interrupted'));
+      process.once('SIGINT', onSignal);
+      try {
+        const result = await deployEtcdCluster(spec, {
+          dryRun: Boolean(opts.dryRun),
+          healthTimeoutMs: opts.healthTimeout,
+          signal: abort.signal,
+          ...(view ? { onProgress: view.onProgress } : {}),
+        });
+        view?.close();
+        if (opts.json) {
+          io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+          return;
+        }
+        if (opts.dryRun) {
+          io.stdout(`${formatPlan(result.plan)}\n`);
+          return;
+        }
+        io.stdout(`${result.changed ? 'deployed' : 'no changes'} in ${(result.durationMs / 1000).toFixed(1)} s\n\n`);
+        if (result.health) io.stdout(`${formatHealth(result.health)}\n\n`);
+        io.stdout(`kube-apiserver flags:\n  ${result.kubeApiserverFlags.join(' \\\n  ')}\n\n`);
+        io.stdout(`try:\n  ${etcdctlHint(spec, result.endpoints)}\n`);
+      } finally {
+        view?.close();
+        process.removeListener('SIGINT', onSignal);
+      }
+    });
+
+  program
+    .command('health')
+    .description('check every member over mTLS (linearizable read per endpoint)')
+    .option('-f, --file <spec>', 'cluster spec: endpoints and the admin client cert come from it')
+    .option('--endpoints <urls>', 'comma-separated https:// client URLs (instead of -f)')
+    .option('--pki-dir <dir>', 'PKI dir holding ca.crt and the client cert (with --endpoints)')
+    .option('--client <name>', 'client certificate to use', 'admin')
+    .addOption(new Option('--timeout <ms>', 'per-endpoint budget in ms').default(2000).argParser(Number))
+    .option('--all', `exit ${EXIT.unhealthy} unless every endpoint is healthy (default: quorum)`)
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { file?: string; endpoints?: string; pkiDir?: string; client: string; timeout: number; all?: boolean; json?: boolean }) => {
+      let endpoints: string[];
+      let pkiDir: string;
+      if (opts.file) {
+        const spec = await loadClusterSpecFile(opts.file);
+        endpoints = spec.members.map((m) => clientUrl(m.cluster));
+        pkiDir = opts.pkiDir ?? spec.pki.dir;
+      } else if (opts.endpoints && opts.pkiDir) {
+        endpoints = opts.endpoints.split(',').map((e) => e.trim());
+        pkiDir = opts.pkiDir;
+      } else {
+        throw new EtcdKitError('INVALID_ARGUMENT', 'health needs -f <spec>, or --endpoints with --pki-dir', { field: 'file' });
+      }
+      const health = await checkHealth({ endpoints, tls: await clientTls(pkiDir, opts.client), timeoutMs: opts.timeout });
+      io.stdout(opts.json ? `${JSON.stringify(health, null, 2)}\n` : `${formatHealth(health)}\n`);
+      if (!health.healthy || (opts.all && health.endpoints.some((e) => !e.healthy))) setExit(EXIT.unhealthy);
+    });
+
+  const pki = program.command('pki').description('the cluster PKI on this machine');
+  pki
+    .command('create')
+    .description('create the PKI dir for a spec, or complete an existing one')
+    .requiredOption('-f, --file <spec>', 'cluster spec (YAML or JSON)')
+    .action(async (opts: { file: string }) => {
+      const spec = await loadClusterSpecFile(opts.file);
+      const outcome = await ensureClusterPki(spec);
+      const issued = [...outcome.issuedMembers.map((m) => `member ${m}`), ...outcome.issuedClients.map((c) => `client ${c}`)];
+      io.stdout(`${spec.pki.dir}: ${outcome.createdCa ? 'created CA; ' : ''}${issued.length ? `issued ${issued.join(', ')}` : 'nothing to issue'}\n`);
+    });
+  pki
+    .command('inspect')
+    .description('list every certificate with its SANs and expiry')
+    .option('-d, --dir <dir>', 'PKI dir', './pki')
+    .option('--json', 'machine-readable output')
+    .option('--warn-days <days>', `exit ${EXIT.unhealthy} when a certificate expires within this many days`, Number)
+    .action(async (opts: { dir: string; json?: boolean; warnDays?: number }) => {
+      const read = await readPkiDir(opts.dir);
+      const paths = pkiPaths(opts.dir);
+      const certs: [string, string][] = [
+        [paths.caCert, read.ca.certPem],
+        ...Object.entries(read.members).flatMap(([name, m]): [string, string][] => [
+          [paths.member(name).serverCert, m.server.certPem],
+          [paths.member(name).peerCert, m.peer.certPem],
+        ]),
+        ...Object.entries(read.clients).map(([name, c]): [string, string] => [paths.client(name).cert, c.certPem]),
+      ];
+      const infos = certs.map(([file, pem]) => ({ file, ...inspectCertificate(pem) }));
+      if (opts.json) io.stdout(`${JSON.stringify(infos, null, 2)}\n`);
+      else {
+        io.stdout(
+          `${table(
+            ['FILE', 'SUBJECT', 'SANS', 'USAGE', 'EXPIRES', 'DAYS LEFT'],
+            infos.map((i) => [
+              i.file,
+              i.subject.commonName ?? '',
+              [...i.sans.ip, ...i.sans.dns].join(',') || '-',
+              i.isCA ? 'CA' : i.extendedKeyUsage.join('+'),
+              i.notAfter.toISOString().slice(0, 10),
+              String(i.daysLeft),
+            ]),
+          )}\n`,
+        );
+      }
+      if (opts.warnDays !== undefined && infos.some((i) => i.daysLeft < opts.warnDays!)) setExit(EXIT.unhealthy);
+    });
+  return program;
+}
+
+/** Exit code for an error: bad input is 2, everything else 1. */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof EtcdKitError && (err.code === 'INVALID_SPEC' || err.code === 'INVALID_ARGUMENT')) return EXIT.invalid;
+  return EXIT.failed;
+}
+
+/**
+ * Runs the CLI with `argv` (as in `process.argv`) and resolves to the exit code. Never calls
+ * `process.exit`, so it can be embedded and tested.
+ */
+export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = buildProgram(io, (code) => {
+    exitCode = code;
+  });
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.invalid;
+    if (err instanceof EtcdKitError) {
+      io.stderr(`error [${err.code}]${err.field ? ` at ${err.field}` : ''}: ${err.message}\n`);
+    } else {
+      io.stderr(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+    return exitCodeFor(err);
+  }
 }

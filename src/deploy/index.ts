@@ -1,2 +1,30 @@
-// Public surface of src/deploy: the barrel re-exports exactly what is listed here.
-export {};
+/**
+ * Orchestration: the cluster spec, planning, deploying and keeping a cluster in line with its spec.
+ * @module
+ */
+export { type PkiOutcome, ensureClusterPki } from './cluster-pki.js';
+export { deployEtcdCluster, planEtcdCluster } from './deploy.js';
+export { defaultDownloadCacheDir, type FetchedTarball, type FetchTarballOptions, fetchVerifiedTarball } from './download.js';
+export { formatPlan } from './plan.js';
+export { EXAMPLE_SPEC_YAML, loadClusterSpecFile } from './spec-file.js';
+export { isHostAddress } from './spec-schema.js';
+export type {
+  ClientCertPaths,
+  ClusterPlan,
+  DeployOptions,
+  DeployProgressEvent,
+  DeployResult,
+  DeployStep,
+  MemberDeployReport,
+  MemberPlan,
+  PlannedFileChange,
+  PlanOptions,
+} from './types.js';
+export {
+  type ClusterSpec,
+  type ClusterSpecInput,
+  type EtcdSource,
+  type ResolvedMember,
+  type ResolveSpecOptions,
+  resolveClusterSpec,
+} from './validate-spec.js';

@@ -1,2 +1,38 @@
 // Public surface of src/etcd: the barrel re-exports exactly what is listed here.
-export {};
+/**
+ * Talking to a running cluster over mutual TLS: health checks that see each member separately, waiting
+ * for health, membership changes, and raw etcd3 clients with the same TLS settings.
+ * @module
+ */
+export { createEtcdClient } from './client.js';
+export {
+  addMember,
+  checkHealth,
+  connectCluster,
+  type EtcdCluster,
+  listMembers,
+  promoteMember,
+  removeMember,
+  waitForHealthy,
+} from './cluster.js';
+export type {
+  AddMemberOptions,
+  CheckHealthOptions,
+  CreateEtcdClientOptions,
+  EtcdConnectOptions,
+  EtcdTlsOptions,
+  MembershipCallOptions,
+  MembershipChangeOptions,
+  WaitForHealthyOptions,
+} from './options.js';
+export type {
+  AddMemberResult,
+  ClusterHealth,
+  ClusterLeader,
+  EndpointHealth,
+  EndpointStatus,
+  EtcdAlarm,
+  EtcdFailure,
+  EtcdMember,
+  QuorumInfo,
+} from './types.js';

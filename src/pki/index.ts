@@ -1,2 +1,37 @@
-// Public surface of src/pki: the barrel re-exports exactly what is listed here.
-export {};
+/**
+ * PKI for etcd: a CA, per-member server and peer certificates, client certificates; reading, writing,
+ * verifying and inspecting them. Pure: touches no host, only its own PKI directory.
+ * @module
+ */
+export type {
+  CertificateAuthority,
+  CertificateInfo,
+  CertificateName,
+  ClientCertOptions,
+  ClusterMemberSpec,
+  ClusterPki,
+  CreateCaOptions,
+  CreateClusterPkiOptions,
+  ExtendedKeyUsage,
+  HostCertOptions,
+  IssuedCertificate,
+  KeyAlgorithm,
+  KeyUsage,
+  MemberPki,
+} from './types.js';
+export { createCA, signClientCert, signPeerCert, signServerCert } from './issue.js';
+export { createClusterPki } from './cluster.js';
+export {
+  type ClientPaths,
+  type MemberPaths,
+  PKI_FILE_MODES,
+  type PkiPaths,
+  type ReadPkiDirOptions,
+  pkiPaths,
+  readPkiDir,
+  writePkiDir,
+} from './dir.js';
+export { type VerifyCertificateOptions, type VerifyResult, keyMatchesCert, verifyCertificate } from './verify.js';
+export { inspectCertificate } from './inspect.js';
+export { KEY_ALGORITHMS, isKeyAlgorithm } from './keys.js';
+export { PKI_DEFAULTS } from './options.js';

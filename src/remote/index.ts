@@ -1,2 +1,57 @@
 // Public surface of src/remote: the barrel re-exports exactly what is listed here.
-export {};
+/**
+ * Remote hosts over SSH: verified connections (known_hosts or pinned fingerprints, key or agent auth,
+ * root or `sudo -n`), and the member operations — install, inspect, start/restart/stop, uninstall — that
+ * put etcd on a host with atomic, hash-checked, minimal uploads.
+ * @module
+ */
+export {
+  type BinarySource,
+  ETCD_BINARY_NAMES,
+  type EtcdBinaryName,
+  elfArch,
+  type PreparedBinaries,
+  type PreparedBinary,
+  prepareBinaries,
+} from './binaries.js';
+export {
+  type BundleDir,
+  type BundleFile,
+  type BundleFileRole,
+  type MemberBundle,
+  type MemberFiles,
+  type PreparedBundle,
+  prepareMemberBundle,
+} from './bundle.js';
+export {
+  type ConnectOptions,
+  connect,
+  type Privilege,
+  type RunOptions,
+  type RunResult,
+  SshConnection,
+} from './connection.js';
+export type { FirewallFacts, UnitFacts } from './facts.js';
+export { type InspectedFile, inspectMember, type MemberInspection } from './inspect-member.js';
+export { type InstallMemberOptions, type InstallReport, installMember } from './install-member.js';
+export {
+  fingerprintOfKey,
+  formatKnownHostsLine,
+  type KnownHostEntry,
+  knownHostsName,
+  normalizeFingerprint,
+  parseKnownHosts,
+} from './known-hosts.js';
+export type { RestartPolicy } from './plan.js';
+export {
+  readMemberUnit,
+  restartMember,
+  type ServiceActionResult,
+  type ServiceOptions,
+  startMember,
+  stopMember,
+} from './service.js';
+export type { RemoteHost } from './session.js';
+export { shellQuote } from './shell.js';
+export type { ProgressEvent, ProgressListener, ProgressStep, RemoteCallOptions, SshTarget } from './types.js';
+export { type UninstallMemberOptions, type UninstallReport, uninstallMember } from './uninstall-member.js';

@@ -1,2 +1,23 @@
 // Public surface of src/render: the barrel re-exports exactly what is listed here.
-export {};
+/**
+ * Pure renderers for what lives on an etcd host: the etcd EnvironmentFile, the systemd unit and an etcdctl
+ * env file, plus the layout, member and settings types they share. Nothing here touches a host.
+ * @module
+ */
+export { type EnvSection, formatEnvFile, parseEnvFile } from './env-file.js';
+export { type RenderEtcdEnvOptions, renderEtcdEnv } from './etcd-env.js';
+export { type RenderEtcdctlEnvOptions, renderEtcdctlEnv } from './etcdctl-env.js';
+export { type EtcdLayout, resolveLayout } from './layout.js';
+export {
+  type ClusterMember,
+  clientUrl,
+  DEFAULT_CLIENT_PORT,
+  DEFAULT_PEER_PORT,
+  type MemberUrls,
+  memberUrls,
+  peerUrl,
+  urlHost,
+  validateClusterMembers,
+} from './members.js';
+export { type EtcdLogLevel, type EtcdSettings, type ResolvedEtcdSettings, resolveSettings } from './settings.js';
+export { type RenderSystemdUnitOptions, renderSystemdUnit } from './systemd-unit.js';

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The main job, on a fresh Debian 12 machine as root: install what is missing, build, then bring up three
+# sandbox hosts (systemd-nspawn), deploy a secure etcd cluster onto them with the public API, print its
+# health, and tear everything down (--keep leaves the hosts and the cluster running).
+#   bash scripts/demo.sh [--keep] [--tarball etcd-vX.Y.Z-linux-amd64.tar.gz] [--members 3]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" != 0 ]; then echo "the demo starts containers and network namespaces: run it as root" >&2; exit 1; fi
+bash scripts/install-system-deps.sh
+[ -d node_modules/.bin ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
+npm run --silent build
+exec node --import tsx scripts/demo.mts "$@"

@@ -1,0 +1,76 @@
+// Creates the cluster's PKI directory, or reuses it: an existing CA is kept, certificates that are
+// missing or do not cover a member's addresses any more are issued with that CA, and a PKI whose
+// certificates do not chain to its CA is an error (readPkiDir), never silently re-issued.
+import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
+import {
+  type ClusterPki,
+  createClusterPki,
+  PKI_DEFAULTS,
+  pkiPaths,
+  readPkiDir,
+  signClientCert,
+  verifyCertificate,
+  writePkiDir,
+} from '../pki/index.js';
+import type { ClusterSpec, ResolvedMember } from './validate-spec.js';
+
+/** What {@link ensureClusterPki} did. */
+export interface PkiOutcome {
+  /** The cluster PKI, complete for the spec. */
+  pki: ClusterPki;
+  /** True when the CA was created in this run. */
+  createdCa: boolean;
+  /** Member names whose server/peer certificates were (re-)issued in this run. */
+  issuedMembers: string[];
+  /** Client names whose certificates were issued in this run. */
+  issuedClients: string[];
+}
+
+function coversHosts(certPem: string, caPem: string, hosts: string[], usage: 'server' | 'peer'): boolean {
+  return hosts.every((host) => verifyCertificate(certPem, caPem, isIP(host) ? { ip: host, usage } : { dns: host, usage }).valid);
+}
+
+function memberNeedsCerts(pki: ClusterPki, member: ResolvedMember): boolean {
+  const existing = pki.members[member.name];
+  if (!existing) return true;
+  const hosts = [...member.certHosts, ...PKI_DEFAULTS.memberLocalHosts];
+  return !coversHosts(existing.server.certPem, pki.ca.certPem, hosts, 'server') || !coversHosts(existing.peer.certPem, pki.ca.certPem, hosts, 'peer');
+}
+
+/**
+ * Makes the PKI dir at `spec.pki.dir` complete for `spec`. With `persist: false` (dry runs) nothing is
+ * written and a missing PKI is generated in memory only.
+ */
+export async function ensureClusterPki(spec: ClusterSpec, options: { persist?: boolean } = {}): Promise<PkiOutcome> {
+  const persist = options.persist ?? true;
+  const dir = spec.pki.dir;
+  if (!existsSync(pkiPaths(dir).caCert)) {
+    const pki = await createClusterPki({
+      members: spec.members.map((m) => ({ name: m.name, hosts: m.certHosts })),
+      keyAlgorithm: spec.pki.keyAlgorithm,
+      clients: spec.pki.clients,
+    });
+    if (persist) await writePkiDir(dir, pki);
+    return { pki, createdCa: true, issuedMembers: spec.members.map((m) => m.name), issuedClients: [...spec.pki.clients] };
+  }
+
+  const pki = await readPkiDir(dir);
+  const stale = spec.members.filter((m) => memberNeedsCerts(pki, m));
+  const missingClients = spec.pki.clients.filter((c) => !pki.clients[c]);
+  if (stale.length === 0 && missingClients.length === 0) return { pki, createdCa: false, issuedMembers: [], issuedClients: [] };
+
+  const [fresh, clients] = await Promise.all([
+    stale.length > 0
+      ? createClusterPki({ members: stale.map((m) => ({ name: m.name, hosts: m.certHosts })), ca: pki.ca, clients: [] })
+      : undefined,
+    Promise.all(missingClients.map(async (name) => [name, await signClientCert(pki.ca, { commonName: name })] as const)),
+  ]);
+  const merged: ClusterPki = {
+    ca: pki.ca,
+    members: { ...pki.members, ...(fresh?.members ?? {}) },
+    clients: { ...pki.clients, ...Object.fromEntries(clients) },
+  };
+  if (persist) await writePkiDir(dir, merged);
+  return { pki: merged, createdCa: false, issuedMembers: stale.map((m) => m.name), issuedClients: missingClients };
+}

@@ -1,0 +1,209 @@
+// deployEtcdCluster and planEtcdCluster: validate → binaries + PKI → connect → inspect → (bootstrap |
+// update with rolling restarts) → health. Policy lives here; src/remote only carries it out.
+import { EtcdKitError } from '../errors.js';
+import { connectCluster, type EtcdCluster } from '../etcd/index.js';
+import { type InstallReport, installMember, readMemberUnit, restartMember, type SshConnection, startMember } from '../remote/index.js';
+import { type InspectedMember, inspectMembers } from './plan.js';
+import { clientCertPaths, type PreparedDeploy, type PreparedMember, prepareDeploy } from './prepare.js';
+import { closeAll, connectMembers, forEachMember, memberError, remoteOptions } from './sessions.js';
+import type { ClusterPlan, DeployOptions, DeployResult, MemberDeployReport, PlanOptions } from './types.js';
+import type { ClusterSpec, ClusterSpecInput } from './validate-spec.js';
+import { waitForEndpoints } from './wait.js';
+
+const DEFAULT_HEALTH_TIMEOUT_MS = 120_000;
+const UNIT_POLL_MS = 200;
+
+interface RunContext {
+  prepared: PreparedDeploy;
+  connections: Map<string, SshConnection>;
+  options: DeployOptions;
+  healthTimeoutMs: number;
+  reports: Map<string, MemberDeployReport>;
+}
+
+function conn(ctx: RunContext, m: PreparedMember): SshConnection {
+  return ctx.connections.get(m.spec.name)!;
+}
+
+function record(ctx: RunContext, m: PreparedMember, install: InstallReport): void {
+  const report = ctx.reports.get(m.spec.name)!;
+  report.changedFiles.push(...install.changedFiles.filter((f) => !report.changedFiles.includes(f)));
+  report.bytesSent += install.bytesSent;
+  report.started ||= install.started;
+  report.restarted ||= install.restarted;
+}
+
+function openCluster(prepared: PreparedDeploy): EtcdCluster {
+  const clients = prepared.pki.pki.clients;
+  const client = clients['admin'] ?? Object.values(clients)[0];
+  if (!client) {
+    throw new EtcdKitError('INVALID_SPEC', 'pki.clients: at least one client certificate is needed to check health', { field: 'pki.clients' });
+  }
+  return connectCluster({
+    endpoints: prepared.endpoints,
+    tls: { caPem: prepared.pki.pki.ca.certPem, certPem: client.certPem, keyPem: client.keyPem },
+  });
+}
+
+/** Founds the cluster: every member installed and started at once (etcd 3.4 is ready only at quorum). */
+async function bootstrap(ctx: RunContext, cluster: EtcdCluster): Promise<void> {
+  const { members } = ctx.prepared;
+  await forEachMember(members, 'upload', async (m) => {
+    record(ctx, m, await installMember(conn(ctx, m), m.bootstrap, { ...remoteOptions(m, ctx.options), restart: 'if-changed' }));
+  });
+  ctx.options.onProgress?.({ step: 'wait-healthy', message: 'waiting for the new cluster to elect a leader' });
+  await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: ctx.options.signal });
+  await finalize(ctx);
+}
+
+/**
+ * Once the cluster exists, `ETCD_INITIAL_CLUSTER_STATE=existing` on every member: a member that loses
+ * its data dir then rejoins instead of founding a second cluster (kubespray #13261). etcd reads the
+ * state only when its data dir is empty, so no restart is needed.
+ */
+async function finalize(ctx: RunContext): Promise<void> {
+  ctx.options.onProgress?.({ step: 'finalize', message: 'ETCD_INITIAL_CLUSTER_STATE=existing on every member' });
+  await forEachMember(ctx.prepared.members, 'finalize', async (m) => {
+    record(ctx, m, await installMember(conn(ctx, m), m.steady, { ...remoteOptions(m, ctx.options), restart: 'never' }));
+  });
+}
+
+async function waitForNewMainPid(ctx: RunContext, m: PreparedMember, before: number): Promise<void> {
+  const deadline = Date.now() + ctx.healthTimeoutMs;
+  for (;;) {
+    const unit = await readMemberUnit(conn(ctx, m), { layout: ctx.prepared.spec.layout, ...remoteOptions(m, ctx.options) });
+    if (unit.mainPid > 0 && unit.mainPid !== before) return;
+    if (unit.activeState === 'failed') throw new EtcdKitError('DEPLOY_FAILED', 'etcd failed to restart (see journalctl -u etcd on the host)');
+    if (Date.now() > deadline) throw new EtcdKitError('ETCD_TIMEOUT', `etcd did not restart within ${ctx.healthTimeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, UNIT_POLL_MS));
+  }
+}
+
+/** Changes a running cluster: stage files everywhere, start stopped members, then restart one member at a time. */
+async function update(ctx: RunContext, cluster: EtcdCluster, inspected: InspectedMember[]): Promise<void> {
+  const staged = inspected.filter((i) => i.plan.files.length > 0);
+  await forEachMember(
+    staged.map((i) => i.member),
+    'upload',
+    async (m) => {
+      record(ctx, m, await installMember(conn(ctx, m), m.steady, { ...remoteOptions(m, ctx.options), restart: 'never' }));
+    },
+  );
+
+  const stopped = inspected.filter((i) => i.plan.service === 'start').map((i) => i.member);
+  if (stopped.length > 0) {
+    await forEachMember(stopped, 'start', async (m) => {
+      ctx.options.onProgress?.({ step: 'start', member: m.spec.name });
+      await startMember(conn(ctx, m), { layout: ctx.prepared.spec.layout, ...remoteOptions(m, ctx.options) });
+      ctx.reports.get(m.spec.name)!.started = true;
+    });
+  }
+
+  const toRestart = inspected.filter((i) => i.plan.service === 'restart').map((i) => i.member);
+  if (stopped.length > 0 || toRestart.length > 0) {
+    ctx.options.onProgress?.({ step: 'wait-healthy', message: 'cluster must be healthy before any restart' });
+    await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: ctx.options.signal });
+  }
+  // Rolling: never more than one member down, and the next waits until the last one serves again.
+  for (const m of toRestart) {
+    try {
+      ctx.options.onProgress?.({ step: 'restart', member: m.spec.name });
+      const { before } = await restartMember(conn(ctx, m), { layout: ctx.prepared.spec.layout, ...remoteOptions(m, ctx.options) });
+      await waitForNewMainPid(ctx, m, before.mainPid);
+      ctx.options.onProgress?.({ step: 'wait-healthy', member: m.spec.name });
+      await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: ctx.options.signal });
+      ctx.reports.get(m.spec.name)!.restarted = true;
+    } catch (err) {
+      throw memberError(m, 'restart', err);
+    }
+  }
+}
+
+function kubeApiserverFlags(prepared: PreparedDeploy): string[] {
+  const certs = clientCertPaths(prepared.spec)['kube-apiserver'];
+  return [
+    `--etcd-servers=${prepared.endpoints.join(',')}`,
+    ...(certs ? [`--etcd-cafile=${certs.caFile}`, `--etcd-certfile=${certs.certFile}`, `--etcd-keyfile=${certs.keyFile}`] : []),
+  ];
+}
+
+/**
+ * Turns a list of hosts into a healthy, secure etcd cluster — or brings an existing one in line with the
+ * spec. Idempotent: a re-run with nothing changed uploads nothing and restarts nothing.
+ *
+ * Steps: validate the spec (before any host is touched) → fetch/verify binaries and create or reuse the
+ * PKI → one SSH connection per member → inspect → found the cluster (all members started at once, then
+ * `initial-cluster-state=existing` written everywhere) or update it (files staged, stopped members
+ * started, changed members restarted one at a time, each waiting for health) → final health check.
+ *
+ * @example
+ * ```ts
+ * import { deployEtcdCluster } from 'etcd-kit';
+ *
+ * const result = await deployEtcdCluster({
+ *   members: [
+ *     { name: 'etcd01', host: '192.168.35.128' },
+ *     { name: 'etcd02', host: '192.168.35.195' },
+ *     { name: 'etcd03', host: '192.168.35.138' },
+ *   ],
+ *   ssh: { user: 'root', privateKeyPath: '~/.ssh/id_ed25519' },
+ *   etcd: { tarball: './etcd-v3.4.23-linux-amd64.tar.gz' },
+ *   pki: { dir: './pki' },
+ * });
+ * console.log(result.changed ? 'deployed' : 'no changes', result.kubeApiserverFlags.join(' '));
+ * ```
+ */
+export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, options: DeployOptions = {}): Promise<DeployResult> {
+  const started = performance.now();
+  const dryRun = options.dryRun ?? false;
+  const prepared = await prepareDeploy(spec, options, !dryRun);
+  const connections = await connectMembers(prepared.members, options);
+  let cluster: EtcdCluster | undefined;
+  try {
+    const { plan, inspected } = await inspectMembers(prepared, connections, options);
+    const base = {
+      plan,
+      endpoints: prepared.endpoints,
+      clientCerts: clientCertPaths(prepared.spec),
+      kubeApiserverFlags: kubeApiserverFlags(prepared),
+      token: prepared.token,
+    };
+    if (dryRun) return { ...base, changed: !plan.noChanges, members: [], health: undefined, durationMs: performance.now() - started };
+
+    const ctx: RunContext = {
+      prepared,
+      connections,
+      options,
+      healthTimeoutMs: options.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS,
+      reports: new Map(
+        prepared.members.map((m) => [m.spec.name, { name: m.spec.name, host: m.spec.ssh.host, changedFiles: [], bytesSent: 0, started: false, restarted: false }]),
+      ),
+    };
+    cluster = openCluster(prepared);
+    if (plan.mode === 'bootstrap') await bootstrap(ctx, cluster);
+    else if (!plan.noChanges) await update(ctx, cluster, inspected);
+
+    ctx.options.onProgress?.({ step: 'wait-healthy' });
+    const health = await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: options.signal });
+    options.onProgress?.({ step: 'done', message: plan.noChanges ? 'no changes' : 'deployed' });
+    const members = prepared.members.map((m) => ctx.reports.get(m.spec.name)!);
+    const changed = !plan.noChanges || members.some((m) => m.changedFiles.length > 0 || m.started || m.restarted);
+    return { ...base, changed, members, health, durationMs: performance.now() - started };
+  } finally {
+    cluster?.close();
+    await closeAll(connections);
+  }
+}
+
+/**
+ * Computes what {@link deployEtcdCluster} would do, changing nothing (read-only SSH, PKI only in memory).
+ *
+ * @example
+ * ```ts
+ * import { formatPlan, planEtcdCluster } from 'etcd-kit';
+ * console.log(formatPlan(await planEtcdCluster(spec)));
+ * ```
+ */
+export async function planEtcdCluster(spec: ClusterSpecInput | ClusterSpec, options: PlanOptions = {}): Promise<ClusterPlan> {
+  return (await deployEtcdCluster(spec, { ...options, dryRun: true })).plan;
+}

@@ -1,0 +1,112 @@
+// Everything a deploy or plan computes on the controller before it touches a host: the resolved spec,
+// verified binaries, the PKI, the token, and every member's bundle (once for the bootstrap state
+// `new`, once for the steady state `existing`).
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { type ClusterPki, pkiPaths } from '../pki/index.js';
+import { type PreparedBinaries, type PreparedBundle, prepareBinaries, prepareMemberBundle } from '../remote/index.js';
+import { clientUrl, renderEtcdctlEnv, renderEtcdEnv, renderSystemdUnit } from '../render/index.js';
+import { type PkiOutcome, ensureClusterPki } from './cluster-pki.js';
+import { prepareTarballCached } from './binaries-cache.js';
+import { defaultDownloadCacheDir, fetchVerifiedTarball } from './download.js';
+import type { ClientCertPaths, DeployOptions } from './types.js';
+import { type ClusterSpec, type ResolvedMember, resolveClusterSpec } from './validate-spec.js';
+
+/** One member with both of its bundles. */
+export interface PreparedMember {
+  /** The member from the spec. */
+  spec: ResolvedMember;
+  /** Bundle with `ETCD_INITIAL_CLUSTER_STATE=new`: used only to found a new cluster. */
+  bootstrap: PreparedBundle;
+  /** Bundle with `ETCD_INITIAL_CLUSTER_STATE=existing`: what every member holds once the cluster exists. */
+  steady: PreparedBundle;
+}
+
+/** The controller-side result of preparing a deploy. */
+export interface PreparedDeploy {
+  spec: ClusterSpec;
+  binaries: PreparedBinaries;
+  pki: PkiOutcome;
+  token: string;
+  endpoints: string[];
+  members: PreparedMember[];
+}
+
+/** True when `value` is a {@link ClusterSpec} already (from resolveClusterSpec or loadClusterSpecFile). */
+export function isResolvedSpec(value: unknown): value is ClusterSpec {
+  return value !== null && typeof value === 'object' && (value as { kind?: unknown }).kind === 'etcd-kit/cluster-spec';
+}
+
+/** Stable per-cluster token: the spec's name, else derived from the CA (unique per cluster, same every run). */
+export function clusterToken(spec: ClusterSpec, pki: ClusterPki): string {
+  if (spec.name) return spec.name;
+  return `etcd-${createHash('sha256').update(pki.ca.certPem).digest('hex').slice(0, 12)}`;
+}
+
+function binariesCacheDir(options: DeployOptions): string {
+  return join(options.downloadCacheDir ?? defaultDownloadCacheDir(), '..', 'binaries');
+}
+
+async function loadBinaries(spec: ClusterSpec, options: DeployOptions): Promise<PreparedBinaries> {
+  const source = spec.etcd;
+  if ('binDir' in source) return prepareBinaries({ dir: source.binDir });
+  if ('tarball' in source) return prepareTarballCached(source.tarball, binariesCacheDir(options));
+  const fetched = await fetchVerifiedTarball(source.url, source.sha256, {
+    ...(options.downloadCacheDir ? { cacheDir: options.downloadCacheDir } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    onProgress: (p) => options.onProgress?.({ step: 'binaries', bytes: p.bytes, ...(p.totalBytes ? { totalBytes: p.totalBytes } : {}), message: p.cached ? 'cached' : 'downloading' }),
+  });
+  return prepareTarballCached(fetched.path, binariesCacheDir(options));
+}
+
+/** Client certificate paths in the PKI dir, by client name. */
+export function clientCertPaths(spec: ClusterSpec): Record<string, ClientCertPaths> {
+  const paths = pkiPaths(spec.pki.dir);
+  return Object.fromEntries(
+    spec.pki.clients.map((name) => {
+      const client = paths.client(name);
+      return [name, { caFile: paths.caCert, certFile: client.cert, keyFile: client.key }];
+    }),
+  );
+}
+
+/**
+ * Validates, fetches and renders: everything up to the first SSH connection. With `persist: false`
+ * (plans, dry runs) a missing PKI is generated in memory and nothing is written.
+ */
+export async function prepareDeploy(input: unknown, options: DeployOptions, persist: boolean): Promise<PreparedDeploy> {
+  options.onProgress?.({ step: 'validate' });
+  const spec = isResolvedSpec(input) ? input : resolveClusterSpec(input);
+  options.onProgress?.({ step: 'binaries' });
+  options.onProgress?.({ step: 'pki' });
+  const [binaries, pki] = await Promise.all([loadBinaries(spec, options), ensureClusterPki(spec, { persist })]);
+  const token = clusterToken(spec, pki.pki);
+  const clusterMembers = spec.members.map((m) => m.cluster);
+  const endpoints = clusterMembers.map(clientUrl);
+  const unit = renderSystemdUnit({ layout: spec.layout });
+  const etcdctlEnv = renderEtcdctlEnv({ endpoints, layout: spec.layout });
+
+  const members = await Promise.all(
+    spec.members.map(async (member) => {
+      const certs = pki.pki.members[member.name]!;
+      const bundleFor = (state: 'new' | 'existing') =>
+        prepareMemberBundle({
+          binaries,
+          layout: spec.layout,
+          files: {
+            caCert: pki.pki.ca.certPem,
+            serverCert: certs.server.certPem,
+            serverKey: certs.server.keyPem,
+            peerCert: certs.peer.certPem,
+            peerKey: certs.peer.keyPem,
+            env: renderEtcdEnv({ member: member.name, members: clusterMembers, token, state, layout: spec.layout, settings: spec.settingsInput }),
+            unit,
+            etcdctlEnv,
+          },
+        });
+      const [bootstrap, steady] = await Promise.all([bundleFor('new'), bundleFor('existing')]);
+      return { spec: member, bootstrap, steady };
+    }),
+  );
+  return { spec, binaries, pki, token, endpoints, members };
+}

@@ -1,0 +1,103 @@
+// The cluster spec's shape, as a zod schema. Pure data rules only (types, ranges, formats); checks that
+// need the file system or several fields at once live in validate-spec.ts.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { KEY_ALGORITHMS } from '../pki/index.js';
+
+
+// etcd member names end up in URLs-free places (env file, cert CN, file names): keep them boring.
+const MEMBER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const DNS_NAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const LOOKS_LIKE_IPV4 = /^\d+(\.\d+){3}$/;
+const SHA256_FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+const SHA256_HEX = /^[a-f0-9]{64}$/i;
+
+/** True for an IPv4/IPv6 literal or a syntactically valid DNS name (but not an invalid dotted quad). */
+export function isHostAddress(value: string): boolean {
+  if (isIP(value) !== 0) return true;
+  if (LOOKS_LIKE_IPV4.test(value)) return false;
+  return DNS_NAME.test(value);
+}
+
+const hostAddress = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must not be empty')
+  .refine(isHostAddress, { message: 'must be an IPv4/IPv6 address or a DNS name' });
+
+const port = z.number({ error: 'must be a number' }).int('must be an integer').min(1).max(65535);
+const nonEmptyPath = z.string({ error: 'must be a string' }).min(1, 'must not be empty');
+const fingerprint = z.string().regex(SHA256_FINGERPRINT, "must be 'SHA256:' + 43 base64 characters, as ssh-keygen -lf prints it");
+
+const memberSsh = z
+  .object({
+    port: port.optional(),
+    user: z.string().min(1).optional(),
+    privateKeyPath: nonEmptyPath.optional(),
+    hostKeyFingerprint: fingerprint.optional(),
+  })
+  .strict();
+
+const member = z
+  .object({
+    name: z.string({ error: 'is required' }).regex(MEMBER_NAME, 'must be 1-63 characters of [A-Za-z0-9._-], starting with a letter or digit'),
+    host: hostAddress,
+    address: hostAddress.optional(),
+    extraSans: z.array(hostAddress).optional(),
+    ssh: memberSsh.optional(),
+  })
+  .strict();
+
+const ssh = z
+  .object({
+    user: z.string().min(1).optional(),
+    port: port.optional(),
+    privateKeyPath: nonEmptyPath.optional(),
+    passphrase: z.string().optional(),
+    agent: z.union([z.boolean(), nonEmptyPath]).optional(),
+    knownHostsPath: nonEmptyPath.optional(),
+    hostKeyFingerprints: z.record(z.string(), fingerprint).optional(),
+    acceptUnknownHostKeys: z.boolean().optional(),
+    readyTimeoutMs: z.number().int().min(100).max(600_000).optional(),
+  })
+  .strict();
+
+const etcdSource = z.union(
+  [
+    z.object({ tarball: nonEmptyPath }).strict(),
+    z
+      .object({
+        url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
+        sha256: z.string().regex(SHA256_HEX, 'must be 64 hex characters'),
+      })
+      .strict(),
+    z.object({ binDir: nonEmptyPath }).strict(),
+  ],
+  { error: 'must be one of { tarball }, { url, sha256 } or { binDir }' },
+);
+
+const absolutePath = z.string().regex(/^\/[^\s"'\\$`]*$/, 'must be an absolute path without spaces or quotes');
+
+/** The schema of a cluster spec (see {@link ClusterSpecInput}). */
+export const clusterSpecSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 characters of [A-Za-z0-9._-]').optional(),
+    members: z.array(member, { error: 'must be a list of members' }).min(1, 'must list at least one member'),
+    ssh: ssh.optional(),
+    etcd: etcdSource,
+    pki: z
+      .object({
+        dir: nonEmptyPath,
+        keyAlgorithm: z.enum(KEY_ALGORITHMS).optional(),
+        clients: z.array(z.string().regex(MEMBER_NAME, 'must be 1-63 characters of [A-Za-z0-9._-]')).optional(),
+      })
+      .strict()
+      .optional(),
+    layout: z.object({ prefix: absolutePath.optional(), dataDir: absolutePath.optional() }).strict().optional(),
+    ports: z.object({ client: port.optional(), peer: port.optional() }).strict().optional(),
+    // Ranges and cross-field rules of settings live in one place, render's resolveSettings (validate-spec.ts calls it).
+    settings: z.record(z.string(), z.unknown(), { error: 'must be an object' }).optional(),
+  })
+  .strict();
+
+/** A cluster spec as a user writes it (plain object, YAML or JSON). */
+export type ClusterSpecInput = z.input<typeof clusterSpecSchema>;

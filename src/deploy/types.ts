@@ -1,0 +1,139 @@
+/**
+ * Public types of the orchestration layer: options, progress events, the plan and the deploy result.
+ * @module
+ */
+import type { ClusterHealth } from '../etcd/index.js';
+
+/** Steps a deploy or plan goes through, in order. */
+export type DeployStep =
+  | 'validate'
+  | 'binaries'
+  | 'pki'
+  | 'connect'
+  | 'inspect'
+  | 'upload'
+  | 'apply'
+  | 'start'
+  | 'wait-healthy'
+  | 'restart'
+  | 'finalize'
+  | 'done';
+
+/** One progress report of {@link deployEtcdCluster} or {@link planEtcdCluster}. Never carries key material. */
+export interface DeployProgressEvent {
+  /** The step. */
+  step: DeployStep;
+  /** Member the event is about; absent for cluster-wide steps. */
+  member?: string;
+  /** Remote path being uploaded (`upload`). */
+  file?: string;
+  /** Bytes of `file` sent so far (`upload`), or downloaded so far (`binaries`). */
+  bytes?: number;
+  /** Size of `file` in bytes (`upload`), or of the download (`binaries`). */
+  totalBytes?: number;
+  /** Short human-readable note. */
+  message?: string;
+}
+
+/** Options of {@link deployEtcdCluster}. */
+export interface DeployOptions {
+  /** Receives progress events. Must not throw. */
+  onProgress?: (event: DeployProgressEvent) => void;
+  /** Cancels the deploy; it rejects with code `ABORTED` (files already in place stay consistent). */
+  signal?: AbortSignal;
+  /** Only compute and return the plan; change nothing anywhere (not even the local PKI dir). Default: false. */
+  dryRun?: boolean;
+  /** Longest wait in ms for the cluster (or a restarted member) to become healthy. Default: 120000. */
+  healthTimeoutMs?: number;
+  /** Download cache for `etcd.url` sources. Default: `~/.cache/etcd-kit/downloads`. */
+  downloadCacheDir?: string;
+}
+
+/** Options of {@link planEtcdCluster}. */
+export type PlanOptions = Pick<DeployOptions, 'onProgress' | 'signal' | 'downloadCacheDir'>;
+
+/** What will happen (plan) to one file on one member. */
+export interface PlannedFileChange {
+  /** Path on the host. */
+  path: string;
+  /** `create` (missing), `update` (content differs), `permissions` (content right, mode/owner not). */
+  action: 'create' | 'update' | 'permissions';
+}
+
+/** What the plan finds for one member. */
+export interface MemberPlan {
+  /** Member name. */
+  name: string;
+  /** SSH host. */
+  host: string;
+  /** File changes; empty when the member is up to date. */
+  files: PlannedFileChange[];
+  /** Service action: start a stopped member, restart (rolling) a running one, or nothing. */
+  service: 'none' | 'start' | 'restart';
+  /** Whether etcd is running there now, and its main PID (0 when not). */
+  running: boolean;
+  /** etcd's main PID (0 when not running). */
+  mainPid: number;
+}
+
+/** Result of {@link planEtcdCluster}. */
+export interface ClusterPlan {
+  /** `bootstrap`: no member runs yet, the cluster is created; `update`: a running cluster is changed. */
+  mode: 'bootstrap' | 'update';
+  /** Per-member plan, in spec order. */
+  members: MemberPlan[];
+  /** Local PKI work: CA creation and certificates to issue. */
+  pki: { createCa: boolean; issueMembers: string[]; issueClients: string[] };
+  /** True when nothing at all would change. */
+  noChanges: boolean;
+  /** Spec warnings (even member count, ...). */
+  warnings: string[];
+}
+
+/** What happened on one member during a deploy. */
+export interface MemberDeployReport {
+  /** Member name. */
+  name: string;
+  /** SSH host. */
+  host: string;
+  /** Paths uploaded and replaced. */
+  changedFiles: string[];
+  /** Bytes uploaded. */
+  bytesSent: number;
+  /** etcd was started. */
+  started: boolean;
+  /** etcd was restarted (rolling, one member at a time). */
+  restarted: boolean;
+}
+
+/** Paths on the controller of a client certificate issued for the cluster. */
+export interface ClientCertPaths {
+  /** CA certificate to trust. */
+  caFile: string;
+  /** Client certificate. */
+  certFile: string;
+  /** Client key (0600). */
+  keyFile: string;
+}
+
+/** Result of {@link deployEtcdCluster}. */
+export interface DeployResult {
+  /** False when the run changed nothing anywhere ("no changes"). */
+  changed: boolean;
+  /** The plan the run carried out (the whole result of a dry run). */
+  plan: ClusterPlan;
+  /** Per-member report, in spec order (empty for a dry run). */
+  members: MemberDeployReport[];
+  /** Client URLs of the members. */
+  endpoints: string[];
+  /** Health picture after the deploy (absent for a dry run). */
+  health: ClusterHealth | undefined;
+  /** Client certificate paths by client name (`admin`, `kube-apiserver`, ...). */
+  clientCerts: Record<string, ClientCertPaths>;
+  /** kube-apiserver flags for this cluster, using the `kube-apiserver` client certificate. */
+  kubeApiserverFlags: string[];
+  /** The initial cluster token in use. */
+  token: string;
+  /** Wall time in ms. */
+  durationMs: number;
+}

@@ -1,0 +1,265 @@
+// Turns a user's cluster spec into a fully resolved ClusterSpec: schema check (zod), cross-field rules,
+// files that must exist on the controller, and every default in one place. Touches no host.
+import { existsSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import type { z } from 'zod';
+import { EtcdKitError, isEtcdKitError } from '../errors.js';
+import type { KeyAlgorithm } from '../pki/index.js';
+import { PKI_DEFAULTS } from '../pki/index.js';
+import {
+  type ClusterMember,
+  DEFAULT_CLIENT_PORT,
+  DEFAULT_PEER_PORT,
+  type EtcdLayout,
+  type EtcdSettings,
+  type ResolvedEtcdSettings,
+  resolveLayout,
+  resolveSettings,
+  validateClusterMembers,
+} from '../render/index.js';
+import type { SshTarget } from '../remote/index.js';
+import { type ClusterSpecInput, clusterSpecSchema } from './spec-schema.js';
+
+/** Where the etcd binaries come from, with paths made absolute. */
+export type EtcdSource = { tarball: string } | { url: string; sha256: string } | { binDir: string };
+
+/** One member of a resolved spec. */
+export interface ResolvedMember {
+  /** etcd member name (`ETCD_NAME`). */
+  name: string;
+  /** Address etcd advertises and listens on (defaults to `host`). */
+  address: string;
+  /** Names and IPs its server and peer certificates cover (address, host, extra SANs; de-duplicated). */
+  certHosts: string[];
+  /** How to reach it over SSH. */
+  ssh: SshTarget;
+  /** The member as the renderers see it. */
+  cluster: ClusterMember;
+}
+
+/** A validated cluster spec with every default filled in. Produced by {@link resolveClusterSpec}. */
+export interface ClusterSpec {
+  /** Brand telling a resolved spec apart from user input. */
+  kind: 'etcd-kit/cluster-spec';
+  /** Cluster name, used as the initial cluster token when given. */
+  name: string | undefined;
+  /** Members, in spec order. */
+  members: ResolvedMember[];
+  /** Source of the etcd binaries. */
+  etcd: EtcdSource;
+  /** PKI directory on the controller, key algorithm for new keys, client certs to issue. */
+  pki: { dir: string; keyAlgorithm: KeyAlgorithm; clients: string[] };
+  /** Paths on the hosts. */
+  layout: EtcdLayout;
+  /** etcd tunables with defaults applied. */
+  settings: ResolvedEtcdSettings;
+  /** The settings exactly as given (what the renderers are fed). */
+  settingsInput: EtcdSettings;
+  /** Non-fatal findings (even member count, single member). */
+  warnings: string[];
+}
+
+/** Options of {@link resolveClusterSpec}. */
+export interface ResolveSpecOptions {
+  /** Directory relative paths in the spec are resolved against. Default: `process.cwd()`. */
+  baseDir?: string;
+  /** Environment used for defaults (`SSH_AUTH_SOCK`, `HOME`). Default: `process.env`. */
+  env?: NodeJS.ProcessEnv;
+}
+
+function specError(field: string, message: string, cause?: unknown): EtcdKitError {
+  return new EtcdKitError('INVALID_SPEC', `${field}: ${message}`, { field, cause });
+}
+
+function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out === '' ? String(part) : `.${String(part)}`;
+  }
+  return out || '(spec)';
+}
+
+function firstIssue(error: z.ZodError): EtcdKitError {
+  const issue = error.issues[0]!;
+  // zod reports an unknown key on the parent object: name the key itself, which is what the user typed.
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    return specError(fieldPath([...issue.path, key]), 'unknown field');
+  }
+  return specError(fieldPath(issue.path), issue.message);
+}
+
+function mustExist(path: string, field: string, kind: 'file' | 'dir'): void {
+  if (!existsSync(path)) throw specError(field, `${kind === 'file' ? 'file' : 'directory'} not found: ${path}`);
+  const isDir = statSync(path).isDirectory();
+  if (kind === 'file' && isDir) throw specError(field, `is a directory, expected a file: ${path}`);
+  if (kind === 'dir' && !isDir) throw specError(field, `is not a directory: ${path}`);
+}
+
+function defaultKeyPath(home: string): string | undefined {
+  for (const name of ['id_ed25519', 'id_ecdsa', 'id_rsa']) {
+    const path = `${home}/.ssh/${name}`;
+    if (existsSync(path)) return path;
+  }
+  return undefined;
+}
+
+function uniqueHosts(hosts: string[]): string[] {
+  return [...new Set(hosts)];
+}
+
+/**
+ * Validates a cluster spec and fills in every default. Every error is an `INVALID_SPEC`
+ * {@link EtcdKitError} whose `field` names the offending path (`members[1].host`). Nothing touches a host.
+ *
+ * @example
+ * ```ts
+ * const spec = resolveClusterSpec({
+ *   members: [{ name: 'etcd01', host: '10.0.0.11' }, { name: 'etcd02', host: '10.0.0.12' }, { name: 'etcd03', host: '10.0.0.13' }],
+ *   etcd: { tarball: './etcd-v3.4.23-linux-amd64.tar.gz' },
+ * });
+ * spec.members[0].address; // '10.0.0.11'
+ * ```
+ */
+export function resolveClusterSpec(input: unknown, options: ResolveSpecOptions = {}): ClusterSpec {
+  const env = options.env ?? process.env;
+  const baseDir = options.baseDir ?? process.cwd();
+  const home = env['HOME'] || homedir();
+  const abs = (p: string) => resolve(baseDir, p.startsWith('~/') ? `${home}${p.slice(1)}` : p);
+
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw specError('(spec)', 'must be an object');
+  }
+  const parsed = clusterSpecSchema.safeParse(input);
+  if (!parsed.success) throw firstIssue(parsed.error);
+  const spec = parsed.data;
+  const warnings: string[] = [];
+
+  // Duplicates across members: names, hosts (two members on one machine would fight over ports and dirs).
+  const seenNames = new Map<string, number>();
+  const seenHosts = new Map<string, number>();
+  spec.members.forEach((m, i) => {
+    const dupName = seenNames.get(m.name);
+    if (dupName !== undefined) throw specError(`members[${i}].name`, `duplicate member name '${m.name}' (also members[${dupName}])`);
+    seenNames.set(m.name, i);
+    const addr = (m.address ?? m.host).toLowerCase();
+    const dupHost = seenHosts.get(addr);
+    if (dupHost !== undefined) throw specError(`members[${i}].${m.address ? 'address' : 'host'}`, `duplicate address '${addr}' (also members[${dupHost}])`);
+    seenHosts.set(addr, i);
+  });
+  if (spec.members.length === 1) warnings.push('a single member has no fault tolerance: losing it loses the cluster');
+  else if (spec.members.length % 2 === 0) {
+    warnings.push(`${spec.members.length} members tolerate no more failures than ${spec.members.length - 1}: prefer an odd count`);
+  }
+
+  // Settings: ranges and cross-field rules belong to the renderer; report them as spec errors.
+  const settingsInput = (spec.settings ?? {}) as EtcdSettings;
+  let settings: ResolvedEtcdSettings;
+  try {
+    settings = resolveSettings(settingsInput);
+  } catch (err) {
+    if (isEtcdKitError(err)) throw specError(err.field ?? 'settings', err.message.replace(/^[^:]*: /, ''), err);
+    throw err;
+  }
+
+  let layout: EtcdLayout;
+  try {
+    layout = resolveLayout({ ...(spec.layout?.prefix ? { prefix: spec.layout.prefix } : {}), ...(spec.layout?.dataDir ? { dataDir: spec.layout.dataDir } : {}) });
+  } catch (err) {
+    if (isEtcdKitError(err)) throw specError(`layout.${err.field?.replace(/^layout\./, '') ?? ''}`, err.message, err);
+    throw err;
+  }
+
+  const clientPort = spec.ports?.client ?? DEFAULT_CLIENT_PORT;
+  const peerPort = spec.ports?.peer ?? DEFAULT_PEER_PORT;
+  if (clientPort === peerPort) throw specError('ports.peer', `must differ from ports.client (${clientPort})`);
+
+  // SSH: defaults as OpenSSH would pick them; key files must exist before anything connects.
+  const ssh = spec.ssh ?? {};
+  const agentSock = ssh.agent === true ? env['SSH_AUTH_SOCK'] : typeof ssh.agent === 'string' ? ssh.agent : undefined;
+  if (ssh.agent === true && !agentSock) throw specError('ssh.agent', 'true, but SSH_AUTH_SOCK is not set');
+  const sharedKeyPath = ssh.privateKeyPath ? abs(ssh.privateKeyPath) : undefined;
+  if (sharedKeyPath) mustExist(sharedKeyPath, 'ssh.privateKeyPath', 'file');
+  const knownHostsPath = abs(ssh.knownHostsPath ?? '~/.ssh/known_hosts');
+  if (ssh.knownHostsPath) mustExist(knownHostsPath, 'ssh.knownHostsPath', 'file');
+  const pinned = ssh.hostKeyFingerprints ?? {};
+  for (const key of Object.keys(pinned)) {
+    if (!spec.members.some((m) => m.host === key || m.name === key)) {
+      throw specError(`ssh.hostKeyFingerprints.${key}`, 'names no member (use a member name or host)');
+    }
+  }
+
+  const members: ResolvedMember[] = spec.members.map((m, i) => {
+    const address = m.address ?? m.host;
+    const keyPath = m.ssh?.privateKeyPath ? abs(m.ssh.privateKeyPath) : sharedKeyPath;
+    if (m.ssh?.privateKeyPath) mustExist(keyPath!, `members[${i}].ssh.privateKeyPath`, 'file');
+    const fingerprint = m.ssh?.hostKeyFingerprint ?? pinned[m.name] ?? pinned[m.host];
+    const useAgent = ssh.agent === false ? undefined : (agentSock ?? (keyPath ? undefined : env['SSH_AUTH_SOCK']));
+    const fallbackKey = keyPath ?? (useAgent ? undefined : defaultKeyPath(home));
+    if (!fallbackKey && !useAgent) {
+      throw specError(`members[${i}].ssh.privateKeyPath`, 'no SSH credentials: set ssh.privateKeyPath or ssh.agent (no ~/.ssh/id_* key and no SSH_AUTH_SOCK found)');
+    }
+    const target: SshTarget = {
+      host: m.host,
+      port: m.ssh?.port ?? ssh.port ?? 22,
+      username: m.ssh?.user ?? ssh.user ?? 'root',
+      knownHostsPath,
+      acceptUnknownHostKey: ssh.acceptUnknownHostKeys ?? false,
+      ...(fallbackKey ? { privateKeyPath: fallbackKey } : {}),
+      ...(useAgent ? { agent: useAgent } : {}),
+      ...(ssh.passphrase !== undefined ? { passphrase: ssh.passphrase } : {}),
+      ...(fingerprint ? { hostKeyFingerprint: fingerprint } : {}),
+      ...(ssh.readyTimeoutMs ? { readyTimeoutMs: ssh.readyTimeoutMs } : {}),
+    };
+    return {
+      name: m.name,
+      address,
+      certHosts: uniqueHosts([address, m.host, ...(m.extraSans ?? [])]),
+      ssh: target,
+      cluster: { name: m.name, address, clientPort, peerPort },
+    };
+  });
+  try {
+    validateClusterMembers(members.map((m) => m.cluster), 'members');
+  } catch (err) {
+    if (isEtcdKitError(err)) throw specError(err.field ?? 'members', err.message.replace(/^[^:]*: /, ''), err);
+    throw err;
+  }
+
+  let etcd: EtcdSource;
+  if ('tarball' in spec.etcd) {
+    etcd = { tarball: abs(spec.etcd.tarball) };
+    mustExist(etcd.tarball, 'etcd.tarball', 'file');
+  } else if ('binDir' in spec.etcd) {
+    etcd = { binDir: abs(spec.etcd.binDir) };
+    mustExist(etcd.binDir, 'etcd.binDir', 'dir');
+    for (const bin of ['etcd', 'etcdctl']) {
+      if (!existsSync(`${etcd.binDir}/${bin}`)) throw specError('etcd.binDir', `has no '${bin}' binary: ${etcd.binDir}`);
+    }
+  } else {
+    etcd = { url: spec.etcd.url, sha256: spec.etcd.sha256.toLowerCase() };
+  }
+
+  const pkiDir = abs(spec.pki?.dir ?? './pki');
+  if (existsSync(pkiDir) && !statSync(pkiDir).isDirectory()) throw specError('pki.dir', `is not a directory: ${pkiDir}`);
+  const clients = spec.pki?.clients ?? [...PKI_DEFAULTS.clients];
+  if (clients.length === 0) throw specError('pki.clients', 'must name at least one client (etcd-kit checks health with it)');
+  const dupClient = clients.find((c, i) => clients.indexOf(c) !== i);
+  if (dupClient) throw specError('pki.clients', `duplicate client '${dupClient}'`);
+
+  return {
+    kind: 'etcd-kit/cluster-spec',
+    name: spec.name,
+    members,
+    etcd,
+    pki: { dir: isAbsolute(pkiDir) ? pkiDir : resolve(pkiDir), keyAlgorithm: (spec.pki?.keyAlgorithm ?? PKI_DEFAULTS.keyAlgorithm) as KeyAlgorithm, clients },
+    layout,
+    settings,
+    settingsInput,
+    warnings,
+  };
+}
+
+export type { ClusterSpecInput };

@@ -1,0 +1,355 @@
+/**
+ * A member bundle: everything one host receives (binaries, its own certificates and keys, env file, unit),
+ * checked and hashed on the controller before anything is sent.
+ * @module
+ */
+import { createHash, createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { EtcdKitError } from '../errors.js';
+import { type EtcdLayout, parseEnvFile, resolveLayout } from '../render/index.js';
+import { type BinarySource, type PreparedBinaries, prepareBinaries } from './binaries.js';
+
+/** The text files of one member. PEM strings, never the CA's private key. */
+export interface MemberFiles {
+  /** CA certificate (PEM) trusted for clients and peers. */
+  caCert: string;
+  /** The member's server certificate (PEM). */
+  serverCert: string;
+  /** Private key of the server certificate (PEM). */
+  serverKey: string;
+  /** The member's peer certificate (PEM). */
+  peerCert: string;
+  /** Private key of the peer certificate (PEM). */
+  peerKey: string;
+  /** Rendered etcd EnvironmentFile (`renderEtcdEnv`). */
+  env: string;
+  /** Rendered systemd unit (`renderSystemdUnit`); its `User=` is the account etcd-kit creates. */
+  unit: string;
+  /** Rendered etcdctl env file (`renderEtcdctlEnv`), installed when given. */
+  etcdctlEnv?: string;
+}
+
+/** What {@link installMember} puts on one host. */
+export interface MemberBundle {
+  /** The etcd binaries: a release tarball, a directory, or {@link PreparedBinaries} shared by all members. */
+  binaries: BinarySource;
+  /** Certificates, keys, env file and unit of this member. */
+  files: MemberFiles;
+  /** Paths on the host; must be the layout the env file and unit were rendered with. Default: `resolveLayout()`. */
+  layout?: Partial<EtcdLayout>;
+}
+
+/** What a file is; decides its mode and owner and whether changing it restarts etcd. */
+export type BundleFileRole =
+  | 'etcd'
+  | 'etcdctl'
+  | 'etcdutl'
+  | 'caCert'
+  | 'serverCert'
+  | 'serverKey'
+  | 'peerCert'
+  | 'peerKey'
+  | 'env'
+  | 'etcdctlEnv'
+  | 'unit';
+
+/** One file of a prepared bundle, with where and how it is installed. */
+export interface BundleFile {
+  /** What the file is. */
+  role: BundleFileRole;
+  /** Absolute path on the host. */
+  path: string;
+  /** Contents. */
+  data: Buffer;
+  /** Hex SHA-256 of `data`. */
+  sha256: string;
+  /** Permission bits. */
+  mode: number;
+  /** Owning user on the host. */
+  owner: string;
+  /** Owning group on the host. */
+  group: string;
+  /** Whether a change to this file needs an etcd restart (etcdctl and its env file do not). */
+  restartsService: boolean;
+}
+
+/** A directory install creates, with its mode and owner. */
+export interface BundleDir {
+  /** Absolute path. */
+  path: string;
+  /** Permission bits. */
+  mode: number;
+  /** Owning user. */
+  owner: string;
+  /** Owning group. */
+  group: string;
+}
+
+/** A checked, hashed bundle: what {@link installMember} compares with the host. */
+export interface PreparedBundle {
+  /** Brand telling a prepared bundle apart from a {@link MemberBundle}. */
+  kind: 'prepared-bundle';
+  /** Resolved paths. */
+  layout: EtcdLayout;
+  /** The system account etcd runs as (from the unit's `User=`). */
+  serviceUser: string;
+  /** Its group (from `Group=`, default the user). */
+  serviceGroup: string;
+  /** systemd unit name, e.g. `etcd.service`. */
+  unitName: string;
+  /** `uname -m` architecture the binaries need. */
+  arch: string;
+  /** etcd version when known from the tarball name. */
+  version: string | undefined;
+  /** TCP ports etcd listens on (client, peer, metrics): must be free or already etcd's. */
+  listenPorts: number[];
+  /** Client and peer ports a host firewall must let in. */
+  firewallPorts: number[];
+  /** Directories install creates (with their parents) and keeps at these modes and owners. */
+  dirs: BundleDir[];
+  /** Files to install. */
+  files: BundleFile[];
+}
+
+function invalid(field: string, message: string, cause?: unknown): EtcdKitError {
+  return new EtcdKitError('BUNDLE_INVALID', `bundle ${field}: ${message}`, {
+    field,
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
+/** Directories etcd-kit must never take over (chown/chmod), even when a layout points at them. */
+const SHARED_SYSTEM_DIRS = new Set([
+  '/usr/bin',
+  '/usr/sbin',
+  '/usr/lib',
+  '/usr/local',
+  '/usr/local/bin',
+  '/usr/local/sbin',
+  '/usr/share',
+  '/var/lib',
+  '/var/log',
+  '/var/tmp',
+  '/etc/ssl',
+  '/etc/pki',
+  '/etc/default',
+  '/etc/sysconfig',
+  '/etc/systemd',
+  '/etc/ssh',
+  '/etc/sudoers.d',
+]);
+
+/**
+ * Throws `BUNDLE_INVALID` for a directory etcd-kit must not own: top-level directories (`/opt`, `/etc`) and
+ * shared system directories (`/usr/local/bin`, `/etc/ssl`, ...).
+ */
+export function assertManagedDir(field: string, path: string): void {
+  if (SHARED_SYSTEM_DIRS.has(path) || path.split('/').length < 3) {
+    throw invalid(field, `${path} is a shared system directory; etcd-kit would change its owner, mode or contents`);
+  }
+}
+
+const PRIVATE_KEY_BLOCK = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function parseCert(pem: unknown, field: string): X509Certificate {
+  if (typeof pem !== 'string' || pem.trim() === '') throw invalid(field, 'must be a PEM certificate');
+  if (PRIVATE_KEY_BLOCK.test(pem)) throw invalid(field, 'contains a private key; only the certificate belongs here');
+  try {
+    return new X509Certificate(pem);
+  } catch (err) {
+    throw invalid(field, 'is not a readable PEM certificate', err);
+  }
+}
+
+function parseKey(pem: unknown, field: string): KeyObject {
+  if (typeof pem !== 'string' || !PRIVATE_KEY_BLOCK.test(pem)) throw invalid(field, 'must be a PEM private key');
+  if (/ENCRYPTED/.test(pem)) throw invalid(field, 'is encrypted; etcd needs an unencrypted key');
+  try {
+    return createPrivateKey(pem);
+  } catch (err) {
+    // The parser's message never contains the key, but keep ours generic anyway.
+    throw invalid(field, 'is not a readable PEM private key', err);
+  }
+}
+
+function spki(key: KeyObject): Buffer {
+  return key.export({ type: 'spki', format: 'der' });
+}
+
+function checkTextFile(text: unknown, field: string): string {
+  if (typeof text !== 'string' || text.trim() === '') throw invalid(field, 'must be non-empty text');
+  if (PRIVATE_KEY_BLOCK.test(text)) throw invalid(field, 'contains a private key');
+  return text;
+}
+
+function unitSetting(unit: string, key: string): string | undefined {
+  const match = new RegExp(`^\\s*${key}=(.*)$`, 'm').exec(unit);
+  return match?.[1]?.trim();
+}
+
+function portsOf(urls: string | undefined, field: string, requireTls: boolean): number[] {
+  if (urls === undefined || urls.trim() === '') return [];
+  return urls.split(',').map((raw) => {
+    let url: URL;
+    try {
+      url = new URL(raw.trim());
+    } catch (err) {
+      throw invalid(field, `has a malformed URL '${raw}'`, err);
+    }
+    if (requireTls && url.protocol !== 'https:') {
+      throw invalid(field, `listens in plaintext (${url.protocol}//); etcd-kit installs only TLS listeners`);
+    }
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    return port;
+  });
+}
+
+/**
+ * Checks and hashes a member bundle on the controller. Refuses (`BUNDLE_INVALID`, naming the field)
+ * anything that would deploy a broken or unsafe member: a CA private key anywhere, a key that does not
+ * match its certificate, a certificate not issued by the CA, a plaintext listener, a unit running as root,
+ * an env file whose paths differ from the layout.
+ *
+ * @example
+ * ```ts
+ * const binaries = await prepareBinaries({ tarball: 'etcd-v3.4.23-linux-amd64.tar.gz' });
+ * const bundle = await prepareMemberBundle({ binaries, files: { caCert, serverCert, serverKey, peerCert, peerKey, env, unit } });
+ * ```
+ */
+export async function prepareMemberBundle(bundle: MemberBundle | PreparedBundle): Promise<PreparedBundle> {
+  if (bundle === null || typeof bundle !== 'object') throw invalid('bundle', 'must be an object');
+  if ('kind' in bundle && bundle.kind === 'prepared-bundle') return bundle;
+  const { files } = bundle as MemberBundle;
+  if (files === null || typeof files !== 'object') throw invalid('files', 'must be an object');
+  let layout: EtcdLayout;
+  try {
+    layout = resolveLayout((bundle as MemberBundle).layout ?? {});
+  } catch (err) {
+    const field = err instanceof EtcdKitError && err.field ? err.field : 'layout';
+    throw invalid(field, err instanceof Error ? err.message : 'invalid layout', err);
+  }
+  const binaries: PreparedBinaries = await prepareBinaries((bundle as MemberBundle).binaries);
+
+  const ca = parseCert(files.caCert, 'files.caCert');
+  if (!ca.ca) throw invalid('files.caCert', 'is not a CA certificate (basicConstraints CA:FALSE)');
+  const caPublic = spki(ca.publicKey);
+  const pairs = [
+    ['serverCert', 'serverKey'],
+    ['peerCert', 'peerKey'],
+  ] as const;
+  for (const [certField, keyField] of pairs) {
+    const cert = parseCert(files[certField], `files.${certField}`);
+    const key = parseKey(files[keyField], `files.${keyField}`);
+    const keyPublic = spki(createPublicKey(key));
+    if (keyPublic.equals(caPublic)) {
+      throw invalid(`files.${keyField}`, 'is the CA private key; the CA key never leaves the controller');
+    }
+    if (!keyPublic.equals(spki(cert.publicKey))) {
+      throw invalid(`files.${keyField}`, `does not match files.${certField}`);
+    }
+    if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
+      throw invalid(`files.${certField}`, 'is not issued by files.caCert');
+    }
+  }
+  const env = checkTextFile(files.env, 'files.env');
+  const unit = checkTextFile(files.unit, 'files.unit');
+  const etcdctlEnv = files.etcdctlEnv === undefined ? undefined : checkTextFile(files.etcdctlEnv, 'files.etcdctlEnv');
+
+  const serviceUser = unitSetting(unit, 'User');
+  if (serviceUser === undefined || serviceUser === '' || serviceUser === 'root' || serviceUser === '0') {
+    throw invalid('files.unit', 'must run etcd as a dedicated system user (User=etcd), never root');
+  }
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(serviceUser)) throw invalid('files.unit', `has an unusable User=${serviceUser}`);
+  const serviceGroup = unitSetting(unit, 'Group') || serviceUser;
+  if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(serviceGroup)) throw invalid('files.unit', `has an unusable Group=${serviceGroup}`);
+
+  const vars = parseEnvFile(env);
+  const expectPath = (name: string, path: string) => {
+    const value = vars[name];
+    if (value !== undefined && value !== path) {
+      throw invalid('files.env', `${name}=${value} but the layout puts it at ${path}; render with the same layout`);
+    }
+  };
+  expectPath('ETCD_DATA_DIR', layout.dataDir);
+  expectPath('ETCD_CERT_FILE', layout.serverCertFile);
+  expectPath('ETCD_KEY_FILE', layout.serverKeyFile);
+  expectPath('ETCD_PEER_CERT_FILE', layout.peerCertFile);
+  expectPath('ETCD_PEER_KEY_FILE', layout.peerKeyFile);
+  expectPath('ETCD_TRUSTED_CA_FILE', layout.caFile);
+  expectPath('ETCD_PEER_TRUSTED_CA_FILE', layout.caFile);
+  const clientPorts = portsOf(vars.ETCD_LISTEN_CLIENT_URLS ?? 'https://0.0.0.0:2379', 'files.env', true);
+  const peerPorts = portsOf(vars.ETCD_LISTEN_PEER_URLS ?? 'https://0.0.0.0:2380', 'files.env', true);
+  const metricsPorts = portsOf(vars.ETCD_LISTEN_METRICS_URLS, 'files.env', false);
+  const firewallPorts = [...new Set([...clientPorts, ...peerPorts])].sort((a, b) => a - b);
+  const listenPorts = [...new Set([...firewallPorts, ...metricsPorts])].sort((a, b) => a - b);
+
+  const user = serviceUser;
+  const group = serviceGroup;
+  const text = (role: BundleFileRole, path: string, content: string, mode: number, owner: string, grp: string, restarts: boolean): BundleFile => {
+    const data = Buffer.from(content, 'utf8');
+    return { role, path, data, sha256: sha256(data), mode, owner, group: grp, restartsService: restarts };
+  };
+  const out: BundleFile[] = binaries.files.map((b) => ({
+    role: b.name,
+    path: `${layout.binDir}/${b.name}`,
+    data: b.data,
+    sha256: b.sha256,
+    mode: 0o755,
+    owner: 'root',
+    group: 'root',
+    restartsService: b.name === 'etcd',
+  }));
+  out.push(
+    text('caCert', layout.caFile, files.caCert, 0o644, user, group, true),
+    text('serverCert', layout.serverCertFile, files.serverCert, 0o644, user, group, true),
+    text('serverKey', layout.serverKeyFile, files.serverKey, 0o600, user, group, true),
+    text('peerCert', layout.peerCertFile, files.peerCert, 0o644, user, group, true),
+    text('peerKey', layout.peerKeyFile, files.peerKey, 0o600, user, group, true),
+    text('env', layout.envFile, env, 0o640, 'root', group, true),
+  );
+  if (etcdctlEnv !== undefined) out.push(text('etcdctlEnv', layout.etcdctlEnvFile, etcdctlEnv, 0o640, 'root', group, false));
+  out.push(text('unit', layout.unitPath, unit, 0o644, 'root', 'root', true));
+
+  const paths = new Set<string>();
+  for (const f of out) {
+    if (paths.has(f.path)) throw invalid('layout', `two files map to ${f.path}`);
+    paths.add(f.path);
+  }
+  const unitName = layout.unitPath.slice(layout.unitPath.lastIndexOf('/') + 1);
+  if (!/^[A-Za-z0-9:_.@-]+\.service$/.test(unitName)) throw invalid('layout.unitPath', 'must end in <name>.service');
+
+  const dirs: BundleDir[] = [];
+  const addDir = (field: string, path: string, mode: number, owner: string, grp: string) => {
+    assertManagedDir(`layout.${field}`, path);
+    // A directory shared between roles (e.g. cfgDir === sslDir) keeps the settings of its first role.
+    if (!dirs.some((d) => d.path === path)) dirs.push({ path, mode, owner, group: grp });
+  };
+  addDir('binDir', layout.binDir, 0o755, 'root', 'root');
+  addDir('cfgDir', layout.cfgDir, 0o750, 'root', group);
+  addDir('sslDir', layout.sslDir, 0o700, user, group);
+  addDir('dataDir', layout.dataDir, 0o700, user, group);
+  for (const f of out) {
+    if (f.role === 'unit') continue;
+    const dir = f.path.slice(0, f.path.lastIndexOf('/')) || '/';
+    if (!dirs.some((d) => d.path === dir)) {
+      throw invalid('layout', `${f.path} is outside binDir, cfgDir and sslDir; put it in one of them`);
+    }
+  }
+
+  return {
+    kind: 'prepared-bundle',
+    layout,
+    serviceUser: user,
+    serviceGroup: group,
+    unitName,
+    arch: binaries.arch,
+    version: binaries.version,
+    listenPorts,
+    firewallPorts,
+    dirs,
+    files: out,
+  };
+}

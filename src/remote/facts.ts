@@ -1,0 +1,299 @@
+/**
+ * One round trip that tells everything install needs to know about a host: SHA-256 and ownership of every
+ * managed file, the directories, the service account, the systemd unit's state, listening TCP sockets,
+ * and which host firewall is active. The script changes nothing but its own hash cache ({@link HASH_CACHE_FILE}).
+ * @module
+ */
+import { shellArgs, shellQuote } from './shell.js';
+
+/** What to ask a host about. */
+export interface FactsQuery {
+  /** Managed files (absolute paths). */
+  files: readonly string[];
+  /** Managed directories (absolute paths). */
+  dirs: readonly string[];
+  /** systemd unit, e.g. `etcd.service`. */
+  unitName: string;
+  /** Service account. */
+  serviceUser: string;
+  /** Its group. */
+  serviceGroup: string;
+  /** Hash cache on the host. Default: {@link HASH_CACHE_FILE}. */
+  hashCacheFile?: string;
+}
+
+/** Mode and ownership of a path. */
+export interface PathStat {
+  /** Permission bits. */
+  mode: number;
+  /** Owner name (`UNKNOWN` if it has none). */
+  owner: string;
+  /** Group name. */
+  group: string;
+  /** `regular file`, `directory`, `symbolic link`, ... as `stat %F` prints it. */
+  type: string;
+}
+
+/** State of the etcd systemd unit. */
+export interface UnitFacts {
+  /** `loaded`, `not-found`, ... */
+  loadState: string;
+  /** `active`, `activating`, `inactive`, `failed`, ... */
+  activeState: string;
+  /** `running`, `start`, `dead`, ... */
+  subState: string;
+  /** PID of the main process, 0 when not running. */
+  mainPid: number;
+  /** `enabled`, `disabled`, ... (empty when the unit file is missing). */
+  unitFileState: string;
+  /** The unit file changed on disk since systemd loaded it. */
+  needDaemonReload: boolean;
+}
+
+/** Host firewalls found active. */
+export interface FirewallFacts {
+  /** firewalld is running; `openPorts` lists the `port/tcp` entries it allows. */
+  firewalld: { active: boolean; openPorts: number[] };
+  /** ufw is installed and active; `allowedPorts` lists `port/tcp` ALLOW rules. */
+  ufw: { active: boolean; allowedPorts: number[] };
+  /** nftables input chains (hook input, policy drop) and whether etcd-kit's accept rule is in each. */
+  nftables: { family: string; table: string; chain: string; hasEtcdKitRule: boolean }[];
+}
+
+/** Everything {@link factsScript} reports. */
+export interface HostFacts {
+  /** uid the script ran as (0 expected). */
+  uid: number;
+  /** `uname -m`. */
+  arch: string;
+  /** systemd is the init system (`/run/systemd/system` exists). */
+  systemd: boolean;
+  /** Required tools that are missing (`sha256sum`, `install`, `useradd`, ...). */
+  missingTools: string[];
+  /** The service account exists. */
+  userExists: boolean;
+  /** The service group exists. */
+  groupExists: boolean;
+  /** SHA-256 of each managed file; `null` when missing or not a regular file. */
+  hashes: Map<string, string | null>;
+  /** Mode and owner of each managed file and directory that exists. */
+  stats: Map<string, PathStat>;
+  /** The unit. */
+  unit: UnitFacts;
+  /** Listening TCP sockets: port and socket inode. */
+  listening: { port: number; inode: string }[];
+  /** Socket inodes held by the unit's main process. */
+  mainPidSockets: Set<string>;
+  /** Firewalls. */
+  firewall: FirewallFacts;
+}
+
+/**
+ * Host-side cache of file hashes, keyed by device, inode, size and nanosecond mtime/ctime (as git's index
+ * does): hashing the 40 MB of etcd binaries on every run would cost most of a no-change re-run. Every
+ * replacement is a new inode, and no write can keep ctime, so a stale entry cannot match; files changed
+ * within the last second or two are never cached (two writes within one clock tick share a timestamp).
+ */
+export const HASH_CACHE_FILE = '/var/cache/etcd-kit/sha256sums';
+
+const REQUIRED_TOOLS = ['sha256sum', 'install', 'stat', 'useradd', 'groupadd', 'getent', 'systemctl', 'sync', 'mv'];
+
+/** The read-only `sh` script that gathers {@link HostFacts}; run it as root. */
+export function factsScript(query: FactsQuery): string {
+  const unit = shellQuote(query.unitName);
+  return `export LC_ALL=C
+echo @@uid; id -u
+echo @@arch; uname -m
+echo @@systemd; if [ -d /run/systemd/system ]; then echo yes; else echo no; fi
+echo @@tools; for t in ${shellArgs(REQUIRED_TOOLS)}; do command -v "$t" >/dev/null 2>&1 || echo "$t"; done
+echo @@user; getent passwd ${shellQuote(query.serviceUser)} >/dev/null 2>&1 && echo yes || echo no
+echo @@group; getent group ${shellQuote(query.serviceGroup)} >/dev/null 2>&1 && echo yes || echo no
+echo @@hashes
+cache=${shellQuote(query.hashCacheFile ?? HASH_CACHE_FILE)}
+new=''
+now=$(date +%s)
+for f in ${shellArgs(query.files)}; do
+  if [ -f "$f" ] && [ ! -L "$f" ]; then
+    set -- $(stat -c '%d:%i:%s:%.9Y:%.9Z %Z' -- "$f")
+    key=$1 sum=''
+    line=$(grep -F -- " $key $f" "$cache" 2>/dev/null | head -n 1) || true
+    [ "\${line#* }" != "$key $f" ] || sum=\${line%% *}
+    if [ -z "$sum" ]; then sum=$(sha256sum -- "$f"); sum=\${sum%% *}; sum=\${sum#\\\\}; fi
+    printf '%s  %s\\n' "$sum" "$f"
+    # Racy entries (changed within the last second) are not cached: two writes in one clock tick share a timestamp.
+    [ $((now - $2)) -lt 2 ] || new="$new$sum $key $f
+"
+  else
+    printf 'MISSING  %s\\n' "$f"
+  fi
+done
+if [ -n "$new" ] && ! printf '%s' "$new" | cmp -s - "$cache" 2>/dev/null; then
+  mkdir -p "\${cache%/*}" && chmod 0700 "\${cache%/*}" && printf '%s' "$new" >"$cache.$$" && mv -f "$cache.$$" "$cache" || true
+fi
+echo @@stats
+for p in ${shellArgs([...query.dirs, ...query.files])}; do
+  if [ -e "$p" ] || [ -L "$p" ]; then stat -c '%a %U %G %F|%n' -- "$p"; fi
+done
+echo @@unit
+systemctl show ${unit} -p LoadState -p ActiveState -p SubState -p MainPID -p UnitFileState -p NeedDaemonReload 2>/dev/null || true
+echo @@listen
+cat /proc/net/tcp /proc/net/tcp6 2>/dev/null || true
+echo @@mainpid
+pid=$(systemctl show ${unit} -p MainPID 2>/dev/null | sed 's/^MainPID=//')
+if [ -n "$pid" ] && [ "$pid" != 0 ]; then
+  for fd in /proc/"$pid"/fd/*; do readlink "$fd" 2>/dev/null; done | grep '^socket:' || true
+fi
+echo @@firewalld
+if command -v firewall-cmd >/dev/null 2>&1 && systemctl is-active --quiet firewalld 2>/dev/null; then
+  echo active; firewall-cmd --list-ports 2>/dev/null || true
+fi
+echo @@ufw
+if command -v ufw >/dev/null 2>&1; then ufw status 2>/dev/null || true; fi
+echo @@nft
+if command -v nft >/dev/null 2>&1; then nft list ruleset 2>/dev/null || true; fi
+echo @@end
+`;
+}
+
+function sections(stdout: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let current: string[] | undefined;
+  for (const line of stdout.split('\n')) {
+    const header = /^@@([a-z]+)$/.exec(line);
+    if (header) {
+      current = [];
+      out.set(header[1] ?? '', current);
+      continue;
+    }
+    current?.push(line);
+  }
+  if (!out.has('end')) throw new Error('host facts output is truncated');
+  return out;
+}
+
+/** Parses the output of {@link factsScript}. Throws if the output is truncated. */
+export function parseFacts(stdout: string): HostFacts {
+  const s = sections(stdout);
+  const lines = (name: string) => (s.get(name) ?? []).filter((l) => l.trim() !== '');
+  const first = (name: string) => lines(name)[0]?.trim() ?? '';
+
+  const hashes = new Map<string, string | null>();
+  for (const line of lines('hashes')) {
+    const match = /^([0-9a-f]{64}|MISSING) {2}(.*)$/.exec(line);
+    if (match) hashes.set(match[2] ?? '', match[1] === 'MISSING' ? null : (match[1] ?? null));
+  }
+  const stats = new Map<string, PathStat>();
+  for (const line of lines('stats')) {
+    const match = /^([0-7]+) (\S+) (\S+) ([^|]+)\|(.*)$/.exec(line);
+    if (match) {
+      stats.set(match[5] ?? '', {
+        mode: Number.parseInt(match[1] ?? '0', 8),
+        owner: match[2] ?? '',
+        group: match[3] ?? '',
+        type: match[4] ?? '',
+      });
+    }
+  }
+  const listening: HostFacts['listening'] = [];
+  for (const line of lines('listen')) {
+    const f = line.trim().split(/\s+/);
+    // sl local rem st queues timer retr uid timeout inode
+    if (f[3] !== '0A' || f[1] === undefined || f[9] === undefined) continue;
+    const port = Number.parseInt(f[1].slice(f[1].lastIndexOf(':') + 1), 16);
+    if (Number.isFinite(port)) listening.push({ port, inode: f[9] });
+  }
+  const mainPidSockets = new Set<string>();
+  for (const line of lines('mainpid')) {
+    const match = /^socket:\[(\d+)\]$/.exec(line.trim());
+    if (match?.[1]) mainPidSockets.add(match[1]);
+  }
+  return {
+    uid: Number.parseInt(first('uid'), 10),
+    arch: first('arch'),
+    systemd: first('systemd') === 'yes',
+    missingTools: lines('tools').map((l) => l.trim()),
+    userExists: first('user') === 'yes',
+    groupExists: first('group') === 'yes',
+    hashes,
+    stats,
+    unit: parseUnitShow(lines('unit').join('\n')),
+    listening,
+    mainPidSockets,
+    firewall: parseFirewall(lines('firewalld'), lines('ufw'), s.get('nft') ?? []),
+  };
+}
+
+/** Parses `systemctl show` output for {@link UnitFacts}. */
+export function parseUnitShow(stdout: string): UnitFacts {
+  const props = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) props.set(line.slice(0, eq), line.slice(eq + 1).trim());
+  }
+  return {
+    loadState: props.get('LoadState') ?? '',
+    activeState: props.get('ActiveState') ?? '',
+    subState: props.get('SubState') ?? '',
+    mainPid: Number.parseInt(props.get('MainPID') ?? '0', 10) || 0,
+    unitFileState: props.get('UnitFileState') ?? '',
+    needDaemonReload: props.get('NeedDaemonReload') === 'yes',
+  };
+}
+
+function tcpPorts(text: string): number[] {
+  return [...text.matchAll(/(?:^|\s)(\d+)\/tcp\b/g)].map((m) => Number(m[1]));
+}
+
+/** Parses the firewall sections of the facts output. */
+export function parseFirewall(firewalld: string[], ufw: string[], nft: string[]): FirewallFacts {
+  const firewalldActive = firewalld[0]?.trim() === 'active';
+  const ufwActive = ufw.some((l) => /^Status: active/.test(l.trim()));
+  const ufwAllowed: number[] = [];
+  for (const line of ufw) {
+    const match = /^(\d+)\/tcp\s+ALLOW\b/.exec(line.trim());
+    if (match) ufwAllowed.push(Number(match[1]));
+  }
+  return {
+    firewalld: { active: firewalldActive, openPorts: firewalldActive ? tcpPorts(firewalld.slice(1).join(' ')) : [] },
+    ufw: { active: ufwActive, allowedPorts: ufwActive ? ufwAllowed : [] },
+    nftables: parseNftInputChains(nft),
+  };
+}
+
+/**
+ * Finds the nftables chains that filter input with a drop policy, in `nft list ruleset` output, and whether
+ * each already holds etcd-kit's accept rule (recognised by its `comment "etcd-kit"`).
+ */
+export function parseNftInputChains(lines: string[]): FirewallFacts['nftables'] {
+  const out: FirewallFacts['nftables'] = [];
+  let table: { family: string; name: string } | undefined;
+  let chain: { name: string; input: boolean; drop: boolean; ours: boolean } | undefined;
+  const flush = () => {
+    if (table && chain?.input && chain.drop) {
+      out.push({ family: table.family, table: table.name, chain: chain.name, hasEtcdKitRule: chain.ours });
+    }
+    chain = undefined;
+  };
+  for (const raw of lines) {
+    const line = raw.trim();
+    const t = /^table (\S+) (\S+) \{$/.exec(line);
+    if (t) {
+      flush();
+      table = { family: t[1] ?? '', name: t[2] ?? '' };
+      continue;
+    }
+    const c = /^chain (\S+) \{$/.exec(line);
+    if (c) {
+      flush();
+      chain = { name: c[1] ?? '', input: false, drop: false, ours: false };
+      continue;
+    }
+    if (!chain) continue;
+    if (/\bhook input\b/.test(line)) chain.input = true;
+    if (/\bpolicy drop\b/.test(line)) chain.drop = true;
+    if (/comment "etcd-kit"/.test(line)) chain.ours = true;
+    if (line === '}') flush();
+  }
+  flush();
+  return out;
+}

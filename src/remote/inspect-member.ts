@@ -1,0 +1,86 @@
+/**
+ * inspectMember: what installMember would change on a host, and the service's state — read-only.
+ * @module
+ */
+import type { BundleFileRole, MemberBundle, PreparedBundle } from './bundle.js';
+import { prepareMemberBundle } from './bundle.js';
+import type { UnitFacts } from './facts.js';
+import { resolveInstallOptions } from './options.js';
+import { metadataDiffers, planInstall } from './plan.js';
+import { type RemoteHost, readFacts, withConnection } from './session.js';
+import type { RemoteCallOptions } from './types.js';
+
+/** One managed file compared with the bundle. */
+export interface InspectedFile {
+  /** What the file is. */
+  role: BundleFileRole;
+  /** Path on the host. */
+  path: string;
+  /** `same` content, `differs`, or `missing` on the host. */
+  status: 'same' | 'differs' | 'missing';
+  /** Hex SHA-256 in the bundle. */
+  expectedSha256: string;
+  /** Hex SHA-256 on the host, `null` when missing. */
+  actualSha256: string | null;
+  /** Mode and owner are as install sets them. */
+  metadataOk: boolean;
+}
+
+/** Result of {@link inspectMember}. */
+export interface MemberInspection {
+  /** Host as given in the target. */
+  host: string;
+  /** `uname -m`. */
+  arch: string;
+  /** systemd is the init system. */
+  systemd: boolean;
+  /** The service account exists. */
+  userExists: boolean;
+  /** Every managed file. */
+  files: InspectedFile[];
+  /** The etcd unit's state (`mainPid` 0 when not running). */
+  unit: UnitFacts;
+  /** Whether installMember with `restart: 'if-changed'` would upload anything, and what it would do to the service. */
+  pending: { changedFiles: string[]; service: 'none' | 'start' | 'restart'; firewallOpens: number[] };
+}
+
+/**
+ * Reads a member's state without changing anything, in one privileged round trip: file hashes against the
+ * bundle, mode/owner, the unit's state and main PID, and what {@link installMember} would do.
+ *
+ * @example
+ * ```ts
+ * const state = await inspectMember(target, bundle);
+ * if (state.pending.changedFiles.length === 0) console.log('up to date, pid', state.unit.mainPid);
+ * ```
+ */
+export async function inspectMember(
+  target: RemoteHost,
+  bundle: MemberBundle | PreparedBundle,
+  options: RemoteCallOptions = {},
+): Promise<MemberInspection> {
+  const prepared = await prepareMemberBundle(bundle);
+  return withConnection(target, options, async (conn) => {
+    const facts = await readFacts(conn, prepared, options);
+    const plan = planInstall(prepared, facts, resolveInstallOptions({}));
+    return {
+      host: conn.host,
+      arch: facts.arch,
+      systemd: facts.systemd,
+      userExists: facts.userExists,
+      files: prepared.files.map((f) => {
+        const actual = facts.hashes.get(f.path) ?? null;
+        return {
+          role: f.role,
+          path: f.path,
+          status: actual === null ? 'missing' : actual === f.sha256 ? 'same' : 'differs',
+          expectedSha256: f.sha256,
+          actualSha256: actual,
+          metadataOk: !metadataDiffers(facts, f.path, f, 'regular file'),
+        } satisfies InspectedFile;
+      }),
+      unit: facts.unit,
+      pending: { changedFiles: plan.upload.map((f) => f.path), service: plan.service, firewallOpens: plan.firewall.opens },
+    };
+  });
+}

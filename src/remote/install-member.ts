@@ -1,0 +1,131 @@
+/**
+ * installMember: take one host from bare (or from any earlier state) to a member running the bundle, in at
+ * most three SSH round trips after login: read facts, upload what differs, apply.
+ * @module
+ */
+import { performance } from 'node:perf_hooks';
+import { EtcdKitError } from '../errors.js';
+import { type MemberBundle, type PreparedBundle, prepareMemberBundle } from './bundle.js';
+import { resolveInstallOptions } from './options.js';
+import { applyScript, checkHost, planInstall, planIsEmpty, STAGED_HASH_MISMATCH_EXIT } from './plan.js';
+import { type RemoteHost, readFacts, withConnection } from './session.js';
+import { stageFiles } from './staging.js';
+import type { RemoteCallOptions } from './types.js';
+
+/** Options of {@link installMember}. */
+export interface InstallMemberOptions extends RemoteCallOptions {
+  /**
+   * When to (re)start etcd: `'if-changed'` restarts a running member only if a file etcd reads changed
+   * (binary, certificate, key, env file, unit) and starts a stopped one; `'never'` only stages the files
+   * (for rolling restarts driven by the caller, see {@link restartMember}); `'always'` restarts or starts.
+   * Starts and restarts use `--no-block`. Default: `'if-changed'`.
+   */
+  restart?: 'if-changed' | 'never' | 'always';
+  /** Open etcd's client and peer ports in an active firewalld, ufw or nftables. Default: `true`. */
+  openFirewall?: boolean;
+}
+
+/** What {@link installMember} did on one host. */
+export interface InstallReport {
+  /** Host as given in the target. */
+  host: string;
+  /** Paths whose content was uploaded and replaced (empty on a no-change re-run). */
+  changedFiles: string[];
+  /** Paths whose content was right but whose mode or owner was corrected. */
+  fixedPermissions: string[];
+  /** Bytes uploaded. */
+  bytesSent: number;
+  /** The service account was created. */
+  createdUser: boolean;
+  /** etcd was restarted (`systemctl restart --no-block`). */
+  restarted: boolean;
+  /** etcd was started (`systemctl start --no-block`). */
+  started: boolean;
+  /** etcd's main PID before install (0 when it was not running). */
+  previousMainPid: number;
+  /** Firewall found and ports opened. `persistent: false` for nftables (live ruleset only). */
+  firewall: { kind: 'firewalld' | 'ufw' | 'nftables' | 'none'; opened: number[]; persistent: boolean };
+  /** Wall time of the call in ms, including connecting. */
+  durationMs: number;
+}
+
+/**
+ * Installs (or updates) one etcd member: checks the host (systemd, CPU architecture, free ports or our own
+ * running etcd), creates the service account and directories (`binDir` 0755, `cfgDir` 0750, `sslDir` and
+ * the data dir 0700 owned by the service user), uploads only files whose SHA-256 differs on the host, puts
+ * each in place atomically, installs and enables the unit, opens ports in an active firewall, and starts
+ * or restarts etcd with `--no-block` according to `restart`. A re-run with nothing changed uploads nothing
+ * and leaves etcd running untouched.
+ *
+ * The bundle is checked before any connection is made (`BUNDLE_INVALID`). Other failures:
+ * `SSH_*` (see {@link connect}), `SSH_SUDO_REQUIRED`, `HOST_UNSUPPORTED`, `HOST_PORT_IN_USE`,
+ * `SSH_TRANSFER_FAILED`, `SSH_COMMAND_FAILED`, `ABORTED`.
+ *
+ * @example
+ * ```ts
+ * const binaries = await prepareBinaries({ tarball: 'etcd-v3.4.23-linux-amd64.tar.gz' });
+ * const report = await installMember(
+ *   { host: '10.0.0.11', privateKeyPath: 'id_ed25519', knownHostsPath: 'known_hosts' },
+ *   { binaries, files: { caCert, serverCert, serverKey, peerCert, peerKey, env, unit } },
+ *   { onProgress: (e) => console.log(e.host, e.step, e.file ?? '') },
+ * );
+ * console.log(report.changedFiles, report.restarted);
+ * ```
+ */
+export async function installMember(
+  target: RemoteHost,
+  bundle: MemberBundle | PreparedBundle,
+  options: InstallMemberOptions = {},
+): Promise<InstallReport> {
+  const started = performance.now();
+  const resolved = resolveInstallOptions(options);
+  const prepared = await prepareMemberBundle(bundle);
+  return withConnection(target, options, async (conn) => {
+    const signal = options.signal ? { signal: options.signal } : {};
+    const facts = await readFacts(conn, prepared, options);
+    checkHost(conn.host, prepared, facts);
+    const plan = planInstall(prepared, facts, resolved);
+
+    let bytesSent = 0;
+    let stagingDir: string | undefined;
+    if (plan.upload.length > 0) {
+      const unique = new Map(plan.upload.map((f) => [f.sha256, { path: f.path, data: f.data, sha256: f.sha256 }]));
+      const staged = await stageFiles(conn, [...unique.values()], options);
+      bytesSent = staged.bytesSent;
+      stagingDir = staged.dir;
+    }
+    if (!planIsEmpty(plan)) {
+      options.onProgress?.({ host: conn.host, step: 'apply' });
+      const result = await conn.run(applyScript(prepared, plan, stagingDir), {
+        label: 'apply install',
+        allowFailure: true,
+        ...signal,
+      });
+      if (result.exitCode === STAGED_HASH_MISMATCH_EXIT) {
+        throw new EtcdKitError('SSH_TRANSFER_FAILED', `${conn.host}: an uploaded file arrived corrupted; nothing was replaced with it`, {
+          member: conn.host,
+          details: { stderrTail: result.stderr },
+        });
+      }
+      if (result.exitCode !== 0) {
+        throw new EtcdKitError('SSH_COMMAND_FAILED', `${conn.host}: install failed with exit code ${result.exitCode}`, {
+          member: conn.host,
+          details: { exitCode: result.exitCode, stderrTail: result.stderr, label: 'apply install' },
+        });
+      }
+    }
+    options.onProgress?.({ host: conn.host, step: 'done' });
+    return {
+      host: conn.host,
+      changedFiles: plan.upload.map((f) => f.path),
+      fixedPermissions: plan.fixMetadata.map((f) => f.path),
+      bytesSent,
+      createdUser: plan.createUser,
+      restarted: plan.service === 'restart',
+      started: plan.service === 'start',
+      previousMainPid: facts.unit.mainPid,
+      firewall: { kind: plan.firewall.kind, opened: plan.firewall.opens, persistent: plan.firewall.persistent },
+      durationMs: Math.round(performance.now() - started),
+    };
+  });
+}

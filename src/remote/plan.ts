@@ -1,0 +1,215 @@
+/**
+ * The pure middle of install: compare a prepared bundle with a host's facts, decide what to do, and write
+ * the one privileged script that does it. No I/O here, so every decision is unit-testable.
+ * @module
+ */
+import { EtcdKitError } from '../errors.js';
+import type { BundleDir, BundleFile, PreparedBundle } from './bundle.js';
+import type { HostFacts } from './facts.js';
+import { type FirewallPlan, planFirewall } from './firewall.js';
+import { shellArgs, shellQuote } from './shell.js';
+
+/** When install (re)starts etcd. */
+export type RestartPolicy = 'if-changed' | 'never' | 'always';
+
+/** What install will do on one host. */
+export interface InstallPlan {
+  /** Files whose content is missing or differs: uploaded and put in place. */
+  upload: BundleFile[];
+  /** Files with the right content but the wrong mode or owner. */
+  fixMetadata: BundleFile[];
+  /** Directories missing or with the wrong mode or owner. */
+  fixDirs: BundleDir[];
+  /** The service group must be created. */
+  createGroup: boolean;
+  /** The service account must be created. */
+  createUser: boolean;
+  /** `systemctl daemon-reload` is needed (unit changed or systemd has a stale copy). */
+  daemonReload: boolean;
+  /** `systemctl enable` is needed. */
+  enable: boolean;
+  /** Firewall work. */
+  firewall: FirewallPlan;
+  /** What happens to the service: nothing, `start --no-block` or `restart --no-block`. */
+  service: 'none' | 'start' | 'restart';
+}
+
+/** The unit counts as running while starting up too (etcd 3.4 stays `activating` until quorum). */
+export function isRunning(activeState: string): boolean {
+  return activeState === 'active' || activeState === 'activating' || activeState === 'reloading';
+}
+
+/**
+ * Refuses hosts etcd-kit cannot install on: no systemd, another CPU architecture, missing tools, or etcd's
+ * ports held by a process that is not this unit's etcd. Throws `HOST_UNSUPPORTED` / `HOST_PORT_IN_USE`.
+ */
+export function checkHost(host: string, bundle: PreparedBundle, facts: HostFacts): void {
+  const unsupported = (message: string) => new EtcdKitError('HOST_UNSUPPORTED', `${host}: ${message}`, { member: host });
+  if (facts.uid !== 0) throw unsupported(`privileged commands run as uid ${facts.uid}, not root`);
+  if (!facts.systemd) throw unsupported('systemd is not the init system (/run/systemd/system is missing)');
+  if (facts.missingTools.length > 0) throw unsupported(`missing commands: ${facts.missingTools.join(', ')}`);
+  if (bundle.arch !== facts.arch) {
+    throw unsupported(`host is ${facts.arch} but the etcd binaries are built for ${bundle.arch}`);
+  }
+  const busy = new Set<number>();
+  for (const socket of facts.listening) {
+    if (bundle.listenPorts.includes(socket.port) && !facts.mainPidSockets.has(socket.inode)) busy.add(socket.port);
+  }
+  if (busy.size > 0) {
+    const ports = [...busy].sort((a, b) => a - b);
+    throw new EtcdKitError(
+      'HOST_PORT_IN_USE',
+      `${host}: port(s) ${ports.join(', ')} are in use by a process other than ${bundle.unitName}`,
+      { member: host, details: { ports } },
+    );
+  }
+}
+
+/** Does the host's mode/owner/type of `path` differ from `want` (or is the path missing)? */
+export function metadataDiffers(
+  facts: HostFacts,
+  path: string,
+  want: { mode: number; owner: string; group: string },
+  type: 'regular file' | 'directory',
+): boolean {
+  const st = facts.stats.get(path);
+  return st === undefined || st.type !== type || st.mode !== want.mode || st.owner !== want.owner || st.group !== want.group;
+}
+
+/** Compares bundle and host and decides what install does. Pure. */
+export function planInstall(
+  bundle: PreparedBundle,
+  facts: HostFacts,
+  options: { restart: RestartPolicy; openFirewall: boolean },
+): InstallPlan {
+  const upload = bundle.files.filter((f) => facts.hashes.get(f.path) !== f.sha256);
+  const fixMetadata = bundle.files.filter(
+    (f) => !upload.includes(f) && metadataDiffers(facts, f.path, f, 'regular file'),
+  );
+  const fixDirs = bundle.dirs.filter((d) => metadataDiffers(facts, d.path, d, 'directory'));
+  const unitChanged = upload.some((f) => f.role === 'unit');
+  const restartNeeded = upload.some((f) => f.restartsService);
+  const running = isRunning(facts.unit.activeState);
+  let service: InstallPlan['service'] = 'none';
+  if (options.restart === 'always') service = running ? 'restart' : 'start';
+  else if (options.restart === 'if-changed') service = running ? (restartNeeded ? 'restart' : 'none') : 'start';
+  const firewall = options.openFirewall
+    ? planFirewall(facts.firewall, bundle.firewallPorts)
+    : { kind: 'none' as const, opens: [], persistent: true, commands: [] };
+  return {
+    upload,
+    fixMetadata,
+    fixDirs,
+    createGroup: !facts.groupExists,
+    createUser: !facts.userExists,
+    daemonReload: unitChanged || facts.unit.needDaemonReload || facts.unit.loadState !== 'loaded',
+    enable: facts.unit.unitFileState !== 'enabled',
+    firewall,
+    service,
+  };
+}
+
+/** True when the plan changes nothing, so the apply round trip can be skipped. */
+export function planIsEmpty(plan: InstallPlan): boolean {
+  return (
+    plan.upload.length === 0 &&
+    plan.fixMetadata.length === 0 &&
+    plan.fixDirs.length === 0 &&
+    !plan.createGroup &&
+    !plan.createUser &&
+    !plan.daemonReload &&
+    !plan.enable &&
+    plan.firewall.commands.length === 0 &&
+    plan.service === 'none'
+  );
+}
+
+function dirOf(path: string): string {
+  return path.slice(0, path.lastIndexOf('/')) || '/';
+}
+
+/** The temp name a file is written under before it is renamed over `path`: same directory, hidden. */
+export function tempNameFor(path: string): string {
+  const dir = dirOf(path);
+  return `${dir === '/' ? '' : dir}/.${path.slice(path.lastIndexOf('/') + 1)}.etcd-kit-new`;
+}
+
+function octal(mode: number): string {
+  return `0${mode.toString(8).padStart(3, '0')}`;
+}
+
+/** Exit status of the apply script when a staged file does not hash to what was sent. */
+export const STAGED_HASH_MISMATCH_EXIT = 90;
+
+/**
+ * The privileged `sh` script that carries out `plan`: account, directories, atomic placement of the
+ * staged files (every hash re-checked first, then temp name in the target directory, mode and owner,
+ * fsync, rename, directory fsync), metadata fixes, staging cleanup, daemon-reload, enable, firewall, and `--no-block`
+ * start or restart (a blocking start of the first member would hang until quorum).
+ */
+export function applyScript(bundle: PreparedBundle, plan: InstallPlan, stagingDir: string | undefined): string {
+  const q = shellQuote;
+  const unit = q(bundle.unitName);
+  const lines = ['set -eu', 'umask 022', 'export LC_ALL=C'];
+  if (plan.createGroup) {
+    lines.push(`getent group ${q(bundle.serviceGroup)} >/dev/null || groupadd --system ${q(bundle.serviceGroup)}`);
+  }
+  if (plan.createUser) {
+    lines.push(
+      'nologin=$(command -v nologin 2>/dev/null || echo /bin/false)',
+      `getent passwd ${q(bundle.serviceUser)} >/dev/null || useradd --system --gid ${q(bundle.serviceGroup)} ` +
+        `--no-create-home --home-dir ${q(bundle.layout.dataDir)} --shell "$nologin" --comment 'etcd (etcd-kit)' ${q(bundle.serviceUser)}`,
+    );
+  }
+  // install -d also corrects mode and owner of a directory that already exists.
+  for (const d of plan.fixDirs) {
+    lines.push(`install -d -m ${octal(d.mode)} -o ${q(d.owner)} -g ${q(d.group)} -- ${q(d.path)}`);
+  }
+  if (plan.upload.length > 0) {
+    if (stagingDir === undefined) throw new Error('files to place but no staging directory');
+    const unitDir = dirOf(bundle.layout.unitPath);
+    // Check every staged copy before replacing anything: a corrupt upload changes no file at all.
+    lines.push(
+      `(cd ${q(stagingDir)} && sha256sum -c --status -) <<'ETCD_KIT_SUMS' || { echo 'a staged file does not match its SHA-256' >&2; exit ${STAGED_HASH_MISMATCH_EXIT}; }`,
+    );
+    for (const f of new Set(plan.upload.map((u) => u.sha256))) lines.push(`${f}  ${f}`);
+    lines.push('ETCD_KIT_SUMS', `[ -d ${q(unitDir)} ] || install -d -m 0755 -- ${q(unitDir)}`);
+    // Each file goes to a temp name in its target directory (moved from staging when it is the only user of
+    // that content: a rename, no copy, on the same file system), gets its owner and mode, and is synced;
+    // only then are the temp names renamed over the targets, each rename atomic.
+    const uses = new Map<string, number>();
+    for (const f of plan.upload) uses.set(f.sha256, (uses.get(f.sha256) ?? 0) + 1);
+    const temps: string[] = [];
+    for (const f of plan.upload) {
+      const staged = `${stagingDir}/${f.sha256}`;
+      const tmp = tempNameFor(f.path);
+      temps.push(tmp);
+      const left = (uses.get(f.sha256) ?? 1) - 1;
+      uses.set(f.sha256, left);
+      lines.push(
+        `rm -f -- ${q(tmp)}`,
+        `${left === 0 ? 'mv -f' : 'cp'} -- ${q(staged)} ${q(tmp)}`,
+        `chown ${q(`${f.owner}:${f.group}`)} -- ${q(tmp)}`,
+        `chmod ${octal(f.mode)} -- ${q(tmp)}`,
+      );
+    }
+    lines.push(`sync -- ${shellArgs(temps)} 2>/dev/null || sync`);
+    plan.upload.forEach((f, i) => {
+      lines.push(`mv -f -- ${q(temps[i] ?? '')} ${q(f.path)}`);
+    });
+    // The renames are durable once their directories are synced.
+    const dirs = [...new Set(plan.upload.map((f) => dirOf(f.path)))];
+    lines.push(`sync -- ${shellArgs(dirs)} 2>/dev/null || sync`);
+  }
+  for (const f of plan.fixMetadata) {
+    lines.push(`chown -h ${q(`${f.owner}:${f.group}`)} -- ${q(f.path)}`, `chmod ${octal(f.mode)} -- ${q(f.path)}`);
+  }
+  if (stagingDir !== undefined) lines.push(`rm -rf -- ${q(stagingDir)}`);
+  if (plan.daemonReload) lines.push('systemctl daemon-reload');
+  // --no-reload: enable would otherwise reload systemd a second time (~0.5 s).
+  if (plan.enable) lines.push(`systemctl enable --no-reload --quiet ${unit}`);
+  lines.push(...plan.firewall.commands);
+  if (plan.service === 'restart') lines.push(`systemctl restart --no-block ${unit}`);
+  if (plan.service === 'start') lines.push(`systemctl start --no-block ${unit}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,144 @@
+/**
+ * uninstallMember: remove what installMember put on a host.
+ * @module
+ */
+import { performance } from 'node:perf_hooks';
+import { EtcdKitError } from '../errors.js';
+import { type EtcdLayout, resolveLayout } from '../render/index.js';
+import { ETCD_BINARY_NAMES } from './binaries.js';
+import { assertManagedDir } from './bundle.js';
+import { HASH_CACHE_FILE } from './facts.js';
+import { type RemoteHost, withConnection } from './session.js';
+import { shellArgs, shellQuote } from './shell.js';
+import type { RemoteCallOptions } from './types.js';
+
+/** Options of {@link uninstallMember}. */
+export interface UninstallMemberOptions extends RemoteCallOptions {
+  /** Layout the member was installed with. Default: `resolveLayout()`. */
+  layout?: Partial<EtcdLayout>;
+  /**
+   * Also delete the data dir (this member's copy of the keyspace) and the service account etcd-kit created.
+   * The account is kept otherwise, so a data dir left behind keeps a valid owner. Default: `false`.
+   */
+  removeData?: boolean;
+}
+
+/** What {@link uninstallMember} removed. */
+export interface UninstallReport {
+  /** Host as given in the target. */
+  host: string;
+  /** etcd was running (and was stopped). */
+  wasRunning: boolean;
+  /** Files deleted. */
+  removedFiles: string[];
+  /** Directories deleted (only empty ones, plus the data dir with `removeData`). */
+  removedDirs: string[];
+  /** Name of the service account deleted, if any. */
+  removedUser: string | undefined;
+  /** Wall time of the call in ms. */
+  durationMs: number;
+}
+
+const HASH_CACHE_DIR = HASH_CACHE_FILE.slice(0, HASH_CACHE_FILE.lastIndexOf('/'));
+
+/** GECOS comment installMember gives the account it creates; uninstall deletes only such an account. */
+export const SERVICE_ACCOUNT_COMMENT = 'etcd (etcd-kit)';
+
+/** The privileged script of {@link uninstallMember}. Pure, for tests. */
+export function uninstallScript(layout: EtcdLayout, removeData: boolean): string {
+  const q = shellQuote;
+  const unitName = layout.unitPath.slice(layout.unitPath.lastIndexOf('/') + 1);
+  const files = [
+    ...ETCD_BINARY_NAMES.map((n) => `${layout.binDir}/${n}`),
+    layout.caFile,
+    layout.serverCertFile,
+    layout.serverKeyFile,
+    layout.peerCertFile,
+    layout.peerKeyFile,
+    layout.envFile,
+    layout.etcdctlEnvFile,
+    layout.unitPath,
+  ];
+  const dirs = [layout.sslDir, layout.cfgDir, layout.binDir, layout.prefix];
+  const lines = [
+    'set -eu',
+    'export LC_ALL=C',
+    `unit=${q(unitName)}`,
+    `user=$(sed -n 's/^User=//p' ${q(layout.unitPath)} 2>/dev/null | head -n 1)`,
+    '[ -n "$user" ] || user=etcd',
+    'if [ -d /run/systemd/system ]; then',
+    '  echo "@state $(systemctl show "$unit" -p ActiveState | sed "s/^ActiveState=//")"',
+    '  systemctl disable --quiet "$unit" 2>/dev/null || true',
+    '  systemctl stop "$unit" 2>/dev/null || true',
+    'fi',
+    `for f in ${shellArgs(files)}; do`,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a JS template
+    '  for p in "$f" "${f%/*}/.${f##*/}.etcd-kit-new"; do',
+    '    if [ -e "$p" ] || [ -L "$p" ]; then rm -f -- "$p"; echo "@file $p"; fi',
+    '  done',
+    'done',
+    'if [ -d /run/systemd/system ]; then systemctl daemon-reload; systemctl reset-failed "$unit" 2>/dev/null || true; fi',
+  ];
+  if (removeData) {
+    lines.push(`if [ -d ${q(layout.dataDir)} ]; then rm -rf -- ${q(layout.dataDir)}; echo "@dir "${q(layout.dataDir)}; fi`);
+  }
+  lines.push(`if [ -d ${q(HASH_CACHE_DIR)} ]; then rm -rf -- ${q(HASH_CACHE_DIR)}; echo "@dir "${q(HASH_CACHE_DIR)}; fi`);
+  lines.push(`for d in ${shellArgs([...new Set(dirs)])}; do`, '  if [ -d "$d" ] && rmdir -- "$d" 2>/dev/null; then echo "@dir $d"; fi', 'done');
+  if (removeData) {
+    lines.push(
+      'if [ "$user" != root ] && getent passwd "$user" >/dev/null; then',
+      `  if [ "$(getent passwd "$user" | cut -d: -f5)" = ${q(SERVICE_ACCOUNT_COMMENT)} ]; then userdel "$user" && echo "@user $user"; fi`,
+      'fi',
+      `getent group "$user" >/dev/null 2>&1 && groupdel "$user" 2>/dev/null || true`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Stops and disables etcd, deletes the files install put in place (binaries, certificates, keys, env files,
+ * unit), its hash cache, and the directories it created once empty. The data dir and the service account stay unless
+ * `removeData` is set. Firewall openings are left as they are. Idempotent.
+ *
+ * @example
+ * ```ts
+ * const report = await uninstallMember(target, { removeData: true });
+ * ```
+ */
+export async function uninstallMember(target: RemoteHost, options: UninstallMemberOptions = {}): Promise<UninstallReport> {
+  const started = performance.now();
+  let layout: EtcdLayout;
+  try {
+    layout = resolveLayout(options.layout ?? {});
+  } catch (err) {
+    throw new EtcdKitError('INVALID_ARGUMENT', err instanceof Error ? err.message : 'invalid layout', {
+      field: err instanceof EtcdKitError && err.field ? err.field : 'layout',
+      cause: err,
+    });
+  }
+  const removeData = options.removeData ?? false;
+  if (removeData) assertManagedDir('layout.dataDir', layout.dataDir);
+  return withConnection(target, options, async (conn) => {
+    conn.requirePrivilege();
+    options.onProgress?.({ host: conn.host, step: 'uninstall' });
+    const result = await conn.run(uninstallScript(layout, removeData), {
+      label: 'uninstall',
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const tagged = (tag: string) =>
+      result.stdout
+        .split('\n')
+        .filter((l) => l.startsWith(`@${tag} `))
+        .map((l) => l.slice(tag.length + 2));
+    const state = tagged('state')[0] ?? '';
+    options.onProgress?.({ host: conn.host, step: 'done' });
+    return {
+      host: conn.host,
+      wasRunning: state === 'active' || state === 'activating',
+      removedFiles: tagged('file'),
+      removedDirs: tagged('dir'),
+      removedUser: tagged('user')[0],
+      durationMs: Math.round(performance.now() - started),
+    };
+  });
+}

@@ -1,0 +1,113 @@
+// The CLI without hosts: argument handling, exit codes, init, pki create/inspect, and refusing bad specs
+// before anything is touched. Deploy/health on real hosts are in deploy.int.test.ts.
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EXIT, runCli } from '../../src/cli/run.js';
+import { readPkiDir } from '../../src/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'etcd-kit-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(...args: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(['node', 'etcd-kit', ...args], {
+    stdout: (t) => {
+      stdout += t;
+    },
+    stderr: (t) => {
+      stderr += t;
+    },
+    isTTY: false,
+  });
+  return { code, stdout, stderr };
+}
+
+describe('etcd-kit CLI', () => {
+  it('prints help and version with exit 0', async () => {
+    const help = await cli('--help');
+    expect(help.code).toBe(EXIT.ok);
+    expect(help.stdout).toMatch(/deploy \[options\]/);
+    const version = await cli('--version');
+    expect(version.code).toBe(EXIT.ok);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
+  });
+
+  it('exits 2 on unknown commands and missing required options', async () => {
+    expect((await cli('frobnicate')).code).toBe(EXIT.invalid);
+    const missing = await cli('deploy');
+    expect(missing.code).toBe(EXIT.invalid);
+    expect(missing.stderr).toMatch(/--file/);
+  });
+
+  it('init writes the example spec once, then refuses to overwrite', async () => {
+    const out = join(dir, 'cluster.yaml');
+    expect((await cli('init', '-o', out)).code).toBe(EXIT.ok);
+    expect(readFileSync(out, 'utf8')).toContain('members:');
+    const again = await cli('init', '-o', out);
+    expect(again.code).toBe(EXIT.invalid);
+    expect(again.stderr).toMatch(/exists/);
+  });
+
+  it('refuses an invalid spec with exit 2, naming the field, before connecting anywhere', async () => {
+    const spec = join(dir, 'bad.yaml');
+    writeFileSync(spec, 'members:\n  - name: etcd01\n    host: 300.1.1.1\netcd:\n  binDir: /usr/bin\n');
+    const res = await cli('deploy', '-f', spec);
+    expect(res.code).toBe(EXIT.invalid);
+    expect(res.stderr).toContain('INVALID_SPEC');
+    expect(res.stderr).toContain('members[0].host');
+  });
+
+  it('reports YAML syntax errors as INVALID_SPEC', async () => {
+    const spec = join(dir, 'syntax.yaml');
+    writeFileSync(spec, 'members: [\n');
+    const res = await cli('plan', '-f', spec);
+    expect(res.code).toBe(EXIT.invalid);
+    expect(res.stderr).toMatch(/not valid YAML/);
+  });
+
+  it('pki create makes a PKI dir for the spec, pki inspect lists it with expiry', async () => {
+    const key = join(dir, 'id_test');
+    writeFileSync(key, 'placeholder');
+    const spec = join(dir, 'pki.yaml');
+    writeFileSync(
+      spec,
+      [
+        'members:',
+        '  - { name: etcd01, host: 10.0.0.11 }',
+        '  - { name: etcd02, host: 10.0.0.12 }',
+        '  - { name: etcd03, host: 10.0.0.13 }',
+        'ssh: { privateKeyPath: ./id_test }',
+        'etcd: { binDir: /usr/bin }',
+        'pki: { dir: ./pki, keyAlgorithm: ecdsa-p256 }',
+      ].join('\n'),
+    );
+    const created = await cli('pki', 'create', '-f', spec);
+    expect(created.code).toBe(EXIT.ok);
+    expect(created.stdout).toMatch(/created CA/);
+    const pki = await readPkiDir(join(dir, 'pki'));
+    expect(Object.keys(pki.members).sort()).toEqual(['etcd01', 'etcd02', 'etcd03']);
+    expect(statSync(join(dir, 'pki/ca.key')).mode & 0o777).toBe(0o600);
+
+    const again = await cli('pki', 'create', '-f', spec);
+    expect(again.stdout).toMatch(/nothing to issue/);
+
+    const listed = await cli('pki', 'inspect', '-d', join(dir, 'pki'));
+    expect(listed.code).toBe(EXIT.ok);
+    expect(listed.stdout).toMatch(/members\/etcd02\/server\.crt\s+etcd02\s+10\.0\.0\.12,127\.0\.0\.1,localhost\s+serverAuth\+clientAuth/);
+    expect(listed.stdout).toMatch(/clients\/admin\.crt\s+admin\s+-\s+clientAuth/);
+    const json = JSON.parse((await cli('pki', 'inspect', '-d', join(dir, 'pki'), '--json')).stdout) as { daysLeft: number; isCA: boolean }[];
+    expect(json).toHaveLength(1 + 6 + 2);
+    expect(json[0]!.isCA).toBe(true);
+    const warn = await cli('pki', 'inspect', '-d', join(dir, 'pki'), '--warn-days', '100000');
+    expect(warn.code).toBe(EXIT.unhealthy);
+  });
+
+  it('health without a spec or endpoints is a usage error', async () => {
+    const res = await cli('health');
+    expect(res.code).toBe(EXIT.invalid);
+    expect(res.stderr).toMatch(/needs -f/);
+  });
+});

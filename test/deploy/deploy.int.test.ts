@@ -1,0 +1,171 @@
+// deployEtcdCluster end to end on real hosts (systemd-nspawn, sshd, systemd) with Debian's etcd 3.4:
+// bootstrap, idempotent re-run, rolling restart under writes, validation before any host is touched.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  checkHealth,
+  createEtcdClient,
+  type DeployProgressEvent,
+  type DeployResult,
+  deployEtcdCluster,
+  EtcdKitError,
+  planEtcdCluster,
+  readPkiDir,
+} from '../../src/index.js';
+import { makeReleaseTarball, type ReleaseTarball } from '../helpers/release-tarball.js';
+import { startTestbed, type Testbed } from '../testbed/index.js';
+import { etcdctl, mainPids, testbedSpec } from './deploy-helpers.js';
+
+let tb: Testbed;
+let release: ReleaseTarball;
+let spec: ReturnType<typeof testbedSpec>;
+let first: DeployResult;
+
+beforeAll(async () => {
+  [tb, release] = await Promise.all([startTestbed({ hosts: 3 }), makeReleaseTarball()]);
+  spec = testbedSpec(tb, release.tarball);
+});
+afterAll(async () => {
+  await tb?.destroy();
+  await release?.cleanup();
+});
+
+describe('deployEtcdCluster on 3 real hosts', () => {
+  it('refuses a bad spec before touching any host', async () => {
+    const bad = { ...spec, settings: { heartbeatMs: 500, electionMs: 1000 } };
+    const err = await deployEtcdCluster(bad).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EtcdKitError);
+    expect((err as EtcdKitError).code).toBe('INVALID_SPEC');
+    expect((err as EtcdKitError).field).toBe('settings.electionMs');
+    for (const h of tb.hosts) {
+      expect((await tb.exec(h.name, 'test -e /opt/etcd || test -e /etc/systemd/system/etcd.service', { allowFailure: true })).code).not.toBe(0);
+    }
+  });
+
+  it('plans a bootstrap without changing anything', async () => {
+    const plan = await planEtcdCluster(spec);
+    expect(plan.mode).toBe('bootstrap');
+    expect(plan.noChanges).toBe(false);
+    expect(plan.members.map((m) => m.service)).toEqual(['start', 'start', 'start']);
+    expect(plan.members[0]!.files.map((f) => f.path)).toContain('/opt/etcd/bin/etcd');
+    expect((await tb.exec(0, 'test -e /opt/etcd', { allowFailure: true })).code).not.toBe(0);
+  });
+
+  it('founds a healthy mTLS cluster from code', async () => {
+    const events: DeployProgressEvent[] = [];
+    first = await deployEtcdCluster(spec, { onProgress: (e) => events.push(e) });
+    expect(first.changed).toBe(true);
+    expect(first.plan.mode).toBe('bootstrap');
+    expect(first.health?.healthy).toBe(true);
+    expect(first.health?.endpoints.every((e) => e.healthy)).toBe(true);
+    expect(first.health?.members.map((m) => m.name).sort()).toEqual(['etcd01', 'etcd02', 'etcd03']);
+    expect(first.members.every((m) => m.started && m.bytesSent > 1_000_000)).toBe(true);
+    expect(first.endpoints).toEqual(tb.hosts.map((h) => `https://${h.ip}:2379`));
+    expect(first.kubeApiserverFlags[0]).toBe(`--etcd-servers=${first.endpoints.join(',')}`);
+    expect(first.kubeApiserverFlags).toContain(`--etcd-certfile=${spec.pki.dir}/clients/kube-apiserver.crt`);
+    // progress names members and steps, and carries upload bytes
+    expect(events.some((e) => e.step === 'upload' && e.member === 'etcd02' && (e.bytes ?? 0) > 0)).toBe(true);
+    expect(events.at(-1)?.step).toBe('done');
+    // after bootstrap every member holds state=existing: a wiped member rejoins instead of founding a new cluster
+    for (const h of tb.hosts) {
+      const env = (await tb.exec(h.name, 'cat /opt/etcd/cfg/etcd.env')).stdout;
+      expect(env).toContain('ETCD_INITIAL_CLUSTER_STATE="existing"');
+      expect(env).toContain('ETCD_CLIENT_CERT_AUTH="true"');
+    }
+  });
+
+  it('serves etcdctl with the issued admin cert: health, write, read', async () => {
+    const health = await etcdctl(first, 'endpoint', 'health');
+    expect(health.match(/is healthy/g)).toHaveLength(3);
+    await etcdctl(first, 'put', '/demo/hello', 'world');
+    expect(await etcdctl(first, 'get', '/demo/hello', '--print-value-only')).toBe('world\n');
+  });
+
+  it('runs etcd as user etcd with private keys, no CA key and no plaintext listener', async () => {
+    for (const h of tb.hosts) {
+      expect((await tb.exec(h.name, 'systemctl show -p User --value etcd')).stdout.trim()).toBe('etcd');
+      expect((await tb.exec(h.name, 'stat -c "%a %U" /opt/etcd/ssl/server.key /opt/etcd/ssl/peer.key')).stdout).toBe('600 etcd\n600 etcd\n');
+      expect((await tb.exec(h.name, 'ls /opt/etcd/ssl')).stdout.split('\n').filter(Boolean).sort()).toEqual([
+        'ca.crt',
+        'peer.crt',
+        'peer.key',
+        'server.crt',
+        'server.key',
+      ]);
+      const ports = (await tb.exec(h.name, "ss -ltnH | awk '{print $4}'")).stdout.split('\n').filter((l) => /:23\d\d$/.test(l));
+      expect(ports.sort()).toEqual([`${h.ip}:2379`, `${h.ip}:2380`, '127.0.0.1:2379'].sort());
+    }
+    const pki = await readPkiDir(spec.pki.dir);
+    const caKeyBody = pki.ca.keyPem.split('\n')[1]!;
+    for (const h of tb.hosts) {
+      expect((await tb.exec(h.name, `grep -rlF ${JSON.stringify(caKeyBody)} /opt /etc /var/lib/etcd || true`)).stdout).toBe('');
+    }
+  });
+
+  it('re-runs with nothing changed: no upload, no restart', async () => {
+    const pids = await mainPids(tb);
+    const again = await deployEtcdCluster(spec);
+    expect(again.changed).toBe(false);
+    expect(again.plan.noChanges).toBe(true);
+    expect(again.members.map((m) => m.bytesSent)).toEqual([0, 0, 0]);
+    expect(again.members.some((m) => m.started || m.restarted)).toBe(false);
+    expect(await mainPids(tb)).toEqual(pids);
+  });
+
+  it('rolls a changed setting out one member at a time while writes keep succeeding', async () => {
+    const pidsBefore = await mainPids(tb);
+    const admin = await readPkiDir(spec.pki.dir);
+    const tls = { caPem: admin.ca.certPem, certPem: admin.clients['admin']!.certPem, keyPem: admin.clients['admin']!.keyPem };
+    const client = createEtcdClient({ endpoints: first.endpoints, tls });
+    let writing = true;
+    const acked: string[] = [];
+    let failedWrites = 0;
+    const writer = (async () => {
+      for (let i = 0; writing; i++) {
+        try {
+          await client.put(`/roll/${i}`).value(String(i));
+          acked.push(`/roll/${i}`);
+        } catch {
+          failedWrites++;
+        }
+      }
+    })();
+    const samples: boolean[] = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        samples.push((await checkHealth({ endpoints: first.endpoints, tls, timeoutMs: 1500 })).healthy);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const order: string[] = [];
+    let rolled: DeployResult;
+    try {
+      rolled = await deployEtcdCluster(
+        { ...spec, settings: { snapshotCount: 20_000 } },
+        { onProgress: (e) => e.step === 'restart' && e.member && order.at(-1) !== e.member && order.push(e.member) },
+      );
+    } finally {
+      writing = false;
+      sampling = false;
+      await Promise.all([writer, sampler]);
+    }
+    expect(rolled.plan.mode).toBe('update');
+    expect(rolled.plan.members.map((m) => m.service)).toEqual(['restart', 'restart', 'restart']);
+    expect(rolled.members.map((m) => m.changedFiles)).toEqual([['/opt/etcd/cfg/etcd.env'], ['/opt/etcd/cfg/etcd.env'], ['/opt/etcd/cfg/etcd.env']]);
+    expect(order).toEqual(['etcd01', 'etcd02', 'etcd03']);
+    const pidsAfter = await mainPids(tb);
+    pidsAfter.forEach((pid, i) => {
+      expect(pid).toBeGreaterThan(0);
+      expect(pid).not.toBe(pidsBefore[i]);
+    });
+    // quorum held in every sample; every acknowledged write survived
+    expect(samples.length).toBeGreaterThan(3);
+    expect(samples.every(Boolean)).toBe(true);
+    expect(acked.length).toBeGreaterThan(10);
+    const stored = await client.getAll().prefix('/roll/').keys();
+    expect(stored.filter((k) => acked.includes(k)).length).toBe(acked.length);
+    client.close();
+    expect(failedWrites).toBeLessThan(acked.length);
+    for (const h of tb.hosts) expect((await tb.exec(h.name, 'cat /opt/etcd/cfg/etcd.env')).stdout).toContain('ETCD_SNAPSHOT_COUNT="20000"');
+  });
+});

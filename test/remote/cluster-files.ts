@@ -1,0 +1,62 @@
+/**
+ * Test helper: the per-member files of a cluster, made only with etcd-kit's own PKI and renderers.
+ * @module
+ */
+import { type ClusterPki, createClusterPki } from '../../src/pki/index.js';
+import {
+  type ClusterMember,
+  type EtcdLayout,
+  type EtcdSettings,
+  renderEtcdctlEnv,
+  renderEtcdEnv,
+  renderSystemdUnit,
+} from '../../src/render/index.js';
+import type { MemberFiles } from '../../src/remote/index.js';
+
+/** Inputs of {@link renderMemberFiles}. */
+export interface ClusterFilesOptions {
+  /** The members (name + IP address). */
+  members: ClusterMember[];
+  /** Cluster token. Default: `etcd-kit-remote-test`. */
+  token?: string;
+  /** Layout. Default: the default layout. */
+  layout?: Partial<EtcdLayout>;
+  /** Settings for renderEtcdEnv. */
+  settings?: EtcdSettings;
+}
+
+/** Creates the PKI (ECDSA P-256: fast) for `members` plus an `admin` client. */
+export function createTestPki(members: ClusterMember[]): Promise<ClusterPki> {
+  return createClusterPki({
+    members: members.map((m) => ({ name: m.name, hosts: [m.address] })),
+    keyAlgorithm: 'ecdsa-p256',
+    clients: ['admin'],
+  });
+}
+
+/** Renders every member's {@link MemberFiles} from a PKI. */
+export function renderMemberFiles(pki: ClusterPki, options: ClusterFilesOptions): Record<string, MemberFiles> {
+  const out: Record<string, MemberFiles> = {};
+  const layout = options.layout ?? {};
+  for (const m of options.members) {
+    const certs = pki.members[m.name];
+    if (!certs) throw new Error(`no certificates for ${m.name}`);
+    out[m.name] = {
+      caCert: pki.ca.certPem,
+      serverCert: certs.server.certPem,
+      serverKey: certs.server.keyPem,
+      peerCert: certs.peer.certPem,
+      peerKey: certs.peer.keyPem,
+      env: renderEtcdEnv({
+        member: m.name,
+        members: options.members,
+        token: options.token ?? 'etcd-kit-remote-test',
+        layout,
+        ...(options.settings ? { settings: options.settings } : {}),
+      }),
+      unit: renderSystemdUnit({ layout }),
+      etcdctlEnv: renderEtcdctlEnv({ endpoints: [`https://${m.address}:2379`], layout }),
+    };
+  }
+  return out;
+}

@@ -1,0 +1,136 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { arch as osArch, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { factsScript, parseFacts, parseFirewall, parseNftInputChains } from '../../src/remote/facts.js';
+
+const run = promisify(execFile);
+
+let dir: string;
+let server: Server;
+let listenPort: number;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'etcd-kit-facts-'));
+  server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  listenPort = (server.address() as { port: number }).port;
+});
+
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('factsScript, run by a real /bin/sh on this machine', () => {
+  it('reports hashes, missing files, modes, owners, listening ports and the architecture', async () => {
+    const present = join(dir, 'with space', 'file.txt');
+    await mkdir(join(dir, 'with space'), { mode: 0o750 });
+    await chmod(join(dir, 'with space'), 0o750);
+    await writeFile(present, 'hello etcd');
+    await chmod(present, 0o640);
+    const link = join(dir, 'link');
+    await symlink(present, link);
+    const missing = join(dir, 'absent');
+    const script = factsScript({
+      files: [present, missing, link],
+      dirs: [join(dir, 'with space')],
+      unitName: 'etcd-kit-test-nonexistent.service',
+      serviceUser: 'root',
+      serviceGroup: 'no-such-group-etcd-kit',
+      hashCacheFile: join(dir, 'cache', 'sha256sums'),
+    });
+    const { stdout } = await run('/bin/sh', ['-c', script]);
+    const facts = parseFacts(stdout);
+    expect(facts.uid).toBe(process.getuid?.());
+    expect(facts.arch).toBe(osArch() === 'x64' ? 'x86_64' : facts.arch);
+    expect(facts.userExists).toBe(true);
+    expect(facts.groupExists).toBe(false);
+    expect(facts.hashes.get(present)).toBe(createHash('sha256').update('hello etcd').digest('hex'));
+    expect(facts.hashes.get(missing)).toBeNull();
+    // A symlink is not a regular file we manage: reported as missing so install replaces it.
+    expect(facts.hashes.get(link)).toBeNull();
+    expect(facts.stats.get(present)).toMatchObject({ mode: 0o640, owner: 'root', group: 'root', type: 'regular file' });
+    expect(facts.stats.get(join(dir, 'with space'))).toMatchObject({ mode: 0o750, type: 'directory' });
+    expect(facts.stats.get(link)?.type).toBe('symbolic link');
+    expect(facts.stats.has(missing)).toBe(false);
+    expect(facts.listening.some((s) => s.port === listenPort)).toBe(true);
+  });
+
+  it('caches hashes by inode, size and times, and notices any write', async () => {
+    const file = join(dir, 'cached.bin');
+    const cache = join(dir, 'cache2', 'sha256sums');
+    await writeFile(file, 'version 1');
+    const query = { files: [file], dirs: [], unitName: 'x.service', serviceUser: 'root', serviceGroup: 'root', hashCacheFile: cache };
+    const hashOf = async () => parseFacts((await run('/bin/sh', ['-c', factsScript(query)])).stdout).hashes.get(file);
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    expect(await hashOf()).toBe(sha('version 1'));
+    // Just written: too recent to trust a timestamp, so not cached yet.
+    await expect(readFile(cache, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    expect(await hashOf()).toBe(sha('version 1'));
+    const line = (await readFile(cache, 'utf8')).trim();
+    expect(line.startsWith(`${sha('version 1')} `)).toBe(true);
+    expect(line.endsWith(` ${file}`)).toBe(true);
+    // The cache is what answers while the file is untouched (a planted entry proves it is read)...
+    await writeFile(cache, `${'0'.repeat(64)}${line.slice(64)}\n`);
+    expect(await hashOf()).toBe('0'.repeat(64));
+    // ...and any write (same size even) changes ctime, so the file is hashed again.
+    await writeFile(file, 'version 2');
+    expect(await hashOf()).toBe(sha('version 2'));
+  });
+
+  it('rejects truncated output', () => {
+    expect(() => parseFacts('@@uid\n0\n@@arch\nx86_64\n')).toThrow(/truncated/);
+  });
+});
+
+describe('firewall detection', () => {
+  it('finds nftables input chains with a drop policy and our rule', () => {
+    const ruleset = `table inet filter {
+	chain input {
+		type filter hook input priority filter; policy drop;
+		ct state established,related accept
+		tcp dport { 2379, 2380 } accept comment "etcd-kit"
+	}
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+	}
+	chain output {
+		type filter hook output priority filter; policy accept;
+	}
+}
+table ip nat {
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+	}
+}
+table ip6 lockdown {
+	chain in {
+		type filter hook input priority 0; policy drop;
+	}
+}`.split('\n');
+    expect(parseNftInputChains(ruleset)).toEqual([
+      { family: 'inet', table: 'filter', chain: 'input', hasEtcdKitRule: true },
+      { family: 'ip6', table: 'lockdown', chain: 'in', hasEtcdKitRule: false },
+    ]);
+    expect(parseNftInputChains(['table inet filter {', '\tchain input {', '\t\ttype filter hook input priority 0; policy accept;', '\t}', '}'])).toEqual([]);
+  });
+
+  it('reads firewalld ports and ufw rules', () => {
+    const fw = parseFirewall(
+      ['active', '2379/tcp 8080/udp 2380/tcp'],
+      ['Status: active', '', 'To                         Action      From', '2379/tcp                   ALLOW       Anywhere', '22/tcp ALLOW Anywhere'],
+      [],
+    );
+    expect(fw.firewalld).toEqual({ active: true, openPorts: [2379, 2380] });
+    expect(fw.ufw).toEqual({ active: true, allowedPorts: [2379, 22] });
+    const off = parseFirewall([], ['Status: inactive'], []);
+    expect(off.firewalld.active).toBe(false);
+    expect(off.ufw.active).toBe(false);
+  });
+});

@@ -1,0 +1,274 @@
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isEtcdKitError } from '../../src/errors.js';
+import { renderSystemdUnit } from '../../src/render/index.js';
+import { factsScript, type HostFacts, parseFacts } from '../../src/remote/facts.js';
+import { planFirewall } from '../../src/remote/firewall.js';
+import { type MemberFiles, type PreparedBundle, prepareBinaries, prepareMemberBundle } from '../../src/remote/index.js';
+import { applyScript, checkHost, planInstall, planIsEmpty, STAGED_HASH_MISMATCH_EXIT } from '../../src/remote/plan.js';
+import { SOURCE_ETCD } from '../helpers/release-tarball.js';
+import { createTestPki, renderMemberFiles } from './cluster-files.js';
+
+const run = promisify(execFile);
+const members = [{ name: 'etcd01', address: '10.77.0.11' }];
+
+let dir: string;
+let bundle: PreparedBundle;
+
+/** Facts of a bare host. */
+function bareFacts(overrides: Partial<HostFacts> = {}): HostFacts {
+  return {
+    uid: 0,
+    arch: 'x86_64',
+    systemd: true,
+    missingTools: [],
+    userExists: false,
+    groupExists: false,
+    hashes: new Map(bundle.files.map((f) => [f.path, null])),
+    stats: new Map(),
+    unit: { loadState: 'not-found', activeState: 'inactive', subState: 'dead', mainPid: 0, unitFileState: '', needDaemonReload: false },
+    listening: [],
+    mainPidSockets: new Set(),
+    firewall: { firewalld: { active: false, openPorts: [] }, ufw: { active: false, allowedPorts: [] }, nftables: [] },
+    ...overrides,
+  };
+}
+
+/** Facts of a host where install already ran with this bundle and etcd is running. */
+function installedFacts(overrides: Partial<HostFacts> = {}): HostFacts {
+  const stats = new Map<string, { mode: number; owner: string; group: string; type: string }>();
+  for (const f of bundle.files) stats.set(f.path, { mode: f.mode, owner: f.owner, group: f.group, type: 'regular file' });
+  for (const d of bundle.dirs) stats.set(d.path, { mode: d.mode, owner: d.owner, group: d.group, type: 'directory' });
+  return bareFacts({
+    userExists: true,
+    groupExists: true,
+    hashes: new Map(bundle.files.map((f) => [f.path, f.sha256])),
+    stats,
+    unit: { loadState: 'loaded', activeState: 'active', subState: 'running', mainPid: 4242, unitFileState: 'enabled', needDaemonReload: false },
+    listening: [
+      { port: 2379, inode: '111' },
+      { port: 2380, inode: '112' },
+    ],
+    mainPidSockets: new Set(['111', '112']),
+    ...overrides,
+  });
+}
+
+const ifChanged = { restart: 'if-changed' as const, openFirewall: true };
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'etcd-kit-plan-'));
+  await mkdir(join(dir, 'bin'));
+  await copyFile(SOURCE_ETCD, join(dir, 'bin', 'etcd'));
+  const pki = await createTestPki(members);
+  const files = renderMemberFiles(pki, { members }).etcd01 as MemberFiles;
+  bundle = await prepareMemberBundle({ binaries: await prepareBinaries({ dir: join(dir, 'bin') }), files });
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('planInstall', () => {
+  it('on a bare host: uploads everything, creates the account, reloads, enables and starts without blocking', () => {
+    const plan = planInstall(bundle, bareFacts(), ifChanged);
+    expect(plan.upload).toHaveLength(bundle.files.length);
+    expect(plan.createUser && plan.createGroup && plan.daemonReload && plan.enable).toBe(true);
+    expect(plan.fixDirs).toHaveLength(4);
+    expect(plan.service).toBe('start');
+    const script = applyScript(bundle, plan, '/root/.etcd-kit-staging');
+    expect(script).toContain('systemctl start --no-block etcd.service');
+    expect(script).not.toMatch(/systemctl (re)?start etcd/);
+    expect(script).toContain('useradd --system --gid etcd');
+    expect(script).toContain('install -d -m 0700 -o etcd -g etcd -- /opt/etcd/ssl');
+    expect(script).toContain('install -d -m 0750 -o root -g etcd -- /opt/etcd/cfg');
+    expect(script).toMatch(/place \/root\/\.etcd-kit-staging\/[0-9a-f]{64} 0600 etcd etcd \/opt\/etcd\/ssl\/server\.key/);
+    expect(script).toContain('rm -rf -- /root/.etcd-kit-staging');
+  });
+
+  it('on an up-to-date running member: nothing at all', () => {
+    const plan = planInstall(bundle, installedFacts(), ifChanged);
+    expect(planIsEmpty(plan)).toBe(true);
+    expect(planInstall(bundle, installedFacts(), { restart: 'always', openFirewall: true }).service).toBe('restart');
+  });
+
+  it('one changed setting: uploads only the env file and restarts', () => {
+    const env = bundle.files.find((f) => f.role === 'env');
+    const facts = installedFacts();
+    facts.hashes.set(env?.path ?? '', 'f'.repeat(64));
+    const plan = planInstall(bundle, facts, ifChanged);
+    expect(plan.upload.map((f) => f.role)).toEqual(['env']);
+    expect(plan.service).toBe('restart');
+    expect(plan.daemonReload).toBe(false);
+    expect(applyScript(bundle, plan, '/s')).toContain('systemctl restart --no-block etcd.service');
+    expect(planInstall(bundle, facts, { restart: 'never', openFirewall: true }).service).toBe('none');
+  });
+
+  it('a changed etcdctl env file does not restart etcd; a changed unit reloads systemd', () => {
+    const facts = installedFacts();
+    facts.hashes.set(bundle.files.find((f) => f.role === 'etcdctlEnv')?.path ?? '', null);
+    expect(planInstall(bundle, facts, ifChanged).service).toBe('none');
+    facts.hashes.set(bundle.files.find((f) => f.role === 'unit')?.path ?? '', 'a'.repeat(64));
+    const plan = planInstall(bundle, facts, ifChanged);
+    expect(plan.daemonReload).toBe(true);
+    expect(plan.service).toBe('restart');
+  });
+
+  it('fixes a loosened key mode without uploading or restarting', () => {
+    const facts = installedFacts();
+    const key = bundle.files.find((f) => f.role === 'serverKey');
+    facts.stats.set(key?.path ?? '', { mode: 0o644, owner: 'root', group: 'root', type: 'regular file' });
+    const plan = planInstall(bundle, facts, ifChanged);
+    expect(plan.upload).toEqual([]);
+    expect(plan.fixMetadata.map((f) => f.role)).toEqual(['serverKey']);
+    expect(plan.service).toBe('none');
+    const script = applyScript(bundle, plan, undefined);
+    expect(script).toContain('chown -h etcd:etcd -- /opt/etcd/ssl/server.key');
+    expect(script).toContain('chmod 0600 -- /opt/etcd/ssl/server.key');
+  });
+
+  it('starts a stopped member even when nothing changed, unless told never to', () => {
+    const facts = installedFacts({
+      unit: { loadState: 'loaded', activeState: 'failed', subState: 'failed', mainPid: 0, unitFileState: 'enabled', needDaemonReload: false },
+    });
+    expect(planInstall(bundle, facts, ifChanged).service).toBe('start');
+    expect(planInstall(bundle, facts, { restart: 'never', openFirewall: true }).service).toBe('none');
+    // A first member waiting for quorum is "activating": it is running, not to be started again.
+    const waiting = installedFacts({
+      unit: { loadState: 'loaded', activeState: 'activating', subState: 'start', mainPid: 77, unitFileState: 'enabled', needDaemonReload: false },
+    });
+    expect(planInstall(bundle, waiting, ifChanged).service).toBe('none');
+  });
+});
+
+describe('checkHost', () => {
+  const fails = (facts: HostFacts, code: string) => {
+    let caught: unknown;
+    try {
+      checkHost('h1', bundle, facts);
+    } catch (err) {
+      caught = err;
+    }
+    expect(isEtcdKitError(caught) && caught.code).toBe(code);
+    return caught as { message: string; details?: Record<string, unknown> };
+  };
+
+  it('refuses hosts without systemd, of another architecture, or missing tools', () => {
+    fails(bareFacts({ systemd: false }), 'HOST_UNSUPPORTED');
+    expect(fails(bareFacts({ arch: 'aarch64' }), 'HOST_UNSUPPORTED').message).toContain('aarch64');
+    fails(bareFacts({ missingTools: ['useradd'] }), 'HOST_UNSUPPORTED');
+    fails(bareFacts({ uid: 1000 }), 'HOST_UNSUPPORTED');
+  });
+
+  it('refuses ports held by another process, accepts ports held by our etcd', () => {
+    const err = fails(bareFacts({ listening: [{ port: 2379, inode: '9' }, { port: 22, inode: '10' }] }), 'HOST_PORT_IN_USE');
+    expect(err.details?.ports).toEqual([2379]);
+    expect(() => checkHost('h1', bundle, installedFacts())).not.toThrow();
+    expect(() => checkHost('h1', bundle, bareFacts({ listening: [{ port: 22, inode: '10' }] }))).not.toThrow();
+  });
+});
+
+describe('planFirewall', () => {
+  const none = { firewalld: { active: false, openPorts: [] }, ufw: { active: false, allowedPorts: [] }, nftables: [] };
+
+  it('opens ports in firewalld (runtime and permanent), never stops it', () => {
+    const plan = planFirewall({ ...none, firewalld: { active: true, openPorts: [2380] } }, [2379, 2380]);
+    expect(plan).toMatchObject({ kind: 'firewalld', opens: [2379], persistent: true });
+    expect(plan.commands).toEqual([
+      'firewall-cmd --permanent --add-port=2379/tcp >/dev/null',
+      'firewall-cmd --add-port=2379/tcp >/dev/null',
+    ]);
+    expect(planFirewall({ ...none, firewalld: { active: true, openPorts: [2379, 2380] } }, [2379, 2380]).commands).toEqual([]);
+  });
+
+  it('prefers firewalld over ufw, ufw over nftables', () => {
+    const nft = [{ family: 'inet', table: 'filter', chain: 'input', hasEtcdKitRule: false }];
+    const all = { firewalld: { active: true, openPorts: [] }, ufw: { active: true, allowedPorts: [] }, nftables: nft };
+    expect(planFirewall(all, [2379]).kind).toBe('firewalld');
+    expect(planFirewall({ ...all, firewalld: { active: false, openPorts: [] } }, [2379]).kind).toBe('ufw');
+    expect(planFirewall({ ...none, nftables: nft }, [2379]).kind).toBe('nftables');
+  });
+
+  it('allows ports in ufw and inserts one tagged rule per nftables drop chain (live only)', () => {
+    expect(planFirewall({ ...none, ufw: { active: true, allowedPorts: [] } }, [2379, 2380]).commands).toEqual([
+      'ufw allow 2379/tcp comment etcd-kit >/dev/null',
+      'ufw allow 2380/tcp comment etcd-kit >/dev/null',
+    ]);
+    const plan = planFirewall(
+      {
+        ...none,
+        nftables: [
+          { family: 'inet', table: 'filter', chain: 'input', hasEtcdKitRule: false },
+          { family: 'ip', table: 'other', chain: 'in', hasEtcdKitRule: true },
+        ],
+      },
+      [2379, 2380],
+    );
+    expect(plan).toMatchObject({ kind: 'nftables', persistent: false, opens: [2379, 2380] });
+    expect(plan.commands).toEqual([`nft 'insert rule inet filter input tcp dport { 2379, 2380 } accept comment "etcd-kit"'`]);
+    expect(planFirewall(none, [2379]).commands).toEqual([]);
+  });
+});
+
+describe('applyScript, run by a real /bin/sh against a scratch layout', () => {
+  it('refuses to place anything if one staged file has the wrong hash, then places all with mode and owner', async () => {
+    const root = join(dir, 'host');
+    const layout = { prefix: `${root}/opt/etcd`, dataDir: `${root}/var/lib/etcd`, unitPath: `${root}/systemd/etcd.service` };
+    const pki = await createTestPki(members);
+    const rendered = renderMemberFiles(pki, { members, layout }).etcd01 as MemberFiles;
+    // The account must exist on this machine: use nobody/nogroup instead of etcd.
+    const files = { ...rendered, unit: renderSystemdUnit({ layout, user: 'nobody', group: 'nogroup' }) };
+    const local = await prepareMemberBundle({ binaries: await prepareBinaries({ dir: join(dir, 'bin') }), files, layout });
+    const query = {
+      files: local.files.map((f) => f.path),
+      dirs: local.dirs.map((d) => d.path),
+      unitName: local.unitName,
+      serviceUser: local.serviceUser,
+      serviceGroup: local.serviceGroup,
+      hashCacheFile: join(dir, 'hash-cache'),
+    };
+    const facts = parseFacts((await run('/bin/sh', ['-c', factsScript(query)])).stdout);
+    const plan = planInstall(local, facts, { restart: 'never', openFirewall: false });
+    // No systemd here: keep the script to files only.
+    plan.daemonReload = false;
+    plan.enable = false;
+    expect(plan.createUser).toBe(false);
+
+    const staging = join(dir, 'staging');
+    await mkdir(staging, { mode: 0o700 });
+    for (const f of plan.upload) await writeFile(join(staging, f.sha256), f.data, { mode: 0o600 });
+    // Corrupt the staged copy of the peer key: it must not be installed.
+    const peerKey = plan.upload.find((f) => f.role === 'peerKey');
+    if (!peerKey) throw new Error('peer key not planned');
+    await writeFile(join(staging, peerKey.sha256), 'truncated');
+    const failed = await run('/bin/sh', ['-c', applyScript(local, plan, staging)]).catch((e) => e);
+    expect(failed.code).toBe(STAGED_HASH_MISMATCH_EXIT);
+    // All staged copies are checked before any is placed: not one file changed.
+    for (const f of local.files) await expect(stat(f.path)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readdir(join(root, 'opt/etcd/ssl'))).toEqual([]);
+
+    await writeFile(join(staging, peerKey.sha256), peerKey.data, { mode: 0o600 });
+    await run('/bin/sh', ['-c', applyScript(local, plan, staging)]);
+    for (const f of local.files) {
+      const st = await stat(f.path);
+      expect((await readFile(f.path)).equals(f.data)).toBe(true);
+      expect(st.mode & 0o7777).toBe(f.mode);
+    }
+    const keyStat = await stat(peerKey.path);
+    const { stdout: nobody } = await run('id', ['-u', 'nobody']);
+    expect(keyStat.uid).toBe(Number(nobody.trim()));
+    expect((await stat(join(root, 'opt/etcd/ssl'))).mode & 0o7777).toBe(0o700);
+    await expect(stat(staging)).rejects.toMatchObject({ code: 'ENOENT' });
+
+    // Run facts again: the plan is now empty apart from the systemd steps this machine cannot do.
+    const after = parseFacts((await run('/bin/sh', ['-c', factsScript(query)])).stdout);
+    const again = planInstall(local, after, { restart: 'never', openFirewall: false });
+    expect(again.upload).toEqual([]);
+    expect(again.fixMetadata).toEqual([]);
+    expect(again.fixDirs).toEqual([]);
+  });
+});
