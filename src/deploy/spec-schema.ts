@@ -61,19 +61,32 @@ const ssh = z
   })
   .strict();
 
-const etcdSource = z.union(
-  [
-    z.object({ tarball: nonEmptyPath }).strict(),
-    z
-      .object({
-        url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }),
-        sha256: z.string().regex(SHA256_HEX, 'must be 64 hex characters'),
-      })
-      .strict(),
-    z.object({ binDir: nonEmptyPath }).strict(),
-  ],
-  { error: 'must be one of { tarball }, { url, sha256 } or { binDir }' },
-);
+// One object with optional keys (not a union) so each mistake is reported on its own field.
+const etcdSource = z
+  .object(
+    {
+      tarball: nonEmptyPath.optional(),
+      url: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+      // YAML reads an all-digit checksum as a number: say how to fix it rather than "expected string".
+      sha256: z
+        .string({ error: 'must be a string of 64 hex characters (quote it in YAML)' })
+        .regex(SHA256_HEX, 'must be 64 hex characters')
+        .optional(),
+      binDir: nonEmptyPath.optional(),
+    },
+    { error: 'must be an object: { tarball }, { url, sha256 } or { binDir }' },
+  )
+  .strict()
+  .superRefine((src, ctx) => {
+    const kinds = (['tarball', 'url', 'binDir'] as const).filter((k) => src[k] !== undefined);
+    if (kinds.length !== 1) {
+      ctx.addIssue({ code: 'custom', message: 'must set exactly one of tarball, url (with sha256) or binDir' });
+    } else if (kinds[0] === 'url' && src.sha256 === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['sha256'], message: 'is required with url (the download is verified before any host is touched)' });
+    } else if (kinds[0] !== 'url' && src.sha256 !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['sha256'], message: 'only goes with url' });
+    }
+  });
 
 const absolutePath = z.string().regex(/^\/[^\s"'\\$`]*$/, 'must be an absolute path without spaces or quotes');
 

@@ -229,17 +229,17 @@ export function resolveClusterSpec(input: unknown, options: ResolveSpecOptions =
   }
 
   let etcd: EtcdSource;
-  if ('tarball' in spec.etcd) {
+  if (spec.etcd.tarball !== undefined) {
     etcd = { tarball: abs(spec.etcd.tarball) };
     mustExist(etcd.tarball, 'etcd.tarball', 'file');
-  } else if ('binDir' in spec.etcd) {
+  } else if (spec.etcd.binDir !== undefined) {
     etcd = { binDir: abs(spec.etcd.binDir) };
     mustExist(etcd.binDir, 'etcd.binDir', 'dir');
     for (const bin of ['etcd', 'etcdctl']) {
       if (!existsSync(`${etcd.binDir}/${bin}`)) throw specError('etcd.binDir', `has no '${bin}' binary: ${etcd.binDir}`);
     }
   } else {
-    etcd = { url: spec.etcd.url, sha256: spec.etcd.sha256.toLowerCase() };
+    etcd = { url: spec.etcd.url!, sha256: spec.etcd.sha256!.toLowerCase() };
   }
 
   const pkiDir = abs(spec.pki?.dir ?? './pki');

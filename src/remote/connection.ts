@@ -40,7 +40,7 @@ export interface RunResult {
 }
 
 const STDERR_TAIL_BYTES = 4096;
-const SUDO_PASSWORD = /sudo: (a password is required|a terminal is required|.*may not run sudo|.*is not in the sudoers)/;
+const SUDO_PASSWORD = /sudo: (a password is required|a terminal is required|sorry, you must have a tty|.*may not run sudo|.*is not in the sudoers)/;
 
 /**
  * An open SSH session to one host. Get one with {@link connect}; close it with {@link SshConnection.close}.

@@ -93,9 +93,9 @@ export function planInstall(
   let service: InstallPlan['service'] = 'none';
   if (options.restart === 'always') service = running ? 'restart' : 'start';
   else if (options.restart === 'if-changed') service = running ? (restartNeeded ? 'restart' : 'none') : 'start';
-  const firewall = options.openFirewall
-    ? planFirewall(facts.firewall, bundle.firewallPorts)
-    : { kind: 'none' as const, opens: [], persistent: true, commands: [] };
+  const detected = planFirewall(facts.firewall, bundle.firewallPorts);
+  // Told not to touch the firewall: still report which one is there.
+  const firewall = options.openFirewall ? detected : { ...detected, opens: [], commands: [] };
   return {
     upload,
     fixMetadata,
@@ -193,6 +193,8 @@ export function applyScript(bundle: PreparedBundle, plan: InstallPlan, stagingDi
         `chmod ${octal(f.mode)} -- ${q(tmp)}`,
       );
     }
+    // SELinux hosts: a file moved from a home directory keeps its home label; give it the target's.
+    lines.push(`if command -v restorecon >/dev/null 2>&1; then restorecon -F -- ${shellArgs(temps)}; fi`);
     lines.push(`sync -- ${shellArgs(temps)} 2>/dev/null || sync`);
     plan.upload.forEach((f, i) => {
       lines.push(`mv -f -- ${q(temps[i] ?? '')} ${q(f.path)}`);

@@ -311,6 +311,11 @@ describe('SSH safety', () => {
     const swapped = join(clientDir, 'swapped_known_hosts');
     await writeFile(swapped, `${tb.hosts[0]?.ip} ${tb.hosts[1]?.hostKeyPublic}\n`);
     await expect(connect(target(0, { knownHostsPath: swapped }))).rejects.toSatisfy(expectCode('SSH_HOST_KEY_MISMATCH'));
+    // known_hosts knows only an ECDSA key for this host; the host has only ed25519: a changed key, not a fallback.
+    const ecdsaOnly = join(clientDir, 'ecdsa_known_hosts');
+    const ecdsa = ssh2.utils.generateKeyPairSync('ecdsa', { bits: 256 });
+    await writeFile(ecdsaOnly, `${tb.hosts[0]?.ip} ${ecdsa.public.split(' ').slice(0, 2).join(' ')}\n`);
+    await expect(connect(target(0, { knownHostsPath: ecdsaOnly }))).rejects.toSatisfy(expectCode('SSH_HOST_KEY_MISMATCH'));
     expect(await acceptedLogins(0)).toBe(logins);
     // The right pin works, given as ssh-keygen -lf prints it.
     const conn = await connect(target(0, { hostKeyFingerprint: `256 ${tb.hosts[0]?.hostKeyFingerprint} root@node1 (ED25519)` }));

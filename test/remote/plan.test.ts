@@ -86,7 +86,20 @@ describe('planInstall', () => {
     expect(script).toContain('useradd --system --gid etcd');
     expect(script).toContain('install -d -m 0700 -o etcd -g etcd -- /opt/etcd/ssl');
     expect(script).toContain('install -d -m 0750 -o root -g etcd -- /opt/etcd/cfg');
-    expect(script).toMatch(/place \/root\/\.etcd-kit-staging\/[0-9a-f]{64} 0600 etcd etcd \/opt\/etcd\/ssl\/server\.key/);
+    const key = plan.upload.find((f) => f.role === 'serverKey');
+    const tmp = '/opt/etcd/ssl/.server.key.etcd-kit-new';
+    const order = [
+      `mv -f -- /root/.etcd-kit-staging/${key?.sha256} ${tmp}`,
+      `chown etcd:etcd -- ${tmp}`,
+      `chmod 0600 -- ${tmp}`,
+      'sync -- ',
+      `mv -f -- ${tmp} /opt/etcd/ssl/server.key`,
+      'systemctl daemon-reload',
+      'systemctl enable --no-reload --quiet etcd.service',
+      'systemctl start --no-block etcd.service',
+    ].map((line) => script.indexOf(line));
+    expect(order.every((pos) => pos >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(script).toContain('rm -rf -- /root/.etcd-kit-staging');
   });
 

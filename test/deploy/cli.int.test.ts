@@ -1,0 +1,141 @@
+// The built `etcd-kit` CLI end to end: a YAML spec whose binaries come by URL from a local HTTP server
+// (checksum verified, cached), deploy, idempotent re-run, plan and health — on real testbed hosts.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeReleaseTarball, type ReleaseTarball } from '../helpers/release-tarball.js';
+import { startTestbed, type Testbed } from '../testbed/index.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const cliPath = join(root, 'dist/cli.js');
+let tb: Testbed;
+let release: ReleaseTarball;
+let server: Server;
+let baseUrl: string;
+let sha: string;
+const downloads: string[] = [];
+const work = mkdtempSync(join(tmpdir(), 'etcd-kit-cli-e2e-'));
+
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [cliPath, ...args],
+      { cwd: work, env: { ...process.env, XDG_CACHE_HOME: join(work, 'cache') }, timeout: 240_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+function writeSpec(name: string, etcd: string): string {
+  const path = join(work, name);
+  const members = tb.hosts.map((h, i) => `  - name: etcd0${i + 1}\n    host: ${h.ip}`).join('\n');
+  writeFileSync(
+    path,
+    `# written by the CLI e2e test\nmembers:\n${members}\nssh:\n  privateKeyPath: ${tb.rootKeyPath}\n  knownHostsPath: ${tb.knownHostsPath}\n${etcd}\npki:\n  dir: ./pki\n  keyAlgorithm: ecdsa-p256\n`,
+  );
+  return path;
+}
+
+async function untouched(): Promise<boolean> {
+  for (const h of tb.hosts) {
+    if ((await tb.exec(h.name, 'test -e /opt/etcd', { allowFailure: true })).code === 0) return false;
+  }
+  return true;
+}
+
+beforeAll(async () => {
+  if (!existsSync(cliPath)) throw new Error('dist/cli.js missing: run npm run build first');
+  [tb, release] = await Promise.all([startTestbed({ hosts: 3 }), makeReleaseTarball()]);
+  const payload = readFileSync(release.tarball);
+  sha = createHash('sha256').update(payload).digest('hex');
+  server = createServer((req, res) => {
+    downloads.push(req.url ?? '');
+    if (req.url === '/etcd-v3.4.23-linux-amd64.tar.gz') {
+      res.writeHead(200, { 'content-length': payload.length }).end(payload);
+    } else if (req.url === '/truncated/etcd-v3.4.23-linux-amd64.tar.gz') {
+      res.writeHead(200, { 'content-length': payload.length });
+      res.write(payload.subarray(0, 1_000_000), () => res.socket?.destroy());
+    } else res.writeHead(404).end();
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise((ok) => server?.close(ok));
+  await tb?.destroy();
+  await release?.cleanup();
+});
+
+describe('etcd-kit CLI on real hosts, binaries by URL', () => {
+  it('refuses a wrong sha256 before any host is touched', async () => {
+    const spec = writeSpec('wrong-sha.yaml', `etcd:\n  url: ${baseUrl}/etcd-v3.4.23-linux-amd64.tar.gz\n  sha256: "${'0'.repeat(64)}"`);
+    const res = await cli('deploy', '-f', spec);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('CHECKSUM_MISMATCH');
+    expect(res.stderr).toContain(sha);
+    expect(await untouched()).toBe(true);
+  });
+
+  it('refuses a truncated download before any host is touched', async () => {
+    const spec = writeSpec('truncated.yaml', `etcd:\n  url: ${baseUrl}/truncated/etcd-v3.4.23-linux-amd64.tar.gz\n  sha256: ${sha}`);
+    const res = await cli('deploy', '-f', spec);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('DOWNLOAD_FAILED');
+    expect(await untouched()).toBe(true);
+  });
+
+  it('deploys from a YAML file with the right sha256 and prints health and kube-apiserver flags', async () => {
+    const before = downloads.filter((d) => d === '/etcd-v3.4.23-linux-amd64.tar.gz').length;
+    const spec = writeSpec('cluster.yaml', `etcd:\n  url: ${baseUrl}/etcd-v3.4.23-linux-amd64.tar.gz\n  sha256: ${sha}`);
+    const res = await cli('deploy', '-f', spec);
+    expect(res.stderr).not.toMatch(/error/i);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/^deployed in/);
+    expect(res.stdout).toMatch(/cluster is healthy: 3\/3 voting members answered/);
+    expect(res.stdout).toContain(`--etcd-servers=${tb.hosts.map((h) => `https://${h.ip}:2379`).join(',')}`);
+    expect(res.stdout).toContain('etcdctl --endpoints=');
+    // plain (non-TTY) progress: one line per step per member
+    expect(res.stderr).toMatch(/etcd02\s+upload \/opt\/etcd\/bin\/etcd/);
+    expect(downloads.filter((d) => d === '/etcd-v3.4.23-linux-amd64.tar.gz').length).toBe(before + 1);
+  });
+
+  it('re-deploys with no changes and no download (cache)', async () => {
+    const count = downloads.length;
+    const res = await cli('deploy', '-f', join(work, 'cluster.yaml'), '--json');
+    expect(res.code).toBe(0);
+    const result = JSON.parse(res.stdout) as { changed: boolean; members: { bytesSent: number }[] };
+    expect(result.changed).toBe(false);
+    expect(result.members.map((m) => m.bytesSent)).toEqual([0, 0, 0]);
+    expect(downloads.length).toBe(count);
+  });
+
+  it('plan reports no changes; health prints a healthy table', async () => {
+    const plan = await cli('plan', '-f', join(work, 'cluster.yaml'), '--exit-code');
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain('No changes');
+    const health = await cli('health', '-f', join(work, 'cluster.yaml'), '--all');
+    expect(health.code).toBe(0);
+    expect(health.stdout).toMatch(/ENDPOINT\s+MEMBER\s+HEALTHY\s+LEADER\s+VERSION\s+DB SIZE\s+TOOK/);
+    expect(health.stdout.match(/\strue\s/g)).toHaveLength(3);
+    expect(health.stdout).toContain('3.4.23');
+    const json = JSON.parse((await cli('health', '-f', join(work, 'cluster.yaml'), '--json')).stdout) as { healthy: boolean; leader: { name: string } };
+    expect(json.healthy).toBe(true);
+    expect(json.leader.name).toMatch(/^etcd0[123]$/);
+  });
+
+  it('plan --exit-code reports pending changes with exit 4', async () => {
+    const spec = readFileSync(join(work, 'cluster.yaml'), 'utf8');
+    writeFileSync(join(work, 'changed.yaml'), `${spec}settings:\n  heartbeatMs: 150\n  electionMs: 1500\n`);
+    const plan = await cli('plan', '-f', join(work, 'changed.yaml'), '--exit-code');
+    expect(plan.code).toBe(4);
+    expect(plan.stdout).toContain('~ /opt/etcd/cfg/etcd.env');
+    expect(plan.stdout).toContain('restart etcd (rolling');
+  });
+});
