@@ -72,6 +72,7 @@ export interface EtcdKitErrorOptions {
 
 /** The one error class of etcd-kit. */
 export class EtcdKitError extends Error {
+  /** Always `'EtcdKitError'`. */
   override readonly name = 'EtcdKitError';
   /** Stable code to branch on. */
   readonly code: EtcdKitErrorCode;

@@ -2,12 +2,13 @@
 // update with rolling restarts) → health. Policy lives here; src/remote only carries it out.
 import { EtcdKitError } from '../errors.js';
 import { connectCluster, type EtcdCluster } from '../etcd/index.js';
-import { type InstallReport, installMember, readMemberUnit, restartMember, type SshConnection, startMember } from '../remote/index.js';
+import { type InstallReport, installMember, type PreparedBundle, readMemberUnit, restartMember, type SshConnection, startMember } from '../remote/index.js';
 import { type InspectedMember, inspectMembers } from './plan.js';
 import { clientCertPaths, type PreparedDeploy, type PreparedMember, prepareDeploy } from './prepare.js';
 import { closeAll, connectMembers, forEachMember, memberError, remoteOptions } from './sessions.js';
 import type { ClusterPlan, DeployOptions, DeployResult, MemberDeployReport, PlanOptions } from './types.js';
-import type { ClusterSpec, ClusterSpecInput } from './validate-spec.js';
+import type { ClusterSpecInput } from './spec-types.js';
+import type { ClusterSpec } from './validate-spec.js';
 import { waitForEndpoints } from './wait.js';
 
 const DEFAULT_HEALTH_TIMEOUT_MS = 120_000;
@@ -64,7 +65,10 @@ async function bootstrap(ctx: RunContext, cluster: EtcdCluster): Promise<void> {
 async function finalize(ctx: RunContext): Promise<void> {
   ctx.options.onProgress?.({ step: 'finalize', message: 'ETCD_INITIAL_CLUSTER_STATE=existing on every member' });
   await forEachMember(ctx.prepared.members, 'finalize', async (m) => {
-    record(ctx, m, await installMember(conn(ctx, m), m.steady, { ...remoteOptions(m, ctx.options), restart: 'never' }));
+    // Only the env file differs from what was just installed: compare and send just that one file,
+    // instead of re-hashing ~40 MB of freshly written binaries on every host.
+    const envOnly: PreparedBundle = { ...m.steady, files: m.steady.files.filter((f) => f.role === 'env') };
+    record(ctx, m, await installMember(conn(ctx, m), envOnly, { ...remoteOptions(m, ctx.options), restart: 'never' }));
   });
 }
 

@@ -20,9 +20,9 @@ export type {
   PlannedFileChange,
   PlanOptions,
 } from './types.js';
+export type { ClusterSpecInput, EtcdSourceInput, MemberInput, MemberSshInput, PkiInput, SshInput } from './spec-types.js';
 export {
   type ClusterSpec,
-  type ClusterSpecInput,
   type EtcdSource,
   type ResolvedMember,
   type ResolveSpecOptions,

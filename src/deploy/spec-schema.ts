@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { KEY_ALGORITHMS } from '../pki/index.js';
+import type { ClusterSpecInput } from './spec-types.js';
 
 
 // etcd member names end up in URLs-free places (env file, cert CN, file names): keep them boring.
@@ -90,7 +91,7 @@ const etcdSource = z
 
 const absolutePath = z.string().regex(/^\/[^\s"'\\$`]*$/, 'must be an absolute path without spaces or quotes');
 
-/** The schema of a cluster spec (see {@link ClusterSpecInput}). */
+/** @internal The schema behind {@link ClusterSpecInput}; exported for validate-spec only. */
 export const clusterSpecSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 characters of [A-Za-z0-9._-]').optional(),
@@ -112,5 +113,8 @@ export const clusterSpecSchema = z
   })
   .strict();
 
-/** A cluster spec as a user writes it (plain object, YAML or JSON). */
-export type ClusterSpecInput = z.input<typeof clusterSpecSchema>;
+// The documented interface and the schema must describe the same thing: every valid input is assignable.
+type SchemaInput = z.input<typeof clusterSpecSchema>;
+type AssertAssignable<T extends SchemaInput> = T;
+// (settings are checked by render's resolveSettings, so the schema only knows them as an object)
+export type _SpecMatchesSchema = AssertAssignable<Omit<ClusterSpecInput, 'settings'> & { settings?: Record<string, unknown> }>;

@@ -83,7 +83,14 @@ export interface ClusterPlan {
   /** Per-member plan, in spec order. */
   members: MemberPlan[];
   /** Local PKI work: CA creation and certificates to issue. */
-  pki: { createCa: boolean; issueMembers: string[]; issueClients: string[] };
+  pki: {
+    /** A new CA (and every certificate) will be created. */
+    createCa: boolean;
+    /** Members whose server/peer certificates will be issued with the existing CA. */
+    issueMembers: string[];
+    /** Client certificates that will be issued with the existing CA. */
+    issueClients: string[];
+  };
   /** True when nothing at all would change. */
   noChanges: boolean;
   /** Spec warnings (even member count, ...). */

@@ -19,10 +19,25 @@ import {
   validateClusterMembers,
 } from '../render/index.js';
 import type { SshTarget } from '../remote/index.js';
-import { type ClusterSpecInput, clusterSpecSchema } from './spec-schema.js';
+import { clusterSpecSchema } from './spec-schema.js';
+import type { ClusterSpecInput } from './spec-types.js';
 
 /** Where the etcd binaries come from, with paths made absolute. */
-export type EtcdSource = { tarball: string } | { url: string; sha256: string } | { binDir: string };
+export type EtcdSource =
+  | {
+      /** Absolute path of the release tarball. */
+      tarball: string;
+    }
+  | {
+      /** URL of the release tarball. */
+      url: string;
+      /** Expected SHA-256, lower-case hex. */
+      sha256: string;
+    }
+  | {
+      /** Absolute path of the directory holding the binaries. */
+      binDir: string;
+    };
 
 /** One member of a resolved spec. */
 export interface ResolvedMember {
@@ -48,8 +63,15 @@ export interface ClusterSpec {
   members: ResolvedMember[];
   /** Source of the etcd binaries. */
   etcd: EtcdSource;
-  /** PKI directory on the controller, key algorithm for new keys, client certs to issue. */
-  pki: { dir: string; keyAlgorithm: KeyAlgorithm; clients: string[] };
+  /** The local PKI. */
+  pki: {
+    /** PKI directory on the controller (absolute). */
+    dir: string;
+    /** Algorithm of new keys. */
+    keyAlgorithm: KeyAlgorithm;
+    /** Client certificates to issue. */
+    clients: string[];
+  };
   /** Paths on the hosts. */
   layout: EtcdLayout;
   /** etcd tunables with defaults applied. */
@@ -123,7 +145,7 @@ function uniqueHosts(hosts: string[]): string[] {
  * spec.members[0].address; // '10.0.0.11'
  * ```
  */
-export function resolveClusterSpec(input: unknown, options: ResolveSpecOptions = {}): ClusterSpec {
+export function resolveClusterSpec(input: ClusterSpecInput | unknown, options: ResolveSpecOptions = {}): ClusterSpec {
   const env = options.env ?? process.env;
   const baseDir = options.baseDir ?? process.cwd();
   const home = env['HOME'] || homedir();
@@ -262,4 +284,3 @@ export function resolveClusterSpec(input: unknown, options: ResolveSpecOptions =
   };
 }
 
-export type { ClusterSpecInput };

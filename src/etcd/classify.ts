@@ -38,6 +38,11 @@ interface Rule {
   explain: string;
 }
 
+/** etcd refuses a reconfiguration until the answering member has been connected to every peer for 5 s. */
+const NOT_READY_FOR_RECONFIG = /etcdserver: unhealthy cluster|etcdserver: re-configuration failed due to not enough started members/i;
+/** etcd refuses to promote a learner that lags behind the leader. */
+const LEARNER_NOT_IN_SYNC = /etcdserver: can only promote a learner member which is in sync/i;
+
 // Order matters: the first matching rule wins (e.g. a hostname mismatch also says "certificate").
 const RULES: Rule[] = [
   {
@@ -57,18 +62,18 @@ const RULES: Rule[] = [
   },
   {
     code: 'ETCD_MEMBERSHIP',
-    test: /etcdserver: unhealthy cluster|etcdserver: re-configuration failed due to not enough started members/i,
+    test: NOT_READY_FOR_RECONFIG,
     explain:
       "etcd refused the membership change for now: the answering member has not been connected to every peer for 5 s, or too few members are started (etcd's strict reconfiguration check); retry shortly",
   },
   {
     code: 'ETCD_MEMBERSHIP',
-    test: /etcdserver: can only promote a learner member which is in sync/i,
+    test: LEARNER_NOT_IN_SYNC,
     explain: 'etcd refused to promote the learner: it has not caught up with the leader yet; retry shortly',
   },
   {
     code: 'ETCD_MEMBERSHIP',
-    test: /etcdserver: (member not found|member ID already exist|Peer URLs already exists|can only promote a learner|too many learner|re-configuration failed|unhealthy cluster|learner member)/i,
+    test: /etcdserver: (member not found|member ID already exist|Peer URLs already exists|can only promote a learner|too many learner|learner member)/i,
     explain: 'etcd refused the membership change',
   },
   {
@@ -121,9 +126,8 @@ export function classifyEtcdError(err: unknown, context: ClassifyContext = {}): 
  */
 export function isTransientRefusal(err: unknown): boolean {
   const cause = err instanceof EtcdKitError ? err.cause : err;
-  return /can only promote a learner member which is in sync|etcdserver: unhealthy cluster|etcdserver: re-configuration failed due to not enough started members/i.test(
-    describe(cause),
-  );
+  const text = describe(cause);
+  return LEARNER_NOT_IN_SYNC.test(text) || NOT_READY_FOR_RECONFIG.test(text);
 }
 
 /**

@@ -4,8 +4,8 @@
  * @module
  */
 import type { EtcdKitError, EtcdKitErrorCode } from '../errors.js';
-import type { EndpointProbe, ProbeResult } from './probe.js';
-import type { ClusterHealth, EndpointHealth, EtcdFailure, EtcdMember } from './types.js';
+import { alarmsInStatus, type EndpointProbe, type ProbeResult } from './probe.js';
+import type { ClusterHealth, EndpointHealth, EtcdAlarm, EtcdFailure, EtcdMember } from './types.js';
 
 /** Builds the {@link ClusterHealth} of one check. */
 export function summarizeHealth(result: ProbeResult, tookMs: number): ClusterHealth {
@@ -22,7 +22,7 @@ export function summarizeHealth(result: ProbeResult, tookMs: number): ClusterHea
 
   const leaderId = healthy ? mostCommon(result.probes.filter((p) => p.read.ok).map((p) => p.status?.leaderId)) : undefined;
   const leader = leaderId === undefined ? null : { id: leaderId, name: byId.get(leaderId)?.name ?? '' };
-  const alarms = (result.alarms ?? []).map((a) => {
+  const alarms = collectAlarms(result.probes).map((a) => {
     const name = byId.get(a.memberId)?.name;
     return name ? { ...a, memberName: name } : a;
   });
@@ -73,6 +73,17 @@ function clusterError(endpoints: EndpointHealth[], needed: number, votingMembers
     code: 'ETCD_NO_QUORUM',
     message: `no quorum: a linearizable read needs ${needed} of ${votingMembers} voting members (${summary})`,
   };
+}
+
+/** The alarms the members report, healthy ones preferred (a member cut off may lag), without repeats. */
+function collectAlarms(probes: EndpointProbe[]): EtcdAlarm[] {
+  const healthy = probes.filter((p) => p.read.ok && p.status);
+  const sources = healthy.length > 0 ? healthy : probes.filter((p) => p.status);
+  const seen = new Map<string, EtcdAlarm>();
+  for (const p of sources) {
+    for (const a of p.status ? alarmsInStatus(p.status) : []) seen.set(`${a.memberId}/${a.alarm}`, a);
+  }
+  return [...seen.values()];
 }
 
 /** Matches an endpoint to a member: by the id its status reported, else by advertised client URL. */

@@ -1,11 +1,10 @@
 /**
  * What one health check asks, all concurrently and within one deadline: every endpoint for a linearizable
- * read (the health verdict) and its status; one endpoint for the member list and the alarms (cluster-wide
- * facts; etcd 3.4 even serves alarm reads through raft, so asking every member would cost a raft round
- * each).
+ * read (the health verdict) and its status (which also lists the cluster's active alarms); one endpoint
+ * for the member list, a cluster-wide fact.
  * @module
  */
-import type { Etcd3, IAlarmResponse, IStatusResponse } from 'etcd3';
+import type { Etcd3, IStatusResponse } from 'etcd3';
 import type { EtcdKitError } from '../errors.js';
 import { classifyEtcdError, isLearnerRefusal } from './classify.js';
 import { raceDeadline } from './deadline.js';
@@ -26,8 +25,6 @@ export interface ProbeResult {
   probes: EndpointProbe[];
   /** The member list, from the first endpoint that answered it; undefined if none did. */
   members: EtcdMember[] | undefined;
-  /** Active alarms, from the first endpoint that answered; undefined if none did. */
-  alarms: EtcdAlarm[] | undefined;
 }
 
 /** One endpoint and its client. */
@@ -38,7 +35,7 @@ export interface ProbeTarget {
 
 /**
  * Asks every endpoint concurrently; resolves within `timeoutMs`. `likelyHealthy` (the endpoint that was
- * healthy last time, else the first one) is asked for the member list and the alarms right away.
+ * healthy last time, else the first one) is asked for the member list right away.
  */
 export async function probeEndpoints(
   targets: ProbeTarget[],
@@ -50,24 +47,19 @@ export async function probeEndpoints(
   const deadline = Date.now() + timeoutMs;
   const remaining = (): number => Math.max(1, timeoutMs - (performance.now() - startedAt));
   const guard = <T>(p: Promise<T>): Promise<T> => raceDeadline(p, remaining(), signal);
+  // Served from the member's local copy (not linearizable), so a member cut off from the quorum still names
+  // everyone in the picture; membership changes use the linearizable list instead.
   const members = new FirstAnswer((client) =>
-    guard(client.cluster.memberList({ linearizable: true }, { deadline })).then((r) => r.members.map(toMember)),
-  );
-  const alarms = new FirstAnswer((client) =>
-    guard(client.maintenance.alarm({ action: 'Get', memberID: 0, alarm: 'None' }, { deadline })).then(toAlarms),
+    guard(client.cluster.memberList({ linearizable: false }, { deadline })).then((r) => r.members.map(toMember)),
   );
   const first = targets.find((t) => t.endpoint === likelyHealthy) ?? targets[0];
-  if (first) {
-    members.ask(first, false);
-    alarms.ask(first, false);
-  }
+  if (first) members.ask(first, false);
 
   const probes = targets.map(async (target): Promise<EndpointProbe> => {
     const { endpoint, client } = target;
     // Handled at once, so a fast failure is not an unhandled rejection while the read is pending.
     const statusP = guard(client.maintenance.status({ deadline })).then(
       (s) => {
-        // A member cut off from the quorum still knows the membership (etcd 3.4 serves it locally).
         members.ask(target, true);
         return toStatus(s);
       },
@@ -82,7 +74,7 @@ export async function probeEndpoints(
       },
     );
     const tookMs = performance.now() - readStart;
-    if (read.ok) alarms.ask(target, true);
+    if (read.ok) members.ask(target, true);
     let status = await statusP;
     if (read.ok && status?.leaderId === '0') {
       // Status was served mid-election while the read waited for the new leader: ask once more.
@@ -91,11 +83,11 @@ export async function probeEndpoints(
     return { endpoint, read, tookMs, ...(status ? { status } : {}) };
   });
   const settled = await Promise.all(probes);
-  return { probes: settled, members: await members.result(), alarms: await alarms.result() };
+  return { probes: settled, members: await members.result() };
 }
 
 /**
- * A cluster-wide fact (member list, alarms) needed once per check: asked from a likely endpoint first and
+ * A cluster-wide fact (the member list) needed once per check: asked from a likely endpoint first and
  * from endpoints that prove to answer, each at most once, until one answers. An attempt on an endpoint
  * that only might be alive does not hold up one on an endpoint known to answer.
  */
@@ -148,11 +140,15 @@ function toStatus(s: IStatusResponse): EndpointStatus {
   };
 }
 
-function toAlarms(res: IAlarmResponse): EtcdAlarm[] {
+/**
+ * Active alarms as a member lists them in its status (`memberID:<decimal> alarm:NOSPACE`). Every member
+ * keeps the replicated alarm list, so this spares the Alarm call, which etcd 3.4 serves through raft.
+ */
+export function alarmsInStatus(status: EndpointStatus): EtcdAlarm[] {
   const alarms: EtcdAlarm[] = [];
-  for (const a of res.alarms) {
-    const kind = String(a.alarm).toUpperCase();
-    if (kind === 'NOSPACE' || kind === 'CORRUPT') alarms.push({ memberId: hexId(a.memberID), alarm: kind });
+  for (const text of status.errors) {
+    const m = /memberID:(\d+)\s+alarm:(NOSPACE|CORRUPT)\b/.exec(text);
+    if (m?.[1] && (m[2] === 'NOSPACE' || m[2] === 'CORRUPT')) alarms.push({ memberId: hexId(m[1]), alarm: m[2] });
   }
   return alarms;
 }

@@ -23,7 +23,8 @@ import type { CertificateAuthority, ClusterPki, CreateClusterPkiOptions, IssuedC
  * `opts.clients` entry (CN = the name, EKU clientAuth).
  *
  * Every input is validated before any key is generated. All keys are then generated at once: node:crypto
- * runs them on the libuv thread pool, so RSA key generation (the dominant cost) uses every core.
+ * runs them on the libuv thread pool (`UV_THREADPOOL_SIZE` threads, default 4), so RSA key generation,
+ * the dominant cost, uses up to that many cores; the event loop stays free meanwhile.
  *
  * @throws EtcdKitError PKI_INVALID_INPUT naming the field (`members[1].hosts[0]`, `members[2].name`,
  * `clients[0]`, `validityDays`, `keyAlgorithm`); CA errors as {@link signServerCert} (`ca.certPem`, `ca.keyPem`).

@@ -38,7 +38,16 @@ export interface PreparedBinaries {
 }
 
 /** Where the binaries come from. */
-export type BinarySource = { tarball: string } | { dir: string } | PreparedBinaries;
+export type BinarySource =
+  | {
+      /** Path of an official release tarball, `etcd-vX.Y.Z-linux-<arch>.tar.gz`. */
+      tarball: string;
+    }
+  | {
+      /** Directory holding `etcd` (and optionally `etcdctl`, `etcdutl`). */
+      dir: string;
+    }
+  | PreparedBinaries;
 
 /** ELF `e_machine` values → `uname -m` names. */
 const ELF_MACHINES = new Map<number, string>([

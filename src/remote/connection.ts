@@ -131,7 +131,10 @@ export class SshConnection {
     if (privileged) this.requirePrivilege();
     const useSudo = privileged && this.privilege === 'sudo';
     const command = useSudo ? 'sudo -n -- /bin/sh -s' : '/bin/sh -s';
-    const result = await this.guard(options.signal, 'exec', (fail) => this.#exec(command, script, fail));
+    // The shell reads the script from stdin: wrapped in one group, it is parsed completely before anything
+    // runs, and no command in it can swallow the rest of the script by reading stdin.
+    const input = `{\n${script}\n} </dev/null\n`;
+    const result = await this.guard(options.signal, 'exec', (fail) => this.#exec(command, input, fail));
     if (result.exitCode === 0 || options.allowFailure) return result;
     const label = options.label ?? 'remote command';
     if (useSudo && SUDO_PASSWORD.test(result.stderr)) {

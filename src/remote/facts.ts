@@ -52,12 +52,31 @@ export interface UnitFacts {
 
 /** Host firewalls found active. */
 export interface FirewallFacts {
-  /** firewalld is running; `openPorts` lists the `port/tcp` entries it allows. */
-  firewalld: { active: boolean; openPorts: number[] };
-  /** ufw is installed and active; `allowedPorts` lists `port/tcp` ALLOW rules. */
-  ufw: { active: boolean; allowedPorts: number[] };
-  /** nftables input chains (hook input, policy drop) and whether etcd-kit's accept rule is in each. */
-  nftables: { family: string; table: string; chain: string; hasEtcdKitRule: boolean }[];
+  /** firewalld. */
+  firewalld: {
+    /** firewalld is running. */
+    active: boolean;
+    /** TCP ports it allows (`firewall-cmd --list-ports`). */
+    openPorts: number[];
+  };
+  /** ufw. */
+  ufw: {
+    /** ufw is installed and active. */
+    active: boolean;
+    /** TCP ports with an ALLOW rule. */
+    allowedPorts: number[];
+  };
+  /** nftables input chains with a drop policy. */
+  nftables: {
+    /** Table family (`inet`, `ip`, `ip6`). */
+    family: string;
+    /** Table name. */
+    table: string;
+    /** Chain name. */
+    chain: string;
+    /** The chain already holds etcd-kit's accept rule (`comment "etcd-kit"`). */
+    hasEtcdKitRule: boolean;
+  }[];
 }
 
 /** Everything {@link factsScript} reports. */

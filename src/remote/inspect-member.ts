@@ -3,6 +3,7 @@
  * @module
  */
 import type { BundleFileRole, MemberBundle, PreparedBundle } from './bundle.js';
+import type { installMember } from './install-member.js';
 import { prepareMemberBundle } from './bundle.js';
 import type { UnitFacts } from './facts.js';
 import { resolveInstallOptions } from './options.js';
@@ -40,8 +41,15 @@ export interface MemberInspection {
   files: InspectedFile[];
   /** The etcd unit's state (`mainPid` 0 when not running). */
   unit: UnitFacts;
-  /** Whether installMember with `restart: 'if-changed'` would upload anything, and what it would do to the service. */
-  pending: { changedFiles: string[]; service: 'none' | 'start' | 'restart'; firewallOpens: number[] };
+  /** What {@link installMember} with default options would do now. */
+  pending: {
+    /** Paths it would upload. */
+    changedFiles: string[];
+    /** What it would do to the service. */
+    service: 'none' | 'start' | 'restart';
+    /** Ports it would open in the host firewall. */
+    firewallOpens: number[];
+  };
 }
 
 /**

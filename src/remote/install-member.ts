@@ -43,8 +43,15 @@ export interface InstallReport {
   started: boolean;
   /** etcd's main PID before install (0 when it was not running). */
   previousMainPid: number;
-  /** Firewall found and ports opened. `persistent: false` for nftables (live ruleset only). */
-  firewall: { kind: 'firewalld' | 'ufw' | 'nftables' | 'none'; opened: number[]; persistent: boolean };
+  /** Host firewall. */
+  firewall: {
+    /** The active firewall etcd-kit found (firewalld before ufw before nftables), or `none`. */
+    kind: 'firewalld' | 'ufw' | 'nftables' | 'none';
+    /** Ports opened by this call. */
+    opened: number[];
+    /** False for nftables: the rule is in the live ruleset only; re-run install after a reboot. */
+    persistent: boolean;
+  };
   /** Wall time of the call in ms, including connecting. */
   durationMs: number;
 }

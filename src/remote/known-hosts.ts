@@ -9,7 +9,21 @@ export interface KnownHostEntry {
   /** `revoked` for `@revoked` lines; `@cert-authority` lines are dropped by the parser. */
   marker: 'revoked' | undefined;
   /** Host patterns of the line (`host`, `[host]:port`, wildcards, `!negations`), or a hashed name. */
-  hosts: { kind: 'patterns'; patterns: string[] } | { kind: 'hashed'; salt: Buffer; hash: Buffer };
+  hosts:
+    | {
+        /** Plain patterns. */
+        kind: 'patterns';
+        /** The comma-separated patterns. */
+        patterns: string[];
+      }
+    | {
+        /** A `|1|salt|hash` entry (HashKnownHosts). */
+        kind: 'hashed';
+        /** HMAC-SHA1 key. */
+        salt: Buffer;
+        /** HMAC-SHA1 of the host name. */
+        hash: Buffer;
+      };
   /** Key type named on the line, e.g. `ssh-ed25519`. */
   keyType: string;
   /** The public key blob (SSH wire format). */

@@ -118,23 +118,24 @@ describe('resolveClusterSpec: defaults', () => {
 
 type Spec = ReturnType<typeof good> & Record<string, unknown>;
 type Mutation = [title: string, field: string, mutate: (spec: Spec) => unknown];
+const withMember = (s: Spec, i: number, patch: Record<string, unknown>) => ({ ...s, members: s.members.map((m, j) => (j === i ? { ...m, ...patch } : m)) });
 
 const bad: Mutation[] = [
   ['no members', 'members', (s) => ({ ...s, members: [] })],
   ['members not a list', 'members', (s) => ({ ...s, members: 'etcd01' })],
-  ['member without name', 'members[1].name', (s) => ((s.members[1] as Record<string, unknown>)['name'] = undefined, s)],
-  ['member name with a space', 'members[1].name', (s) => ((s.members[1]!.name = 'etcd 02'), s)],
-  ['member name with a quote', 'members[2].name', (s) => ((s.members[2]!.name = 'etcd"3'), s)],
-  ['member name too long', 'members[0].name', (s) => ((s.members[0]!.name = 'a'.repeat(64)), s)],
-  ['duplicate member names', 'members[2].name', (s) => ((s.members[2]!.name = 'etcd01'), s)],
-  ['empty host', 'members[1].host', (s) => ((s.members[1]!.host = ''), s)],
-  ['invalid dotted quad', 'members[1].host', (s) => ((s.members[1]!.host = '300.1.1.1'), s)],
-  ['host with a space', 'members[0].host', (s) => ((s.members[0]!.host = '10.0.0.1 10.0.0.2'), s)],
-  ['host is a URL', 'members[0].host', (s) => ((s.members[0]!.host = 'https://10.0.0.1:2379'), s)],
-  ['duplicate hosts', 'members[2].host', (s) => ((s.members[2]!.host = '10.0.0.11'), s)],
-  ['bad extra SAN', 'members[0].extraSans[1]', (s) => (((s.members[0] as Record<string, unknown>)['extraSans'] = ['ok.example', 'bad_name!']), s)],
-  ['unknown member field', 'members[0].ip', (s) => (((s.members[0] as Record<string, unknown>)['ip'] = '10.0.0.1'), s)],
-  ['ssh port out of range', 'members[1].ssh.port', (s) => (((s.members[1] as Record<string, unknown>)['ssh'] = { port: 70000 }), s)],
+  ['member without name', 'members[1].name', (s) => withMember(s, 1, { name: undefined })],
+  ['member name with a space', 'members[1].name', (s) => withMember(s, 1, { name: 'etcd 02' })],
+  ['member name with a quote', 'members[2].name', (s) => withMember(s, 2, { name: 'etcd"3' })],
+  ['member name too long', 'members[0].name', (s) => withMember(s, 0, { name: 'a'.repeat(64) })],
+  ['duplicate member names', 'members[2].name', (s) => withMember(s, 2, { name: 'etcd01' })],
+  ['empty host', 'members[1].host', (s) => withMember(s, 1, { host: '' })],
+  ['invalid dotted quad', 'members[1].host', (s) => withMember(s, 1, { host: '300.1.1.1' })],
+  ['host with a space', 'members[0].host', (s) => withMember(s, 0, { host: '10.0.0.1 10.0.0.2' })],
+  ['host is a URL', 'members[0].host', (s) => withMember(s, 0, { host: 'https://10.0.0.1:2379' })],
+  ['duplicate hosts', 'members[2].host', (s) => withMember(s, 2, { host: '10.0.0.11' })],
+  ['bad extra SAN', 'members[0].extraSans[1]', (s) => withMember(s, 0, { extraSans: ['ok.example', 'bad_name!'] })],
+  ['unknown member field', 'members[0].ip', (s) => withMember(s, 0, { ip: '10.0.0.1' })],
+  ['ssh port out of range', 'members[1].ssh.port', (s) => withMember(s, 1, { ssh: { port: 70000 } })],
   ['bad pinned fingerprint', 'ssh.hostKeyFingerprints.etcd01', (s) => ({ ...s, ssh: { privateKeyPath: key, hostKeyFingerprints: { etcd01: 'MD5:aa:bb' } } })],
   ['fingerprint for no member', 'ssh.hostKeyFingerprints.etcd09', (s) => ({ ...s, ssh: { privateKeyPath: key, hostKeyFingerprints: { etcd09: `SHA256:${'A'.repeat(43)}` } } })],
   ['missing private key file', 'ssh.privateKeyPath', (s) => ({ ...s, ssh: { privateKeyPath: join(dir, 'nope') } })],

@@ -68,7 +68,7 @@ describe.each(MAIN_ALGORITHMS)('createClusterPki (%s)', (keyAlgorithm) => {
     }
     // Nine independent keys.
     expect(new Set([pki.ca.keyPem, ...leaves.map((l) => l.keyPem)]).size).toBe(9);
-  });
+  }, 120_000); // nine RSA keys on a busy 2-core machine
 });
 
 describe('createClusterPki options', () => {

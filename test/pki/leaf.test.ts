@@ -109,7 +109,7 @@ describe('leaf options', () => {
     expect(inspectCertificate(leaf.certPem).keyAlgorithm).toBe('rsa-3072');
     expect(x509(leaf.certPem).verify(x509(ca.certPem).publicKey)).toBe(true);
     expect(keyMatchesCert(leaf.certPem, leaf.keyPem)).toBe(true);
-  });
+  }, 120_000); // RSA-4096 key generation takes seconds, more on a busy machine
 
   it('defaults leaf validity to 1825 days and honours an explicit validityDays', async () => {
     const ca = await sharedCa();

@@ -260,13 +260,13 @@ describe('mutual TLS between openssl s_server and s_client', () => {
     });
     const serverDone = new Promise<void>((resolve) => server.on('close', () => resolve()));
     try {
-      for (let i = 0; i < 100 && !serverOut.includes('ACCEPT'); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 300 && !serverOut.includes('ACCEPT'); i++) await new Promise((r) => setTimeout(r, 50));
       const client = pkiPaths(clientDir).client('admin');
       const result = await openssl([
         's_client', '-connect', `127.0.0.1:${port}`, '-brief', '-verify_return_error', '-verify_ip', verifyIp,
         '-CAfile', paths.caCert, '-cert', client.cert, '-key', client.key,
       ]); // prettier-ignore
-      await Promise.race([serverDone, new Promise((r) => setTimeout(r, 5000))]);
+      await Promise.race([serverDone, new Promise((r) => setTimeout(r, 15_000))]);
       return { client: result, serverOut, serverErr };
     } finally {
       server.kill();

@@ -144,6 +144,18 @@ describe('planInstall', () => {
     expect(script).toContain('chmod 0600 -- /opt/etcd/ssl/server.key');
   });
 
+  it('opens firewall ports only when allowed to, and reports the firewall either way', () => {
+    const facts = installedFacts({
+      firewall: { firewalld: { active: false, openPorts: [] }, ufw: { active: true, allowedPorts: [] }, nftables: [] },
+    });
+    const open = planInstall(bundle, facts, ifChanged);
+    expect(open.firewall).toMatchObject({ kind: 'ufw', opens: [2379, 2380] });
+    expect(applyScript(bundle, open, undefined)).toContain('ufw allow 2379/tcp');
+    const closed = planInstall(bundle, facts, { restart: 'if-changed', openFirewall: false });
+    expect(closed.firewall).toMatchObject({ kind: 'ufw', opens: [], commands: [] });
+    expect(planIsEmpty(closed)).toBe(true);
+  });
+
   it('starts a stopped member even when nothing changed, unless told never to', () => {
     const facts = installedFacts({
       unit: { loadState: 'loaded', activeState: 'failed', subState: 'failed', mainPid: 0, unitFileState: 'enabled', needDaemonReload: false },
