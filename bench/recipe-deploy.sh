@@ -11,7 +11,9 @@
 # STAGE_DIR/admin/{ca.crt,admin.crt,admin.key}: the client certificate the health poll uses.
 # Environment: SSH_KEY, KNOWN_HOSTS (required); POLL_S (sleep between polls, default 0.25);
 # HEALTH_TIMEOUT_S (default 60); RECIPE_SSH_OPTS (extra ssh/scp options, word-split).
+# Prints `hosts-ready <s> healthy <s>`: seconds from start until every host was set up and until healthy.
 set -euo pipefail
+export LC_ALL=C
 
 stage=$1
 shift
@@ -36,6 +38,7 @@ deploy_host() {
     systemctl daemon-reload && systemctl enable --quiet etcd && systemctl start --no-block etcd'
 }
 
+started=$EPOCHREALTIME
 pids=()
 for ip in "$@"; do
   deploy_host "$ip" &
@@ -45,6 +48,7 @@ for pid in "${pids[@]}"; do
   wait "$pid" || { echo "recipe-deploy: a host failed" >&2; exit 1; }
 done
 
+hosts_done=$EPOCHREALTIME
 endpoints=$(printf 'https://%s:2379,' "$@")
 deadline=$((SECONDS + timeout))
 until ETCDCTL_API=3 etcdctl --endpoints="${endpoints%,}" --cacert="$stage/admin/ca.crt" \
@@ -56,3 +60,5 @@ until ETCDCTL_API=3 etcdctl --endpoints="${endpoints%,}" --cacert="$stage/admin/
   fi
   sleep "$poll"
 done
+# Phase times for the benchmark: hosts set up, then etcd healthy (seconds since start).
+awk -v s="$started" -v h="$hosts_done" -v e="$EPOCHREALTIME" 'BEGIN { printf "hosts-ready %.3f healthy %.3f\n", h - s, e - s }'

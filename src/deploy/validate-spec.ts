@@ -20,24 +20,10 @@ import {
 } from '../render/index.js';
 import type { SshTarget } from '../remote/index.js';
 import { clusterSpecSchema } from './spec-schema.js';
-import type { ClusterSpecInput } from './spec-types.js';
+import type { ClusterSpecInput, EtcdSourceInput } from './spec-types.js';
 
-/** Where the etcd binaries come from, with paths made absolute. */
-export type EtcdSource =
-  | {
-      /** Absolute path of the release tarball. */
-      tarball: string;
-    }
-  | {
-      /** URL of the release tarball. */
-      url: string;
-      /** Expected SHA-256, lower-case hex. */
-      sha256: string;
-    }
-  | {
-      /** Absolute path of the directory holding the binaries. */
-      binDir: string;
-    };
+/** Where the etcd binaries come from, as in the spec but with paths made absolute and the checksum lower-case. */
+export type EtcdSource = EtcdSourceInput;
 
 /** One member of a resolved spec. */
 export interface ResolvedMember {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchVerifiedTarball } from '../../src/deploy/download.js';
-import { EtcdKitError } from '../../src/errors.js';
+import { rejection } from '../helpers/rejection.js';
 
 const payload = randomBytes(300_000);
 const sha = createHash('sha256').update(payload).digest('hex');
@@ -38,14 +38,6 @@ afterAll(async () => {
   rmSync(cacheRoot, { recursive: true, force: true });
 });
 
-async function rejection(p: Promise<unknown>): Promise<EtcdKitError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(EtcdKitError);
-  return err as EtcdKitError;
-}
 
 describe('fetchVerifiedTarball', () => {
   it('downloads, verifies and caches; the second call does not download', async () => {

@@ -2,7 +2,8 @@
 // an error naming the member and step; once it is back a re-run converges. A host lost after the
 // cluster exists: the others stay consistent and serving, and the re-run after its return converges.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DeployResult, deployEtcdCluster, EtcdKitError } from '../../src/index.js';
+import { type DeployResult, deployEtcdCluster } from '../../src/index.js';
+import { rejection } from '../helpers/rejection.js';
 import { makeReleaseTarball, type ReleaseTarball } from '../helpers/release-tarball.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';
 import { etcdctl, mainPids, testbedSpec } from './deploy-helpers.js';
@@ -21,14 +22,6 @@ afterAll(async () => {
   await release?.cleanup();
 });
 
-async function rejection(p: Promise<unknown>): Promise<EtcdKitError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(EtcdKitError);
-  return err as EtcdKitError;
-}
 
 describe('5 members and failing hosts', () => {
   let deployed: DeployResult;
