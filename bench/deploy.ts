@@ -13,7 +13,7 @@
  * Runs are interleaved and the order rotates per round, so background load hits all alike; one warm-up
  * (a) and (b) are not counted. Ends with a per-step breakdown of the median (a) run. Needs root.
  *
- *   node --import tsx bench/deploy.ts [--rounds 5] [--extra-rounds 3] [--scale-rounds 3] [--id 211]
+ *   node --import tsx bench/deploy.ts [--rounds 7] [--extra-rounds 3] [--scale-rounds 3] [--id 211]
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -36,11 +36,12 @@ import type { KeyAlgorithm } from '../src/pki/index.js';
 import { makeReleaseTarball } from '../test/helpers/release-tarball.js';
 import { startTestbed, type Testbed } from '../test/testbed/index.js';
 import { formatTimeline, recordEvents, type TimedEvent } from './lib/deploy-timeline.js';
+import { hostsCpuMs } from './lib/host-cpu.js';
 import { writeRecipeStage } from './lib/recipe-stage.js';
 
 const { values } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '7' },
     'extra-rounds': { type: 'string', default: '3' },
     'scale-rounds': { type: 'string', default: '3' },
     id: { type: 'string', default: '211' },
@@ -97,6 +98,8 @@ async function ensurePki(tb: Testbed, count: number): Promise<void> {
 
 interface KitRun {
   ms: number;
+  /** CPU ms: this process plus the testbed hosts (undefined without cgroup v2 accounting). */
+  cpuMs: number | undefined;
   events: TimedEvent[];
   result: DeployResult;
 }
@@ -104,24 +107,34 @@ interface KitRun {
 async function kitDeploy(tb: Testbed, count: number, pkiDir: string, keyAlgorithm?: KeyAlgorithm): Promise<KitRun> {
   const spec = specFor(tb, count, pkiDir, keyAlgorithm);
   const { events, onProgress } = recordEvents();
+  const hostsBefore = hostsCpuMs(tb);
+  const cpuBefore = process.cpuUsage();
   const start = performance.now();
   const result = await deployEtcdCluster(spec, { onProgress });
   const ms = performance.now() - start;
+  const used = process.cpuUsage(cpuBefore);
+  const hostsAfter = hostsCpuMs(tb);
+  const cpuMs = hostsBefore === undefined || hostsAfter === undefined ? undefined : (used.user + used.system) / 1000 + hostsAfter - hostsBefore;
   const allHealthy = result.health?.healthy && result.health.endpoints.every((e) => e.healthy) && result.health.endpoints.length === count;
   if (!allHealthy) throw new Error(`deploy of ${count} returned without every member healthy`);
-  return { ms, events, result };
+  return { ms, cpuMs, events, result };
 }
 
 interface RecipeRun {
   ms: number;
+  /** CPU ms: the script and its children (ssh, scp, etcdctl; not a daemonised ControlMaster) plus the hosts. */
+  cpuMs: number | undefined;
   /** ms until every host was set up and told to start etcd (the script's own clock). */
   hostsReadyMs: number;
 }
 
 function recipeDeploy(tb: Testbed, sshOpts = ''): Promise<RecipeRun> {
+  const hostsBefore = hostsCpuMs(tb);
   const start = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [RECIPE_SCRIPT, stageDir, ...stageHosts], {
+    // bash's `time` adds up the CPU of every process the script waited for.
+    const timed = 'TIMEFORMAT="cpu %U %S"; time bash "$0" "$@"';
+    const child = spawn('bash', ['-c', timed, RECIPE_SCRIPT, stageDir, ...stageHosts], {
       env: { ...process.env, SSH_KEY: tb.rootKeyPath, KNOWN_HOSTS: tb.knownHostsPath, RECIPE_SSH_OPTS: sshOpts },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -138,7 +151,13 @@ function recipeDeploy(tb: Testbed, sshOpts = ''): Promise<RecipeRun> {
     child.on('exit', (code) => {
       const ms = performance.now() - start;
       const ready = /hosts-ready ([\d.]+)/.exec(stdout);
-      if (code === 0 && ready) resolve({ ms, hostsReadyMs: Number(ready[1]) * 1000 });
+      const cpu = /cpu ([\d.]+) ([\d.]+)/.exec(stderr);
+      const hostsAfter = hostsCpuMs(tb);
+      const cpuMs =
+        cpu && hostsBefore !== undefined && hostsAfter !== undefined
+          ? (Number(cpu[1]) + Number(cpu[2])) * 1000 + hostsAfter - hostsBefore
+          : undefined;
+      if (code === 0 && ready) resolve({ ms, cpuMs, hostsReadyMs: Number(ready[1]) * 1000 });
       else reject(new Error(`recipe-deploy.sh exited ${code}: ${stderr}`));
     });
   });
@@ -161,8 +180,8 @@ async function recipeWithControlMaster(tb: Testbed): Promise<RecipeRun> {
 }
 
 const samples: Record<string, number[]> = {};
-const add = (key: string, ms: number) => {
-  samples[key] = [...(samples[key] ?? []), ms];
+const add = (key: string, ms: number | undefined) => {
+  if (ms !== undefined) samples[key] = [...(samples[key] ?? []), ms];
 };
 const kitRuns: KitRun[] = [];
 const d7Runs: KitRun[] = [];
@@ -195,6 +214,7 @@ try {
           withFreshHosts(3, async (tb) => {
             const run = await kitDeploy(tb, 3, pkiDirFor(3));
             add('a', run.ms);
+            add('a-cpu', run.cpuMs);
             add('a-ready', run.events.find((e) => e.step === 'wait-healthy')!.at);
             kitRuns.push(run);
             if (!lastRound) return;
@@ -217,6 +237,7 @@ try {
           withFreshHosts(3, async (tb) => {
             const run = await recipeDeploy(tb);
             add('b', run.ms);
+            add('b-cpu', run.cpuMs);
             add('b-ready', run.hostsReadyMs);
           }),
       ],
@@ -245,6 +266,7 @@ try {
         await ensurePki(tb, n);
         const run = await kitDeploy(tb, n, pkiDirFor(n));
         add(`d${n}`, run.ms);
+        add(`d${n}-cpu`, run.cpuMs);
         if (n === 7) d7Runs.push(run);
       });
     }
@@ -286,7 +308,16 @@ try {
   console.log(`  (a)/(b)   ${ab.toFixed(2)}x        target <= 0.70x   ${verdict(ab <= 0.7)}`);
   console.log(`  (c)       ${m('c').toFixed(0)} ms       target <= 1000 ms  ${verdict(m('c') <= 1000)}`);
   console.log(`  (d7)/(a)  ${d7a.toFixed(2)}x        target <= 1.30x   ${verdict(d7a <= 1.3)}`);
+  const paired = (samples['a'] ?? []).map((a, i) => a / (samples['b']?.[i] ?? Number.NaN));
+  console.log(`  info: (a)/(b) per round, same load: ${paired.map((r) => r.toFixed(2)).join(' ')} -> median ${median(paired).toFixed(2)}x`);
   console.log(`  info: (d5)/(a) ${(m('d5') / m('a')).toFixed(2)}x`);
+  if (samples['a-cpu'] && samples['b-cpu']) {
+    const cpu = (k: string) => `${(m(k) / 1000).toFixed(2)} s`;
+    console.log(
+      `  info: CPU per run, controller + hosts (median): (a) ${cpu('a-cpu')}, (b) ${cpu('b-cpu')}, (d5) ${cpu('d5-cpu')}, (d7) ${cpu('d7-cpu')};` +
+        ` (a)/(b) ${(m('a-cpu') / m('b-cpu')).toFixed(2)}x, (d7)/(a) ${(m('d7-cpu') / m('a-cpu')).toFixed(2)}x — the hosts share this machine's ${availableParallelism()} cores`,
+    );
+  }
   if (samples['bcm']) console.log(`  info: (b')/(b) ${(m('bcm') / m('b')).toFixed(2)}x, (a)/(b') ${(m('a') / m('bcm')).toFixed(2)}x`);
   console.log(
     `  info: until every host is set up and etcd started: (a) ${m('a-ready').toFixed(0)} ms, (b) ${m('b-ready').toFixed(0)} ms;` +

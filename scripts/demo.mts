@@ -1,7 +1,8 @@
 // The demo: sandbox hosts + a real deploy through the public API, exactly as the README shows it.
 // Started by scripts/demo.sh (which installs and builds first).
-import { mkdir, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { deployEtcdCluster, type DeployProgressEvent } from 'etcd-kit';
 import { makeReleaseTarball } from '../test/helpers/release-tarball.js';
@@ -20,8 +21,16 @@ say(`starting ${count} sandbox hosts (Debian 12, systemd, sshd; first run builds
 const testbed = await startTestbed({ hosts: count, persistent: Boolean(values.keep) });
 for (const h of testbed.hosts) console.log(`   ${h.name}  ${h.ip}  ${h.hostKeyFingerprint}`);
 
-const release = values.tarball ? { tarball: resolve(values.tarball), cleanup: async () => {} } : await makeReleaseTarball();
-if (!values.tarball) console.log(`   release tarball made from this machine's etcd: ${release.tarball}`);
+// Without --tarball, one is made in the official layout from this machine's etcd and kept in .demo/, so
+// the written spec stays usable with the CLI afterwards.
+let tarball = values.tarball ? resolve(values.tarball) : '';
+if (!tarball) {
+  const made = await makeReleaseTarball();
+  tarball = resolve(workDir, basename(made.tarball));
+  await copyFile(made.tarball, tarball);
+  await made.cleanup();
+  console.log(`   release tarball made from this machine's etcd: ${tarball}`);
+}
 
 let failed = false;
 try {
@@ -38,7 +47,7 @@ try {
   const spec = {
     members: testbed.hosts.map((h, i) => ({ name: `etcd0${i + 1}`, host: h.ip })),
     ssh: { user: 'root', privateKeyPath: testbed.rootKeyPath, knownHostsPath: testbed.knownHostsPath },
-    etcd: { tarball: release.tarball },
+    etcd: { tarball },
     pki: { dir: resolve(workDir, `pki-${testbed.id}`) },
   };
   await writeFile(resolve(workDir, 'cluster.json'), `${JSON.stringify(spec, null, 2)}\n`);
@@ -61,14 +70,19 @@ try {
   say('kube-apiserver flags');
   console.log(`   ${result.kubeApiserverFlags.join(' \\\n   ')}`);
   const admin = result.clientCerts['admin']!;
-  say('try it');
-  console.log(`   ETCDCTL_API=3 etcdctl --endpoints=${result.endpoints.join(',')} \\\n     --cacert=${admin.caFile} --cert=${admin.certFile} --key=${admin.keyFile} endpoint health`);
-  console.log(`   spec written to ${resolve(workDir, 'cluster.json')}; CLI: node dist/cli.js health -f ${resolve(workDir, 'cluster.json')}`);
+  const etcdctlArgs = [`--endpoints=${result.endpoints.join(',')}`, `--cacert=${admin.caFile}`, `--cert=${admin.certFile}`, `--key=${admin.keyFile}`];
+  say('etcdctl with the issued admin certificate: write and read a key');
+  const etcdctl = (...args: string[]) =>
+    execFileSync('etcdctl', [...etcdctlArgs, ...args], { env: { ...process.env, ETCDCTL_API: '3' }, encoding: 'utf8' }).trim();
+  console.log(`   put /demo/greeting -> ${etcdctl('put', '/demo/greeting', 'hello from etcd-kit')}`);
+  console.log(`   get /demo/greeting -> ${etcdctl('get', '/demo/greeting', '--print-value-only')}`);
+  say(values.keep ? 'try it' : 'try it (run the demo with --keep to leave the cluster up)');
+  console.log(`   ETCDCTL_API=3 etcdctl ${etcdctlArgs.join(' \\\n     ')} endpoint health`);
+  console.log(`   CLI: node dist/cli.js health -f ${resolve(workDir, 'cluster.json')}`);
 } catch (err) {
   failed = true;
   console.error(`\ndemo failed: ${err instanceof Error ? `${(err as { code?: string }).code ?? ''} ${err.message}` : String(err)}`);
 } finally {
-  await release.cleanup();
   if (values.keep && !failed) {
     say(`hosts kept (testbed ${testbed.id}); remove with: node --import tsx test/testbed/cli.ts down --id ${testbed.id}`);
   } else {
