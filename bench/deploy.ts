@@ -11,7 +11,9 @@
  *   (d)  etcd-kit deploy of 5 and 7 fresh hosts.
  * "Fresh" = a newly booted testbed per measured run (same id, so same IPs and certificates), boot excluded.
  * Runs are interleaved and the order rotates per round, so background load hits all alike; one warm-up
- * (a) and (b) are not counted. Ends with a per-step breakdown of the median (a) run. Needs root.
+ * (a) and (b) are not counted. Other processes share this 2-core machine, so besides wall times it prints
+ * per-round (a)/(b) ratios (each pair ran back to back under the same load) and the CPU time each run cost
+ * (controller + hosts' cgroups). Ends with a per-step breakdown of the median (a) and (d7) runs. Needs root.
  *
  *   node --import tsx bench/deploy.ts [--rounds 7] [--extra-rounds 3] [--scale-rounds 3] [--id 211]
  */

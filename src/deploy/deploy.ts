@@ -3,6 +3,8 @@
 import { EtcdKitError } from '../errors.js';
 import { connectCluster, type EtcdCluster } from '../etcd/index.js';
 import { type InstallReport, installMember, type PreparedBundle, readMemberUnit, restartMember, type SshConnection, startMember } from '../remote/index.js';
+import { clientUrl } from '../render/index.js';
+import { joinMember } from './join.js';
 import { type InspectedMember, inspectMembers } from './plan.js';
 import { clientCertPaths, type PreparedDeploy, type PreparedMember, prepareDeploy } from './prepare.js';
 import { closeAll, connectMembers, forEachMember, memberError, remoteOptions } from './sessions.js';
@@ -94,6 +96,8 @@ async function update(ctx: RunContext, cluster: EtcdCluster, inspected: Inspecte
     },
   );
 
+  const joining = inspected.filter((i) => i.plan.service === 'join').map((i) => i.member);
+  const present = ctx.prepared.members.filter((m) => !joining.includes(m)).map((m) => clientUrl(m.spec.cluster));
   const stopped = inspected.filter((i) => i.plan.service === 'start').map((i) => i.member);
   if (stopped.length > 0) {
     await forEachMember(stopped, 'start', async (m) => {
@@ -104,9 +108,24 @@ async function update(ctx: RunContext, cluster: EtcdCluster, inspected: Inspecte
   }
 
   const toRestart = inspected.filter((i) => i.plan.service === 'restart').map((i) => i.member);
-  if (stopped.length > 0 || toRestart.length > 0) {
-    ctx.options.onProgress?.({ step: 'wait-healthy', message: 'cluster must be healthy before any restart' });
-    await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: ctx.options.signal });
+  if (stopped.length > 0 || toRestart.length > 0 || joining.length > 0) {
+    ctx.options.onProgress?.({ step: 'wait-healthy', message: 'cluster must be healthy before any membership change or restart' });
+    await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: ctx.options.signal, endpoints: present });
+  }
+  // One at a time: each join changes the membership the next one must start with.
+  for (const m of joining) {
+    try {
+      await joinMember(m, {
+        prepared: ctx.prepared,
+        connection: conn(ctx, m),
+        cluster,
+        options: ctx.options,
+        healthTimeoutMs: ctx.healthTimeoutMs,
+        report: ctx.reports.get(m.spec.name)!,
+      });
+    } catch (err) {
+      throw memberError(m, 'start', err);
+    }
   }
   // Rolling: never more than one member down, and the next waits until the last one serves again.
   for (const m of toRestart) {

@@ -1,6 +1,7 @@
 // Compares what each host has with what it should have, without changing anything, and decides what a
 // deploy will do: found a new cluster, or update a running one (files, starts, rolling restarts).
 import { inspectMember, type MemberInspection, type SshConnection } from '../remote/index.js';
+import { parseEnvFile } from '../render/index.js';
 import type { PreparedDeploy, PreparedMember } from './prepare.js';
 import { forEachMember, remoteOptions } from './sessions.js';
 import type { ClusterPlan, DeployOptions, MemberPlan, PlannedFileChange } from './types.js';
@@ -14,17 +15,36 @@ export interface InspectedMember {
   needsRestart: boolean;
 }
 
-function envSha(bundle: PreparedMember['steady']): string {
-  return bundle.files.find((f) => f.role === 'env')!.sha256;
-}
-
 function isRunning(inspection: MemberInspection): boolean {
   return inspection.unit.mainPid > 0 || inspection.unit.activeState === 'active' || inspection.unit.activeState === 'activating';
 }
 
-/** True when the member's env file on the host is already in the steady (`existing`) state. */
-function hasSteadyEnv(m: PreparedMember, inspection: MemberInspection): boolean {
-  return inspection.files.find((f) => f.role === 'env')?.actualSha256 === envSha(m.steady);
+// etcd reads these only when its data dir is empty (founding or joining): changing them on a running
+// member needs no restart. Membership changes rewrite ETCD_INITIAL_CLUSTER on every member, for instance.
+const BOOTSTRAP_ONLY_KEYS = new Set(['ETCD_INITIAL_CLUSTER', 'ETCD_INITIAL_CLUSTER_STATE', 'ETCD_INITIAL_CLUSTER_TOKEN']);
+
+function parsedEnv(text: string | undefined): Record<string, string> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseEnvFile(text);
+  } catch {
+    return undefined; // hand-edited beyond what we render: treat as different everywhere
+  }
+}
+
+/** True when the two env files differ in a setting a running etcd would pick up on restart. */
+export function envNeedsRestart(hostText: string | undefined, desiredText: string): boolean {
+  const host = parsedEnv(hostText);
+  const desired = parseEnvFile(desiredText);
+  if (!host) return true;
+  const keys = new Set([...Object.keys(host), ...Object.keys(desired)]);
+  return [...keys].some((k) => !BOOTSTRAP_ONLY_KEYS.has(k) && host[k] !== desired[k]);
+}
+
+/** True when the member's env file on the host says the cluster exists already. */
+function hasSteadyEnv(inspection: MemberInspection): boolean {
+  const env = inspection.files.find((f) => f.role === 'env');
+  return parsedEnv(env?.hostContent)?.['ETCD_INITIAL_CLUSTER_STATE'] === 'existing';
 }
 
 function fileChanges(inspection: MemberInspection): PlannedFileChange[] {
@@ -35,14 +55,13 @@ function fileChanges(inspection: MemberInspection): PlannedFileChange[] {
   });
 }
 
-/** Whether the pending changes need etcd restarted: any etcd-read file, except an env file whose only difference is the bootstrap state. */
+/** Whether the pending changes need etcd restarted: any file etcd reads, except bootstrap-only env settings. */
 function restartNeeded(m: PreparedMember, inspection: MemberInspection): boolean {
-  const bootstrapEnv = envSha(m.bootstrap);
   return inspection.files.some((f) => {
     if (f.status === 'same') return false;
     const bundleFile = m.steady.files.find((b) => b.path === f.path);
     if (!bundleFile?.restartsService) return false;
-    return !(f.role === 'env' && f.actualSha256 === bootstrapEnv);
+    return f.role !== 'env' || envNeedsRestart(f.hostContent, bundleFile.data.toString('utf8'));
   });
 }
 
@@ -56,13 +75,15 @@ export async function inspectMembers(
     inspectMember(connections.get(m.spec.name)!, m.steady, remoteOptions(m, options)),
   );
   const anyRunning = inspections.some(isRunning);
-  const anySteady = prepared.members.some((m, i) => hasSteadyEnv(m, inspections[i]!));
+  const anySteady = inspections.some(hasSteadyEnv);
   const mode = anyRunning || anySteady ? 'update' : 'bootstrap';
 
   const inspected = prepared.members.map((member, i): InspectedMember => {
     const inspection = inspections[i]!;
     const running = isRunning(inspection);
     const needsRestart = running && restartNeeded(member, inspection);
+    // A host with no env file yet, next to a cluster that exists: it joins instead of starting.
+    const joins = mode === 'update' && !running && inspection.files.find((f) => f.role === 'env')?.status === 'missing';
     return {
       member,
       inspection,
@@ -71,7 +92,7 @@ export async function inspectMembers(
         name: member.spec.name,
         host: member.spec.ssh.host,
         files: fileChanges(inspection),
-        service: running ? (needsRestart ? 'restart' : 'none') : 'start',
+        service: running ? (needsRestart ? 'restart' : 'none') : joins ? 'join' : 'start',
         running,
         mainPid: inspection.unit.mainPid,
       },
@@ -120,6 +141,7 @@ export function formatPlan(plan: ClusterPlan): string {
     lines.push(`${head}:`);
     for (const f of m.files) lines.push(`    ${f.action === 'create' ? '+' : '~'} ${f.path}${f.action === 'permissions' ? ' (mode/owner)' : ''}`);
     if (m.service === 'start') lines.push('    > start etcd');
+    if (m.service === 'join') lines.push('    > join the running cluster (added as a learner, promoted once caught up)');
     if (m.service === 'restart') lines.push('    > restart etcd (rolling, one member at a time)');
   }
   return lines.join('\n');

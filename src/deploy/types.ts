@@ -68,8 +68,11 @@ export interface MemberPlan {
   host: string;
   /** File changes; empty when the member is up to date. */
   files: PlannedFileChange[];
-  /** Service action: start a stopped member, restart (rolling) a running one, or nothing. */
-  service: 'none' | 'start' | 'restart';
+  /**
+   * Service action: start a stopped member, restart (rolling) a running one, join a new host to the running
+   * cluster (added as a learner, started, promoted once caught up), or nothing.
+   */
+  service: 'none' | 'start' | 'restart' | 'join';
   /** Whether etcd is running there now, and its main PID (0 when not). */
   running: boolean;
   /** etcd's main PID (0 when not running). */

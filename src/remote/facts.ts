@@ -20,6 +20,8 @@ export interface FactsQuery {
   serviceGroup: string;
   /** Hash cache on the host. Default: {@link HASH_CACHE_FILE}. */
   hashCacheFile?: string;
+  /** Small text files whose content is returned too (env files, so callers can see *what* changed). Default: none. */
+  readFiles?: readonly string[];
 }
 
 /** Mode and ownership of a path. */
@@ -105,6 +107,8 @@ export interface HostFacts {
   mainPidSockets: Set<string>;
   /** Firewalls. */
   firewall: FirewallFacts;
+  /** Content of each {@link FactsQuery.readFiles} entry that exists as a regular file. */
+  contents: Map<string, string>;
 }
 
 /**
@@ -170,6 +174,10 @@ echo @@ufw
 if command -v ufw >/dev/null 2>&1; then ufw status 2>/dev/null || true; fi
 echo @@nft
 if command -v nft >/dev/null 2>&1; then nft list ruleset 2>/dev/null || true; fi
+echo @@contents
+for f in ${shellArgs(query.readFiles ?? [])}; do
+  if [ -f "$f" ] && [ ! -L "$f" ]; then printf '%s ' "$f"; base64 -w0 -- "$f"; echo; fi
+done
 echo @@end
 `;
 }
@@ -226,7 +234,13 @@ export function parseFacts(stdout: string): HostFacts {
     const match = /^socket:\[(\d+)\]$/.exec(line.trim());
     if (match?.[1]) mainPidSockets.add(match[1]);
   }
+  const contents = new Map<string, string>();
+  for (const line of lines('contents')) {
+    const space = line.lastIndexOf(' ');
+    if (space > 0) contents.set(line.slice(0, space), Buffer.from(line.slice(space + 1), 'base64').toString('utf8'));
+  }
   return {
+    contents,
     uid: Number.parseInt(first('uid'), 10),
     arch: first('arch'),
     systemd: first('systemd') === 'yes',

@@ -25,6 +25,8 @@ export interface InspectedFile {
   actualSha256: string | null;
   /** Mode and owner are as install sets them. */
   metadataOk: boolean;
+  /** The file's text on the host, for the env file (small, no secrets); absent for other files or when missing. */
+  hostContent?: string;
 }
 
 /** Result of {@link inspectMember}. */
@@ -85,6 +87,7 @@ export async function inspectMember(
           expectedSha256: f.sha256,
           actualSha256: actual,
           metadataOk: !metadataDiffers(facts, f.path, f, 'regular file'),
+          ...(facts.contents.has(f.path) ? { hostContent: facts.contents.get(f.path)! } : {}),
         } satisfies InspectedFile;
       }),
       unit: facts.unit,

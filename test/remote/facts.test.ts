@@ -43,9 +43,12 @@ describe('factsScript, run by a real /bin/sh on this machine', () => {
       serviceUser: 'root',
       serviceGroup: 'no-such-group-etcd-kit',
       hashCacheFile: join(dir, 'cache', 'sha256sums'),
+      readFiles: [present, missing],
     });
     const { stdout } = await run('/bin/sh', ['-c', script]);
     const facts = parseFacts(stdout);
+    // readFiles: the text of present files (path with a space included), nothing for missing ones
+    expect([...facts.contents]).toEqual([[present, 'hello etcd']]);
     expect(facts.uid).toBe(process.getuid?.());
     expect(facts.arch).toBe(osArch() === 'x64' ? 'x86_64' : facts.arch);
     expect(facts.userExists).toBe(true);

@@ -34,6 +34,7 @@ function bareFacts(overrides: Partial<HostFacts> = {}): HostFacts {
     listening: [],
     mainPidSockets: new Set(),
     firewall: { firewalld: { active: false, openPorts: [] }, ufw: { active: false, allowedPorts: [] }, nftables: [] },
+    contents: new Map(),
     ...overrides,
   };
 }

@@ -1,0 +1,58 @@
+// Growing a running cluster from 3 to 5 members on real hosts: the new hosts join one at a time as
+// learners and are promoted; the running members are not restarted; a re-run changes nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployEtcdCluster, planEtcdCluster } from '../../src/index.js';
+import { makeReleaseTarball, type ReleaseTarball } from '../helpers/release-tarball.js';
+import { startTestbed, type Testbed } from '../testbed/index.js';
+import { etcdctl, mainPids, testbedSpec } from './deploy-helpers.js';
+
+let tb: Testbed;
+let release: ReleaseTarball;
+
+beforeAll(async () => {
+  [tb, release] = await Promise.all([startTestbed({ hosts: 5 }), makeReleaseTarball()]);
+});
+afterAll(async () => {
+  await tb?.destroy();
+  await release?.cleanup();
+});
+
+describe('scaling a running cluster', () => {
+  it('joins two new hosts to a 3-member cluster without restarting the running members', async () => {
+    const five = testbedSpec(tb, release.tarball);
+    five.pki = { ...five.pki, keyAlgorithm: 'ecdsa-p256' };
+    const three = { ...five, members: five.members.slice(0, 3) };
+    const first = await deployEtcdCluster(three);
+    expect(first.health?.quorum.votingMembers).toBe(3);
+    await etcdctl(first, 'put', '/scale/before', 'kept');
+    const pids = await mainPids(tb, 3);
+
+    const plan = await planEtcdCluster(five);
+    expect(plan.mode).toBe('update');
+    expect(plan.members.map((m) => m.service)).toEqual(['none', 'none', 'none', 'join', 'join']);
+    // the running members' env files change only in ETCD_INITIAL_CLUSTER (and etcdctl's endpoint list):
+    // rewritten, not restarted
+    expect(plan.members[0]!.files).toEqual([
+      { path: '/opt/etcd/cfg/etcd.env', action: 'update' },
+      { path: '/opt/etcd/cfg/etcdctl.env', action: 'update' },
+    ]);
+
+    const grown = await deployEtcdCluster(five);
+    expect(grown.health?.healthy).toBe(true);
+    expect(grown.health?.endpoints.every((e) => e.healthy)).toBe(true);
+    expect(grown.health?.quorum).toMatchObject({ votingMembers: 5, healthyVoters: 5 });
+    expect(grown.health?.members.filter((m) => m.isLearner)).toEqual([]);
+    expect(grown.health?.members.map((m) => m.name).sort()).toEqual(['etcd01', 'etcd02', 'etcd03', 'etcd04', 'etcd05']);
+    expect(grown.members.slice(0, 3).some((m) => m.restarted)).toBe(false);
+    expect(await mainPids(tb, 3)).toEqual(pids);
+    expect(await etcdctl(grown, 'get', '/scale/before', '--print-value-only')).toBe('kept\n');
+    for (const i of [3, 4]) {
+      const env = (await tb.exec(i, 'cat /opt/etcd/cfg/etcd.env')).stdout;
+      expect(env).toContain('ETCD_INITIAL_CLUSTER_STATE="existing"');
+      expect(env.match(/etcd0\d=https/g)).toHaveLength(5);
+    }
+
+    const again = await deployEtcdCluster(five);
+    expect(again.changed).toBe(false);
+  });
+});
