@@ -3,7 +3,7 @@
 import { EtcdKitError } from '../errors.js';
 import { connectCluster, type EtcdCluster } from '../etcd/index.js';
 import { type InstallReport, installMember, type PreparedBundle, readMemberUnit, restartMember, type SshConnection, startMember } from '../remote/index.js';
-import { clientUrl } from '../render/index.js';
+import { clientUrl, peerUrl } from '../render/index.js';
 import { joinMember } from './join.js';
 import { type InspectedMember, inspectMembers } from './plan.js';
 import { clientCertPaths, type PreparedDeploy, type PreparedMember, prepareDeploy } from './prepare.js';
@@ -46,6 +46,18 @@ function openCluster(prepared: PreparedDeploy): EtcdCluster {
     endpoints: prepared.endpoints,
     tls: { caPem: prepared.pki.pki.ca.certPem, certPem: client.certPem, keyPem: client.keyPem },
   });
+}
+
+/**
+ * Members the running cluster has that the spec does not name: reported, never removed (removing a member
+ * is a decision etcd-kit leaves to the operator: `removeMember`). Best effort: no quorum, no report.
+ */
+async function unmanagedMembers(cluster: EtcdCluster, prepared: PreparedDeploy): Promise<string[]> {
+  const wanted = new Set(prepared.members.map((m) => peerUrl(m.spec.cluster)));
+  const members = await cluster.listMembers({ timeoutMs: 2000 }).catch(() => []);
+  return members
+    .filter((m) => !m.peerUrls.some((u) => wanted.has(u)))
+    .map((m) => `member ${m.name || m.id} (${m.peerUrls.join(', ')}) is in the cluster but not in the spec: left alone (remove it with removeMember)`);
 }
 
 /** Founds the cluster: every member installed and started at once (etcd 3.4 is ready only at quorum). */
@@ -191,6 +203,10 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
       kubeApiserverFlags: kubeApiserverFlags(prepared),
       token: prepared.token,
     };
+    if (plan.mode === 'update') {
+      cluster = openCluster(prepared);
+      plan.warnings.push(...(await unmanagedMembers(cluster, prepared)));
+    }
     if (dryRun) return { ...base, changed: !plan.noChanges, members: [], health: undefined, durationMs: performance.now() - started };
 
     const ctx: RunContext = {
@@ -202,7 +218,7 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
         prepared.members.map((m) => [m.spec.name, { name: m.spec.name, host: m.spec.ssh.host, changedFiles: [], bytesSent: 0, started: false, restarted: false }]),
       ),
     };
-    cluster = openCluster(prepared);
+    cluster ??= openCluster(prepared);
     if (plan.mode === 'bootstrap') await bootstrap(ctx, cluster);
     else if (!plan.noChanges) await update(ctx, cluster, inspected);
 

@@ -54,5 +54,12 @@ describe('scaling a running cluster', () => {
 
     const again = await deployEtcdCluster(five);
     expect(again.changed).toBe(false);
+
+    // a spec that no longer names two members: reported, never removed behind the operator's back
+    const shrunk = await planEtcdCluster(three);
+    const notInSpec = shrunk.warnings.filter((w) => w.includes('not in the spec'));
+    expect(notInSpec).toHaveLength(2);
+    expect(notInSpec.join(' ')).toMatch(/etcd04.*etcd05|etcd05.*etcd04/);
+    expect(shrunk.members.map((m) => m.service)).toEqual(['none', 'none', 'none']);
   });
 });

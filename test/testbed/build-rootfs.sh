@@ -9,8 +9,9 @@ mirror=$2
 suite=bookworm
 
 # Just enough for a systemd host that etcd-kit can reach over SSH and manage: systemd as PID 1, dbus for
-# systemctl, sshd, sudo for the non-root deploy user, iproute2 (ss, ip) and procps (ps, pgrep) for checks.
-packages=systemd,systemd-sysv,dbus,openssh-server,iproute2,procps,sudo
+# systemctl, sshd, sudo for the non-root deploy user, iproute2 (ss, ip) and procps (ps, pgrep) for checks,
+# nftables (the `nft` tool) so tests can put a host behind a real firewall.
+packages=systemd,systemd-sysv,dbus,openssh-server,iproute2,procps,sudo,nftables
 
 debootstrap --variant=minbase --include="$packages" "$suite" "$target" "$mirror"
 
@@ -26,6 +27,10 @@ KbdInteractiveAuthentication no
 UseDNS no
 EOF
 in_root systemctl enable ssh.service >/dev/null
+
+# --- Firewall: installed, but no host starts with one (tests that want it load a ruleset with `nft -f`).
+# Debian does not enable nftables.service; disable it anyway, so a packaging change cannot turn it on.
+in_root systemctl disable --quiet nftables.service
 
 # --- Users: root, `deployer` (passwordless sudo), `nosudo` (no sudo). Passwords stay locked: key-only.
 in_root useradd --create-home --shell /bin/bash deployer

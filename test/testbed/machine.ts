@@ -95,6 +95,9 @@ export async function bootMachine(h: HostLayout, bootTimeoutMs: number): Promise
     '--register=no',
     '--keep-unit',
     `--network-namespace-path=/run/netns/${h.object}`,
+    // Lets the host manage its own firewall (nft), as a real server can. nspawn grants CAP_NET_ADMIN only
+    // with --private-network; the capability acts on the host's own network namespace, never the controller's.
+    '--capability=CAP_NET_ADMIN',
     // The overlay root is the host's own: nspawn must not copy the controller's resolv.conf/timezone into it.
     '--resolv-conf=off',
     '--timezone=off',
