@@ -146,6 +146,31 @@ describe('testbed hosts', () => {
     }
   });
 
+  it('start with no firewall, may run one (nft as root over ssh) and keep it to themselves', async () => {
+    // The controller's ruleset, read with the rootfs's nft from the root network namespace (chroot moves only the file system).
+    const controllerRuleset = async () => (await run(['chroot', rootfs, '/usr/sbin/nft', 'list', 'ruleset'])).stdout;
+    const before = await controllerRuleset();
+    for (const h of tb.hosts) {
+      const r = await ssh(h.name, tb.users.root, 'nft list ruleset; systemctl is-enabled nftables.service');
+      expect({ host: h.name, stdout: r.stdout, stderr: r.stderr }).toEqual({ host: h.name, stdout: 'disabled\n', stderr: '' });
+    }
+    // Through sshd, not tb.exec (nsenter from the root namespace has every capability): what etcd-kit gets.
+    const load = await ssh(0, tb.users.root, 'nft add table inet t && nft add chain inet t input "{ type filter hook input priority 0; policy drop; }" && nft list tables');
+    expect(load.code, load.stderr).toBe(0);
+    expect(load.stdout).toBe('table inet t\n');
+    try {
+      expect((await tb.exec(1, 'nft list ruleset')).stdout).toBe('');
+      expect(await controllerRuleset()).toBe(before);
+      // The drop policy holds on node1 only: node2 still answers node3 on port 22, node1 does not.
+      const toNode1 = await tb.exec(2, `timeout 2 bash -c 'exec 3<>/dev/tcp/${tb.hosts[0]!.ip}/22'`, { allowFailure: true });
+      expect(toNode1.code).toBe(124);
+      const toNode2 = await tb.exec(2, `timeout 2 bash -c 'exec 3<>/dev/tcp/${tb.hosts[1]!.ip}/22'`, { allowFailure: true });
+      expect(toNode2.code).toBe(0);
+    } finally {
+      await tb.exec(0, 'nft delete table inet t');
+    }
+  });
+
   it('exec reports failures: throws by default, returns the exit code with allowFailure', async () => {
     await expect(tb.exec(1, 'echo oops >&2; exit 3')).rejects.toThrow(/node2: command failed \(exit 3\)[\s\S]*oops/);
     const r = await tb.exec(1, 'cat; echo err >&2; exit 4', { allowFailure: true, input: 'in\n' });
