@@ -6,7 +6,7 @@ import { type InstallReport, installMember, type PreparedBundle, readMemberUnit,
 import { clientUrl, peerUrl } from '../render/index.js';
 import { joinMember } from './join.js';
 import { type InspectedMember, inspectMembers } from './plan.js';
-import { clientCertPaths, type PreparedDeploy, type PreparedMember, prepareDeploy } from './prepare.js';
+import { clientCertPaths, type PreparedDeploy, type PreparedMember, prepareBundles, resolveInput } from './prepare.js';
 import { closeAll, connectMembers, forEachMember, memberError, remoteOptions } from './sessions.js';
 import type { ClusterPlan, DeployOptions, DeployResult, MemberDeployReport, PlanOptions } from './types.js';
 import type { ClusterSpecInput } from './spec-types.js';
@@ -60,14 +60,39 @@ async function unmanagedMembers(cluster: EtcdCluster, prepared: PreparedDeploy):
     .map((m) => `member ${m.name || m.id} (${m.peerUrls.join(', ')}) is in the cluster but not in the spec: left alone (remove it with removeMember)`);
 }
 
-/** Founds the cluster: every member installed and started at once (etcd 3.4 is ready only at quorum). */
+// Files etcd does not need to start: sent while the new members elect a leader.
+const TOOL_ROLES = new Set(['etcdctl', 'etcdutl', 'etcdctlEnv']);
+
+/** The part of a bundle whose files satisfy `keep` (same dirs, unit and policy). */
+function subset(bundle: PreparedBundle, keep: (role: string) => boolean): PreparedBundle {
+  return { ...bundle, files: bundle.files.filter((f) => keep(f.role)) };
+}
+
+/** Waits for every promise, then throws the first failure: nothing is left running behind an error. */
+async function allSettledOrThrow(promises: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(promises)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/**
+ * Founds the cluster: every member installed and started at once (etcd 3.4 is ready only at quorum).
+ * etcd starts as soon as its binary, certificates, env file and unit are in place; etcdctl (~40% of the
+ * bytes) follows while the members elect a leader.
+ */
 async function bootstrap(ctx: RunContext, cluster: EtcdCluster): Promise<void> {
   const { members } = ctx.prepared;
   await forEachMember(members, 'upload', async (m) => {
-    record(ctx, m, await installMember(conn(ctx, m), m.bootstrap, { ...remoteOptions(m, ctx.options), restart: 'if-changed' }));
+    const core = subset(m.bootstrap, (role) => !TOOL_ROLES.has(role));
+    record(ctx, m, await installMember(conn(ctx, m), core, { ...remoteOptions(m, ctx.options), restart: 'if-changed' }));
   });
   ctx.options.onProgress?.({ step: 'wait-healthy', message: 'waiting for the new cluster to elect a leader' });
-  await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: ctx.options.signal });
+  await allSettledOrThrow([
+    waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: ctx.options.signal }),
+    forEachMember(members, 'upload', async (m) => {
+      const tools = subset(m.bootstrap, (role) => TOOL_ROLES.has(role));
+      record(ctx, m, await installMember(conn(ctx, m), tools, { ...remoteOptions(m, ctx.options), restart: 'never' }));
+    }),
+  ]);
   await finalize(ctx);
 }
 
@@ -81,7 +106,7 @@ async function finalize(ctx: RunContext): Promise<void> {
   await forEachMember(ctx.prepared.members, 'finalize', async (m) => {
     // Only the env file differs from what was just installed: compare and send just that one file,
     // instead of re-hashing ~40 MB of freshly written binaries on every host.
-    const envOnly: PreparedBundle = { ...m.steady, files: m.steady.files.filter((f) => f.role === 'env') };
+    const envOnly = subset(m.steady, (role) => role === 'env');
     record(ctx, m, await installMember(conn(ctx, m), envOnly, { ...remoteOptions(m, ctx.options), restart: 'never' }));
   });
 }
@@ -191,8 +216,21 @@ function kubeApiserverFlags(prepared: PreparedDeploy): string[] {
 export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, options: DeployOptions = {}): Promise<DeployResult> {
   const started = performance.now();
   const dryRun = options.dryRun ?? false;
-  const prepared = await prepareDeploy(spec, options, !dryRun);
-  const connections = await connectMembers(prepared.members, options);
+  const input = await resolveInput(spec, options);
+  // Connecting (read-only) overlaps with the PKI and the rendering; nothing is changed before both are done.
+  const connecting = connectMembers(
+    input.spec.members.map((m) => ({ spec: m })),
+    options,
+  );
+  connecting.catch(() => {}); // awaited below; this only stops an early failure from counting as unhandled
+  let prepared: PreparedDeploy;
+  try {
+    prepared = await prepareBundles(input, options, !dryRun);
+  } catch (err) {
+    await closeAll(await connecting.catch(() => new Map()));
+    throw err;
+  }
+  const connections = await connecting;
   let cluster: EtcdCluster | undefined;
   try {
     const { plan, inspected } = await inspectMembers(prepared, connections, options);
@@ -203,11 +241,13 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
       kubeApiserverFlags: kubeApiserverFlags(prepared),
       token: prepared.token,
     };
-    if (plan.mode === 'update') {
-      cluster = openCluster(prepared);
-      plan.warnings.push(...(await unmanagedMembers(cluster, prepared)));
+    // Listing members (and, when nothing changes, the final health check) overlap with each other.
+    if (plan.mode === 'update') cluster = openCluster(prepared);
+    const membership = cluster ? unmanagedMembers(cluster, prepared) : Promise.resolve([]);
+    if (dryRun) {
+      plan.warnings.push(...(await membership));
+      return { ...base, changed: !plan.noChanges, members: [], health: undefined, durationMs: performance.now() - started };
     }
-    if (dryRun) return { ...base, changed: !plan.noChanges, members: [], health: undefined, durationMs: performance.now() - started };
 
     const ctx: RunContext = {
       prepared,
@@ -223,7 +263,11 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
     else if (!plan.noChanges) await update(ctx, cluster, inspected);
 
     ctx.options.onProgress?.({ step: 'wait-healthy' });
-    const health = await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: options.signal });
+    const [health, notInSpec] = await Promise.all([
+      waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: options.signal }),
+      membership,
+    ]);
+    plan.warnings.push(...notInSpec);
     options.onProgress?.({ step: 'done', message: plan.noChanges ? 'no changes' : 'deployed' });
     const members = prepared.members.map((m) => ctx.reports.get(m.spec.name)!);
     const changed = !plan.noChanges || members.some((m) => m.changedFiles.length > 0 || m.started || m.restarted);

@@ -70,16 +70,27 @@ export function clientCertPaths(spec: ClusterSpec): Record<string, ClientCertPat
   );
 }
 
-/**
- * Validates, fetches and renders: everything up to the first SSH connection. With `persist: false`
- * (plans, dry runs) a missing PKI is generated in memory and nothing is written.
- */
-export async function prepareDeploy(input: unknown, options: DeployOptions, persist: boolean): Promise<PreparedDeploy> {
+/** The spec validated and the binaries in hand: enough to start connecting to the hosts. */
+export interface ResolvedInput {
+  spec: ClusterSpec;
+  binaries: PreparedBinaries;
+}
+
+/** Validates the spec and fetches/verifies the binaries. Nothing here touches a host. */
+export async function resolveInput(input: unknown, options: DeployOptions): Promise<ResolvedInput> {
   options.onProgress?.({ step: 'validate' });
   const spec = isResolvedSpec(input) ? input : resolveClusterSpec(input);
   options.onProgress?.({ step: 'binaries' });
+  return { spec, binaries: await loadBinaries(spec, options) };
+}
+
+/**
+ * Creates or reuses the PKI and renders every member's bundles. With `persist: false` (plans, dry runs)
+ * a missing PKI is generated in memory and nothing is written.
+ */
+export async function prepareBundles({ spec, binaries }: ResolvedInput, options: DeployOptions, persist: boolean): Promise<PreparedDeploy> {
   options.onProgress?.({ step: 'pki' });
-  const [binaries, pki] = await Promise.all([loadBinaries(spec, options), ensureClusterPki(spec, { persist })]);
+  const pki = await ensureClusterPki(spec, { persist });
   const token = clusterToken(spec, pki.pki);
   const clusterMembers = spec.members.map((m) => m.cluster);
   const endpoints = clusterMembers.map(clientUrl);
@@ -109,4 +120,9 @@ export async function prepareDeploy(input: unknown, options: DeployOptions, pers
     }),
   );
   return { spec, binaries, pki, token, endpoints, members };
+}
+
+/** {@link resolveInput} then {@link prepareBundles}: everything up to the first SSH connection. */
+export async function prepareDeploy(input: unknown, options: DeployOptions, persist: boolean): Promise<PreparedDeploy> {
+  return prepareBundles(await resolveInput(input, options), options, persist);
 }

@@ -2,11 +2,16 @@
 // the member and the step a failure happened in.
 import { EtcdKitError } from '../errors.js';
 import { connect, type ProgressEvent, type RemoteCallOptions, type SshConnection } from '../remote/index.js';
-import type { PreparedMember } from './prepare.js';
+import type { ResolvedMember } from './validate-spec.js';
 import type { DeployOptions, DeployStep } from './types.js';
 
+/** Anything that names a member of the spec (a resolved member, or a prepared one with its bundles). */
+export interface MemberRef {
+  spec: ResolvedMember;
+}
+
 /** Re-raises `err` with the member and step named, keeping its code (SSH_UNREACHABLE stays that). */
-export function memberError(member: PreparedMember, step: DeployStep, err: unknown): EtcdKitError {
+export function memberError(member: MemberRef, step: DeployStep, err: unknown): EtcdKitError {
   const where = `${member.spec.name} (${member.spec.ssh.host})`;
   if (err instanceof EtcdKitError) {
     if (err.code === 'ABORTED') return err;
@@ -29,10 +34,10 @@ export function memberError(member: PreparedMember, step: DeployStep, err: unkno
  * member's step half-done. The first failure (in spec order) is thrown, naming its member and step;
  * the others are listed in `details.failures`.
  */
-export async function forEachMember<T>(
-  members: PreparedMember[],
+export async function forEachMember<M extends MemberRef, T>(
+  members: M[],
   step: DeployStep,
-  fn: (member: PreparedMember, index: number) => Promise<T>,
+  fn: (member: M, index: number) => Promise<T>,
 ): Promise<T[]> {
   const settled = await Promise.allSettled(members.map((m, i) => fn(m, i)));
   const failures = settled.flatMap((s, i) => (s.status === 'rejected' ? [memberError(members[i]!, step, s.reason)] : []));
@@ -49,7 +54,7 @@ export async function forEachMember<T>(
 }
 
 /** Remote call options whose progress events are re-labelled with the member name. */
-export function remoteOptions(member: PreparedMember, options: DeployOptions): RemoteCallOptions {
+export function remoteOptions(member: MemberRef, options: DeployOptions): RemoteCallOptions {
   const onProgress = options.onProgress;
   return {
     ...(options.signal ? { signal: options.signal } : {}),
@@ -72,7 +77,7 @@ export function remoteOptions(member: PreparedMember, options: DeployOptions): R
 }
 
 /** Opens one connection per member, all at once; on any failure closes the ones that opened. */
-export async function connectMembers(members: PreparedMember[], options: DeployOptions): Promise<Map<string, SshConnection>> {
+export async function connectMembers(members: MemberRef[], options: DeployOptions): Promise<Map<string, SshConnection>> {
   const opened = new Map<string, SshConnection>();
   try {
     await forEachMember(members, 'connect', async (m) => {
