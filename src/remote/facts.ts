@@ -89,6 +89,8 @@ export interface HostFacts {
   arch: string;
   /** systemd is the init system (`/run/systemd/system` exists). */
   systemd: boolean;
+  /** systemd's version (`systemctl --version`), 0 when unknown. */
+  systemdVersion: number;
   /** Required tools that are missing (`sha256sum`, `install`, `useradd`, ...). */
   missingTools: string[];
   /** The service account exists. */
@@ -128,6 +130,7 @@ export function factsScript(query: FactsQuery): string {
 echo @@uid; id -u
 echo @@arch; uname -m
 echo @@systemd; if [ -d /run/systemd/system ]; then echo yes; else echo no; fi
+echo @@systemdversion; systemctl --version 2>/dev/null | head -n 1 || true
 echo @@tools; for t in ${shellArgs(REQUIRED_TOOLS)}; do command -v "$t" >/dev/null 2>&1 || echo "$t"; done
 echo @@user; getent passwd ${shellQuote(query.serviceUser)} >/dev/null 2>&1 && echo yes || echo no
 echo @@group; getent group ${shellQuote(query.serviceGroup)} >/dev/null 2>&1 && echo yes || echo no
@@ -244,6 +247,7 @@ export function parseFacts(stdout: string): HostFacts {
     uid: Number.parseInt(first('uid'), 10),
     arch: first('arch'),
     systemd: first('systemd') === 'yes',
+    systemdVersion: Number(/^systemd (\d+)/.exec(first('systemdversion'))?.[1] ?? 0),
     missingTools: lines('tools').map((l) => l.trim()),
     userExists: first('user') === 'yes',
     groupExists: first('group') === 'yes',

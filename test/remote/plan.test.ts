@@ -25,6 +25,7 @@ function bareFacts(overrides: Partial<HostFacts> = {}): HostFacts {
     uid: 0,
     arch: 'x86_64',
     systemd: true,
+    systemdVersion: 219, // CentOS 7's: the oldest this plans for
     missingTools: [],
     userExists: false,
     groupExists: false,
@@ -102,6 +103,14 @@ describe('planInstall', () => {
     expect(order.every((pos) => pos >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(script).toContain('rm -rf -- /root/.etcd-kit-staging');
+  });
+
+  it('skips the daemon-reload of a first install on systemd >= 246, which loads a new unit file by itself', () => {
+    expect(planInstall(bundle, bareFacts({ systemdVersion: 252 }), ifChanged).daemonReload).toBe(false);
+    expect(planInstall(bundle, bareFacts({ systemdVersion: 245 }), ifChanged).daemonReload).toBe(true);
+    const known = bareFacts({ systemdVersion: 252 });
+    known.unit = { ...known.unit, loadState: 'loaded' };
+    expect(planInstall(bundle, known, ifChanged).daemonReload).toBe(true);
   });
 
   it('on an up-to-date running member: nothing at all', () => {
