@@ -12,7 +12,7 @@ import {
 } from '../../src/etcd/index.js';
 import { createCA, signClientCert } from '../../src/pki/index.js';
 import { freePorts, type LocalCluster, startLocalCluster } from '../helpers/local-cluster.js';
-import { followers, nameOf, startTcpForwarder } from './support.js';
+import { caught, followers, nameOf, startTcpForwarder } from './support.js';
 
 const CHECK_MS = 1500;
 
@@ -44,15 +44,6 @@ function endpointOf(health: ClusterHealth, name: string) {
   const e = health.endpoints.find((x) => x.endpoint === url);
   if (!e) throw new Error(`no endpoint entry for ${name}`);
   return e;
-}
-
-async function caught(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
 }
 
 beforeAll(async () => {

@@ -2,20 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEtcdKitError } from '../../src/errors.js';
 import { addMember, connectCluster, type EtcdCluster, listMembers, removeMember } from '../../src/etcd/index.js';
 import { type LocalCluster, startLocalCluster } from '../helpers/local-cluster.js';
-import { type ExtraMember, prepareExtraMember } from './support.js';
+import { caught, type ExtraMember, prepareExtraMember } from './support.js';
 
 let cluster: LocalCluster;
 let handle: EtcdCluster;
 let extra: ExtraMember | undefined;
-
-async function caught(p: Promise<unknown>): Promise<unknown> {
-  try {
-    await p;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
 
 beforeAll(async () => {
   cluster = await startLocalCluster({ size: 3, keyAlgorithm: 'ecdsa-p256', namePrefix: 'mem' });

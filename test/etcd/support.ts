@@ -147,3 +147,13 @@ export function followers(cluster: LocalCluster, health: ClusterHealth): string[
   if (!health.leader) throw new Error('no leader in health picture');
   return cluster.members.map((m) => m.name).filter((n) => n !== health.leader?.name);
 }
+
+/** Awaits `p` and returns what it rejected with; fails the test if it resolved. */
+export async function caught(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
