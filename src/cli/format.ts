@@ -1,5 +1,5 @@
 // Text output of the CLI: tables and byte sizes. Pure functions over public result types.
-import type { ClusterHealth } from '../etcd/index.js';
+import type { ClusterHealth } from '../index.js';
 
 /** `1536` → `1.5 KiB`. */
 export function formatBytes(bytes: number): string {

@@ -1,6 +1,7 @@
 // Creates the cluster's PKI directory, or reuses it: an existing CA is kept, certificates that are
-// missing or do not cover a member's addresses any more are issued with that CA, and a PKI whose
-// certificates do not chain to its CA is an error (readPkiDir), never silently re-issued.
+// missing, expire within `renewBeforeDays` or do not cover a member's addresses any more are issued with
+// that CA, and a PKI whose certificates do not chain to its CA is an error (readPkiDir), never silently
+// re-issued. A deploy then ships the renewed files and restarts members one at a time.
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import {
@@ -8,6 +9,7 @@ import {
   createClusterPki,
   PKI_DEFAULTS,
   pkiPaths,
+  inspectCertificate,
   readPkiDir,
   signClientCert,
   verifyCertificate,
@@ -25,17 +27,33 @@ export interface PkiOutcome {
   issuedMembers: string[];
   /** Client names whose certificates were issued in this run. */
   issuedClients: string[];
+  /** Things to tell the operator (a CA close to its end, which renewing leaves cannot fix). */
+  warnings: string[];
+}
+
+/**
+ * A leaf is renewed when it ends within `renewBeforeDays` — but only if a new one would last longer
+ * (leaves end with their CA at the latest), so a CA near its end cannot cause a re-issue on every run.
+ */
+function expiresSoon(certPem: string, caDaysLeft: number, renewBeforeDays: number): boolean {
+  const { daysLeft } = inspectCertificate(certPem);
+  return daysLeft < renewBeforeDays && caDaysLeft > daysLeft + 1;
 }
 
 function coversHosts(certPem: string, caPem: string, hosts: string[], usage: 'server' | 'peer'): boolean {
   return hosts.every((host) => verifyCertificate(certPem, caPem, isIP(host) ? { ip: host, usage } : { dns: host, usage }).valid);
 }
 
-function memberNeedsCerts(pki: ClusterPki, member: ResolvedMember): boolean {
+function memberNeedsCerts(pki: ClusterPki, member: ResolvedMember, soon: (certPem: string) => boolean): boolean {
   const existing = pki.members[member.name];
   if (!existing) return true;
   const hosts = [...member.certHosts, ...PKI_DEFAULTS.memberLocalHosts];
-  return !coversHosts(existing.server.certPem, pki.ca.certPem, hosts, 'server') || !coversHosts(existing.peer.certPem, pki.ca.certPem, hosts, 'peer');
+  return (
+    !coversHosts(existing.server.certPem, pki.ca.certPem, hosts, 'server') ||
+    !coversHosts(existing.peer.certPem, pki.ca.certPem, hosts, 'peer') ||
+    soon(existing.server.certPem) ||
+    soon(existing.peer.certPem)
+  );
 }
 
 /**
@@ -52,13 +70,19 @@ export async function ensureClusterPki(spec: ClusterSpec, options: { persist?: b
       clients: spec.pki.clients,
     });
     if (persist) await writePkiDir(dir, pki);
-    return { pki, createdCa: true, issuedMembers: spec.members.map((m) => m.name), issuedClients: [...spec.pki.clients] };
+    return { pki, createdCa: true, issuedMembers: spec.members.map((m) => m.name), issuedClients: [...spec.pki.clients], warnings: [] };
   }
 
   const pki = await readPkiDir(dir);
-  const stale = spec.members.filter((m) => memberNeedsCerts(pki, m));
-  const missingClients = spec.pki.clients.filter((c) => !pki.clients[c]);
-  if (stale.length === 0 && missingClients.length === 0) return { pki, createdCa: false, issuedMembers: [], issuedClients: [] };
+  const caDaysLeft = inspectCertificate(pki.ca.certPem).daysLeft;
+  const warnings =
+    caDaysLeft < spec.pki.renewBeforeDays
+      ? [`the CA in ${dir} expires in ${caDaysLeft} days: certificates cannot outlive it; plan a CA rotation`]
+      : [];
+  const soon = (certPem: string) => expiresSoon(certPem, caDaysLeft, spec.pki.renewBeforeDays);
+  const stale = spec.members.filter((m) => memberNeedsCerts(pki, m, soon));
+  const missingClients = spec.pki.clients.filter((c) => !pki.clients[c] || soon(pki.clients[c].certPem));
+  if (stale.length === 0 && missingClients.length === 0) return { pki, createdCa: false, issuedMembers: [], issuedClients: [], warnings };
 
   const [fresh, clients] = await Promise.all([
     stale.length > 0
@@ -72,5 +96,5 @@ export async function ensureClusterPki(spec: ClusterSpec, options: { persist?: b
     clients: { ...pki.clients, ...Object.fromEntries(clients) },
   };
   if (persist) await writePkiDir(dir, merged);
-  return { pki: merged, createdCa: false, issuedMembers: stale.map((m) => m.name), issuedClients: missingClients };
+  return { pki: merged, createdCa: false, issuedMembers: stale.map((m) => m.name), issuedClients: missingClients, warnings };
 }

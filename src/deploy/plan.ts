@@ -108,7 +108,8 @@ export async function inspectMembers(
     pki.issueMembers.length === 0 &&
     pki.issueClients.length === 0 &&
     inspected.every((m) => m.plan.files.length === 0 && m.plan.service === 'none');
-  return { plan: { mode, members: inspected.map((m) => m.plan), pki, noChanges, warnings: prepared.spec.warnings }, inspected };
+  const warnings = [...prepared.spec.warnings, ...prepared.pki.warnings];
+  return { plan: { mode, members: inspected.map((m) => m.plan), pki, noChanges, warnings }, inspected };
 }
 
 /**

@@ -75,6 +75,7 @@ pki:
   dir: ./pki                  # created when absent, reused when present (the CA key stays here)
   # keyAlgorithm: rsa-2048    # rsa-3072, rsa-4096, ecdsa-p256, ecdsa-p384
   # clients: [admin, kube-apiserver]
+  # renewBeforeDays: 30       # re-issue leaf certificates this close to their end (same CA)
 
 # layout:
 #   prefix: /opt/etcd         # bin/, cfg/, ssl/ below it

@@ -79,6 +79,11 @@ export interface PkiInput {
   keyAlgorithm?: KeyAlgorithm;
   /** Client certificates to issue (CN = name). At least one; health checks use `admin` (or the first). Default: `['admin', 'kube-apiserver']`. */
   clients?: string[];
+  /**
+   * Leaf certificates (member and client) ending within this many days are re-issued with the same CA; a
+   * deploy then ships them and restarts members one at a time. `0` turns renewal off. Default: 30.
+   */
+  renewBeforeDays?: number;
 }
 
 /** A cluster spec: what {@link deployEtcdCluster} and {@link planEtcdCluster} take. */

@@ -57,6 +57,8 @@ export interface ClusterSpec {
     keyAlgorithm: KeyAlgorithm;
     /** Client certificates to issue. */
     clients: string[];
+    /** Leaf certificates ending within this many days are re-issued. */
+    renewBeforeDays: number;
   };
   /** Paths on the hosts. */
   layout: EtcdLayout;
@@ -75,6 +77,9 @@ export interface ResolveSpecOptions {
   /** Environment used for defaults (`SSH_AUTH_SOCK`, `HOME`). Default: `process.env`. */
   env?: NodeJS.ProcessEnv;
 }
+
+/** Leaf certificates ending within this many days are re-issued by a deploy (kubeadm warns at 30). */
+const DEFAULT_RENEW_BEFORE_DAYS = 30;
 
 function specError(field: string, message: string, cause?: unknown): EtcdKitError {
   return new EtcdKitError('INVALID_SPEC', `${field}: ${message}`, { field, cause });
@@ -262,7 +267,12 @@ export function resolveClusterSpec(input: ClusterSpecInput | unknown, options: R
     name: spec.name,
     members,
     etcd,
-    pki: { dir: isAbsolute(pkiDir) ? pkiDir : resolve(pkiDir), keyAlgorithm: (spec.pki?.keyAlgorithm ?? PKI_DEFAULTS.keyAlgorithm) as KeyAlgorithm, clients },
+    pki: {
+      dir: isAbsolute(pkiDir) ? pkiDir : resolve(pkiDir),
+      keyAlgorithm: (spec.pki?.keyAlgorithm ?? PKI_DEFAULTS.keyAlgorithm) as KeyAlgorithm,
+      clients,
+      renewBeforeDays: spec.pki?.renewBeforeDays ?? DEFAULT_RENEW_BEFORE_DAYS,
+    },
     layout,
     settings,
     settingsInput,

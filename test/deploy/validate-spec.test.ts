@@ -57,7 +57,7 @@ describe('resolveClusterSpec: defaults', () => {
     });
     expect(spec.layout.prefix).toBe('/opt/etcd');
     expect(spec.layout.dataDir).toBe('/var/lib/etcd');
-    expect(spec.pki).toEqual({ dir: join(dir, 'pki'), keyAlgorithm: 'rsa-2048', clients: ['admin', 'kube-apiserver'] });
+    expect(spec.pki).toEqual({ dir: join(dir, 'pki'), keyAlgorithm: 'rsa-2048', clients: ['admin', 'kube-apiserver'], renewBeforeDays: 30 });
     expect(spec.settings.heartbeatMs).toBe(100);
     expect(spec.settings.electionMs).toBe(1000);
     expect(spec.warnings).toEqual([]);
@@ -90,7 +90,7 @@ describe('resolveClusterSpec: defaults', () => {
     expect(spec.etcd).toEqual({ binDir });
     expect(spec.layout.binDir).toBe('/srv/etcd/bin');
     expect(spec.layout.dataDir).toBe('/data/etcd');
-    expect(spec.pki).toEqual({ dir: join(dir, 'certs'), keyAlgorithm: 'ecdsa-p256', clients: ['admin'] });
+    expect(spec.pki).toEqual({ dir: join(dir, 'certs'), keyAlgorithm: 'ecdsa-p256', clients: ['admin'], renewBeforeDays: 30 });
     expect(spec.settings.electionMs).toBe(2500);
   });
 
@@ -154,6 +154,7 @@ const bad: Mutation[] = [
   ['url with a file scheme', 'etcd.url', (s) => ({ ...s, etcd: { url: 'file:///tmp/etcd.tar.gz', sha256: 'ab'.repeat(32) } })],
   ['unknown key algorithm', 'pki.keyAlgorithm', (s) => ({ ...s, pki: { dir: 'pki', keyAlgorithm: 'dsa-1024' } })],
   ['pki dir is a file', 'pki.dir', (s) => ({ ...s, pki: { dir: tarball } })],
+  ['negative renewBeforeDays', 'pki.renewBeforeDays', (s) => ({ ...s, pki: { dir: 'pki', renewBeforeDays: -1 } })],
   ['duplicate client cert', 'pki.clients', (s) => ({ ...s, pki: { dir: 'pki', clients: ['admin', 'admin'] } })],
   ['relative layout prefix', 'layout.prefix', (s) => ({ ...s, layout: { prefix: 'opt/etcd' } })],
   ['layout path with a quote', 'layout.dataDir', (s) => ({ ...s, layout: { dataDir: '/var/lib/"etcd' } })],
