@@ -37,6 +37,7 @@ export function plainProgress(write: (line: string) => void): ProgressView {
 export function liveProgress(stream: NodeJS.WriteStream): ProgressView {
   const lines = new Map<string, string>();
   let drawn = 0;
+  let closed = false;
   let timer: NodeJS.Timeout | undefined;
   const draw = () => {
     timer = undefined;
@@ -47,10 +48,14 @@ export function liveProgress(stream: NodeJS.WriteStream): ProgressView {
   };
   return {
     onProgress(e) {
+      if (closed) return;
       lines.set(e.member ?? 'cluster', describe(e));
       timer ??= setTimeout(draw, 50);
     },
+    // Idempotent: the final picture is drawn once; nothing is redrawn over what is printed after it.
     close() {
+      if (closed) return;
+      closed = true;
       if (timer) clearTimeout(timer);
       if (lines.size > 0) draw();
     },

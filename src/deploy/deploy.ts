@@ -268,8 +268,12 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
       membership,
     ]);
     plan.warnings.push(...notInSpec);
-    options.onProgress?.({ step: 'done', message: plan.noChanges ? 'no changes' : 'deployed' });
     const members = prepared.members.map((m) => ctx.reports.get(m.spec.name)!);
+    for (const m of members) {
+      const what = m.restarted ? 'restarted' : m.started ? 'started' : m.changedFiles.length > 0 ? 'files updated' : 'up to date';
+      options.onProgress?.({ step: 'done', member: m.name, message: `${what}, healthy` });
+    }
+    options.onProgress?.({ step: 'done', message: plan.noChanges ? 'no changes' : 'deployed' });
     const changed = !plan.noChanges || members.some((m) => m.changedFiles.length > 0 || m.started || m.restarted);
     return { ...base, changed, members, health, durationMs: performance.now() - started };
   } finally {

@@ -61,6 +61,8 @@ export function remoteOptions(member: MemberRef, options: DeployOptions): Remote
     ...(onProgress
       ? {
           onProgress: (e: ProgressEvent) => {
+            // A remote call's own 'done' is not the member's: the deploy reports that when the member is.
+            if (e.step === 'done') return;
             const step: DeployStep = e.step === 'upload' || e.step === 'apply' || e.step === 'start' || e.step === 'restart' || e.step === 'connect' || e.step === 'inspect' ? e.step : 'apply';
             onProgress({
               step,
