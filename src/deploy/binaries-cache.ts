@@ -1,12 +1,11 @@
 // Unpacking a release tarball costs ~0.4 s of gunzip for ~40 MB of binaries, on every run. The unpacked,
 // hashed binaries are kept twice: in memory for repeated deploys in one process (tests, tools, loops),
 // and on disk keyed by the tarball's SHA-256 so a CLI re-run reads plain files instead of inflating.
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { type PreparedBinaries, prepareBinaries } from '../remote/index.js';
+import { sha256Hex, sha256OfFile } from './hash.js';
 
 interface Manifest {
   version: string | undefined;
@@ -15,12 +14,6 @@ interface Manifest {
 }
 
 const memory = new Map<string, PreparedBinaries>();
-
-async function sha256OfFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path), hash);
-  return hash.digest('hex');
-}
 
 async function fromDisk(dir: string): Promise<PreparedBinaries | undefined> {
   let manifest: Manifest;
@@ -33,7 +26,7 @@ async function fromDisk(dir: string): Promise<PreparedBinaries | undefined> {
     manifest.files.map(async (f) => {
       const data = await readFile(join(dir, f.name));
       // Trust nothing on disk blindly: a cached binary must still hash to what the tarball held.
-      if (createHash('sha256').update(data).digest('hex') !== f.sha256) return undefined;
+      if (sha256Hex(data) !== f.sha256) return undefined;
       return { name: f.name, data, sha256: f.sha256 };
     }),
   ).catch(() => undefined);

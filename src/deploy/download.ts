@@ -1,13 +1,14 @@
 // Fetches an etcd release tarball once onto the controller, verifies its SHA-256 and caches it by that
 // checksum, so hosts only ever receive bytes that were checked (etcdadm #116) and offline re-runs work.
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EtcdKitError } from '../errors.js';
+import { sha256OfFile } from './hash.js';
 
 /** Options of {@link fetchVerifiedTarball}. */
 export interface FetchTarballOptions {
@@ -33,12 +34,6 @@ export interface FetchedTarball {
 export function defaultDownloadCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env['XDG_CACHE_HOME'] || join(env['HOME'] || homedir(), '.cache');
   return join(base, 'etcd-kit', 'downloads');
-}
-
-async function sha256OfFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path), hash);
-  return hash.digest('hex');
 }
 
 function fileNameOf(url: string): string {

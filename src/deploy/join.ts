@@ -1,12 +1,12 @@
 // Growing a running cluster: one new member at a time, added as a learner (it cannot cost quorum while it
 // catches up), started with an initial cluster that is exactly the current membership plus itself (etcd
 // refuses any other list), promoted once in sync, then given the steady env file like every member.
-import { createHash } from 'node:crypto';
 import { EtcdKitError } from '../errors.js';
 import type { EtcdCluster, EtcdMember } from '../etcd/index.js';
 import { installMember, type PreparedBundle, type SshConnection } from '../remote/index.js';
 import { type ClusterMember, clientUrl, peerUrl, renderEtcdEnv } from '../render/index.js';
 import type { PreparedDeploy, PreparedMember } from './prepare.js';
+import { sha256Hex } from './hash.js';
 import { remoteOptions } from './sessions.js';
 import type { DeployOptions, MemberDeployReport } from './types.js';
 import { waitForEndpoints } from './wait.js';
@@ -64,7 +64,7 @@ export async function joinMember(member: PreparedMember, ctx: JoinContext): Prom
   }
 
   const env = Buffer.from(joinEnv(member, membership, prepared));
-  const sha256 = createHash('sha256').update(env).digest('hex');
+  const sha256 = sha256Hex(env);
   const bundle: PreparedBundle = {
     ...member.steady,
     files: member.steady.files.map((f) => (f.role === 'env' ? { ...f, data: env, sha256 } : f)),

@@ -1,7 +1,6 @@
 // Everything a deploy or plan computes on the controller before it touches a host: the resolved spec,
 // verified binaries, the PKI, the token, and every member's bundle (once for the bootstrap state
 // `new`, once for the steady state `existing`).
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { type ClusterPki, pkiPaths } from '../pki/index.js';
 import { type PreparedBinaries, type PreparedBundle, prepareBinaries, prepareMemberBundle } from '../remote/index.js';
@@ -9,6 +8,7 @@ import { clientUrl, renderEtcdctlEnv, renderEtcdEnv, renderSystemdUnit } from '.
 import { type PkiOutcome, ensureClusterPki } from './cluster-pki.js';
 import { prepareTarballCached } from './binaries-cache.js';
 import { defaultDownloadCacheDir, fetchVerifiedTarball } from './download.js';
+import { sha256Hex } from './hash.js';
 import type { ClientCertPaths, DeployOptions } from './types.js';
 import { type ClusterSpec, type ResolvedMember, resolveClusterSpec } from './validate-spec.js';
 
@@ -40,7 +40,7 @@ export function isResolvedSpec(value: unknown): value is ClusterSpec {
 /** Stable per-cluster token: the spec's name, else derived from the CA (unique per cluster, same every run). */
 export function clusterToken(spec: ClusterSpec, pki: ClusterPki): string {
   if (spec.name) return spec.name;
-  return `etcd-${createHash('sha256').update(pki.ca.certPem).digest('hex').slice(0, 12)}`;
+  return `etcd-${sha256Hex(pki.ca.certPem).slice(0, 12)}`;
 }
 
 function binariesCacheDir(options: DeployOptions): string {

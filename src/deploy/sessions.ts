@@ -53,6 +53,9 @@ export async function forEachMember<M extends MemberRef, T>(
   return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
 }
 
+// Remote steps that mean the same in a deploy; the others (stop, uninstall) are part of applying.
+const PASSED_THROUGH: ReadonlySet<string> = new Set<DeployStep>(['connect', 'inspect', 'upload', 'apply', 'start', 'restart']);
+
 /** Remote call options whose progress events are re-labelled with the member name. */
 export function remoteOptions(member: MemberRef, options: DeployOptions): RemoteCallOptions {
   const onProgress = options.onProgress;
@@ -63,7 +66,7 @@ export function remoteOptions(member: MemberRef, options: DeployOptions): Remote
           onProgress: (e: ProgressEvent) => {
             // A remote call's own 'done' is not the member's: the deploy reports that when the member is.
             if (e.step === 'done') return;
-            const step: DeployStep = e.step === 'upload' || e.step === 'apply' || e.step === 'start' || e.step === 'restart' || e.step === 'connect' || e.step === 'inspect' ? e.step : 'apply';
+            const step: DeployStep = PASSED_THROUGH.has(e.step) ? (e.step as DeployStep) : 'apply';
             onProgress({
               step,
               member: member.spec.name,
