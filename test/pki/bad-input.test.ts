@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { buildCertificate, encodeName, keyIdentifier, subjectPublicKeyBytes } from '../../src/pki/certificate-build.js';
 import { selfSignCa } from '../../src/pki/issue.js';
@@ -7,6 +7,7 @@ import { OID } from '../../src/pki/oids.js';
 import { derToPem } from '../../src/pki/pem.js';
 import {
   type CertificateAuthority,
+  type KeyUsage,
   createCA,
   createClusterPki,
   signClientCert,
@@ -15,6 +16,36 @@ import {
 import { expectPkiError, pemBody, sharedCa } from './helpers.js';
 
 const host = { commonName: 'etcd01', hosts: ['10.0.0.1'] };
+
+/** A self-signed CA assembled by hand, for CAs etcd-kit itself would never issue. */
+function handBuiltCa(
+  keys: { privateKey: KeyObject; publicKey: KeyObject },
+  commonName: string,
+  keyUsage: KeyUsage[],
+  signature: Parameters<typeof buildCertificate>[2],
+): CertificateAuthority {
+  const spkiDer = exportSpkiDer(keys.publicKey);
+  const subject = { commonName };
+  const der = buildCertificate(
+    {
+      serial: Buffer.from([1]),
+      issuerDer: encodeName(subject),
+      subject,
+      notBefore: new Date(Date.now() - 60_000),
+      notAfter: new Date(Date.now() + 86_400_000),
+      spkiDer,
+      isCA: true,
+      keyUsage,
+      extendedKeyUsage: [],
+      sans: [],
+      authorityKeyId: keyIdentifier(subjectPublicKeyBytes(spkiDer)),
+    },
+    keys.privateKey,
+    signature,
+  );
+  return { certPem: derToPem(der, 'CERTIFICATE'), keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
+}
+
 
 describe('bad CA input', () => {
   it('a CA key that does not match the CA cert → PKI_KEY_MISMATCH on ca.keyPem, without key text', async () => {
@@ -40,52 +71,13 @@ describe('bad CA input', () => {
 
   it('a CA certificate whose keyUsage lacks keyCertSign → PKI_NOT_A_CA', async () => {
     const keys = await generateKey('ecdsa-p256');
-    const spkiDer = exportSpkiDer(keys.publicKey);
-    const keyId = keyIdentifier(subjectPublicKeyBytes(spkiDer));
-    const subject = { commonName: 'no-sign' };
-    const der = buildCertificate(
-      {
-        serial: Buffer.from([1]),
-        issuerDer: encodeName(subject),
-        subject,
-        notBefore: new Date(Date.now() - 60_000),
-        notAfter: new Date(Date.now() + 86_400_000),
-        spkiDer,
-        isCA: true,
-        keyUsage: ['digitalSignature'],
-        extendedKeyUsage: [],
-        sans: [],
-        authorityKeyId: keyId,
-      },
-      keys.privateKey,
-      { digest: 'sha256', oid: OID.ecdsaWithSHA256, nullParameters: false },
-    );
-    const ca = { certPem: derToPem(der, 'CERTIFICATE'), keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
+    const ca = handBuiltCa(keys, 'no-sign', ['digitalSignature'], { digest: 'sha256', oid: OID.ecdsaWithSHA256, nullParameters: false });
     await expectPkiError(signServerCert(ca, host), 'PKI_NOT_A_CA', 'ca.certPem');
   });
 
   it('a CA key etcd-kit cannot sign with (P-521) → PKI_INVALID_INPUT on ca.keyPem', async () => {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-521' });
-    const spkiDer = exportSpkiDer(publicKey);
-    const subject = { commonName: 'p521' };
-    const der = buildCertificate(
-      {
-        serial: Buffer.from([1]),
-        issuerDer: encodeName(subject),
-        subject,
-        notBefore: new Date(Date.now() - 60_000),
-        notAfter: new Date(Date.now() + 86_400_000),
-        spkiDer,
-        isCA: true,
-        keyUsage: ['keyCertSign'],
-        extendedKeyUsage: [],
-        sans: [],
-        authorityKeyId: keyIdentifier(subjectPublicKeyBytes(spkiDer)),
-      },
-      privateKey,
-      { digest: 'sha512' as 'sha384', oid: OID.ecdsaWithSHA512, nullParameters: false },
-    );
-    const ca = { certPem: derToPem(der, 'CERTIFICATE'), keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
+    const keys = generateKeyPairSync('ec', { namedCurve: 'P-521' });
+    const ca = handBuiltCa(keys, 'p521', ['keyCertSign'], { digest: 'sha512' as 'sha384', oid: OID.ecdsaWithSHA512, nullParameters: false });
     await expectPkiError(signServerCert(ca, host), 'PKI_INVALID_INPUT', 'ca.keyPem');
   });
 

@@ -11,7 +11,8 @@ import {
   renderEtcdEnv,
   renderSystemdUnit,
 } from '../../src/render/index.js';
-import type { MemberFiles } from '../../src/remote/index.js';
+import type { MemberFiles, SshTarget } from '../../src/remote/index.js';
+import type { Testbed } from '../testbed/index.js';
 
 /** Inputs of {@link renderMemberFiles}. */
 export interface ClusterFilesOptions {
@@ -59,4 +60,11 @@ export function renderMemberFiles(pki: ClusterPki, options: ClusterFilesOptions)
     };
   }
   return out;
+}
+
+/** How the remote tests reach testbed host `i`: its IP, the testbed's key and known_hosts, a generous timeout. */
+export function testbedTarget(tb: Testbed, i: number, extra: Partial<SshTarget> = {}): SshTarget {
+  const host = tb.hosts[i];
+  if (!host) throw new Error(`no host ${i}`);
+  return { host: host.ip, privateKeyPath: tb.rootKeyPath, knownHostsPath: tb.knownHostsPath, readyTimeoutMs: 15_000, ...extra };
 }

@@ -13,7 +13,7 @@ import type { ClusterPki } from '../../src/pki/index.js';
 import { type InstallMemberOptions, installMember, type MemberFiles, type PreparedBinaries, prepareBinaries, type SshTarget } from '../../src/remote/index.js';
 import { makeReleaseTarball, type ReleaseTarball } from '../helpers/release-tarball.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';
-import { createTestPki, renderMemberFiles } from './cluster-files.js';
+import { createTestPki, renderMemberFiles, testbedTarget } from './cluster-files.js';
 
 if (process.getuid?.() !== 0) throw new Error('remote integration tests need root (the testbed): run them as root');
 
@@ -40,9 +40,7 @@ let members: { name: string; address: string }[];
 let controllerRulesetBefore: string;
 
 function target(i: number, username = tb.users.root): SshTarget {
-  const host = tb.hosts[i];
-  if (!host) throw new Error(`no host ${i}`);
-  return { host: host.ip, username, privateKeyPath: tb.rootKeyPath, knownHostsPath: tb.knownHostsPath, readyTimeoutMs: 15_000 };
+  return testbedTarget(tb, i, { username });
 }
 
 function installAll(options: InstallMemberOptions = {}, username = tb.users.root) {

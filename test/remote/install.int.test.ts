@@ -31,7 +31,7 @@ import {
 } from '../../src/remote/index.js';
 import { makeReleaseTarball, type ReleaseTarball } from '../helpers/release-tarball.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';
-import { createTestPki, renderMemberFiles } from './cluster-files.js';
+import { createTestPki, renderMemberFiles, testbedTarget } from './cluster-files.js';
 
 if (process.getuid?.() !== 0) throw new Error('remote integration tests need root (the testbed): run them as root');
 
@@ -48,9 +48,7 @@ let members: { name: string; address: string }[];
 let clientDir: string;
 
 function target(i: number, extra: Partial<SshTarget> = {}): SshTarget {
-  const host = tb.hosts[i];
-  if (!host) throw new Error(`no host ${i}`);
-  return { host: host.ip, privateKeyPath: tb.rootKeyPath, knownHostsPath: tb.knownHostsPath, readyTimeoutMs: 15_000, ...extra };
+  return testbedTarget(tb, i, extra);
 }
 
 function bundle(i: number, overrides: Partial<MemberFiles> = {}, bins: PreparedBinaries = binaries) {
