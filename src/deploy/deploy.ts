@@ -2,7 +2,7 @@
 // update with rolling restarts) → health. Policy lives here; src/remote only carries it out.
 import { EtcdKitError } from '../errors.js';
 import { connectCluster, type EtcdCluster } from '../etcd/index.js';
-import { type InstallReport, installMember, type PreparedBundle, readMemberUnit, restartMember, type SshConnection, startMember } from '../remote/index.js';
+import { type HostFacts, type InstallReport, installMember, readMemberUnit, restartMember, type SshConnection, startMember } from '../remote/index.js';
 import { clientUrl, peerUrl } from '../render/index.js';
 import { joinMember } from './join.js';
 import { type InspectedMember, inspectMembers } from './plan.js';
@@ -22,6 +22,8 @@ interface RunContext {
   options: DeployOptions;
   healthTimeoutMs: number;
   reports: Map<string, MemberDeployReport>;
+  /** Each member's host as last read or left by an install: the next install starts from it, no re-read. */
+  facts: Map<string, HostFacts>;
 }
 
 function conn(ctx: RunContext, m: PreparedMember): SshConnection {
@@ -29,6 +31,7 @@ function conn(ctx: RunContext, m: PreparedMember): SshConnection {
 }
 
 function record(ctx: RunContext, m: PreparedMember, install: InstallReport): void {
+  ctx.facts.set(m.spec.name, install.factsAfter);
   const report = ctx.reports.get(m.spec.name)!;
   report.changedFiles.push(...install.changedFiles.filter((f) => !report.changedFiles.includes(f)));
   report.bytesSent += install.bytesSent;
@@ -60,39 +63,22 @@ async function unmanagedMembers(cluster: EtcdCluster, prepared: PreparedDeploy):
     .map((m) => `member ${m.name || m.id} (${m.peerUrls.join(', ')}) is in the cluster but not in the spec: left alone (remove it with removeMember)`);
 }
 
-// Files etcd does not need to start: sent while the new members elect a leader.
-const TOOL_ROLES = new Set(['etcdctl', 'etcdutl', 'etcdctlEnv']);
-
-/** The part of a bundle whose files satisfy `keep` (same dirs, unit and policy). */
-function subset(bundle: PreparedBundle, keep: (role: string) => boolean): PreparedBundle {
-  return { ...bundle, files: bundle.files.filter((f) => keep(f.role)) };
-}
-
-/** Waits for every promise, then throws the first failure: nothing is left running behind an error. */
-async function allSettledOrThrow(promises: Promise<unknown>[]): Promise<void> {
-  const failed = (await Promise.allSettled(promises)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+/** Install options for member `m`: the caller's progress and signal, starting from the facts known so far. */
+function installOptions(ctx: RunContext, m: PreparedMember, restart: 'if-changed' | 'never') {
+  const facts = ctx.facts.get(m.spec.name);
+  return { ...remoteOptions(m, ctx.options), restart, ...(facts ? { facts } : {}) };
 }
 
 /**
- * Founds the cluster: every member installed and started at once (etcd 3.4 is ready only at quorum).
- * etcd starts as soon as its binary, certificates, env file and unit are in place; etcdctl (~40% of the
- * bytes) follows while the members elect a leader.
+ * Founds the cluster: every member installed and started at once (etcd 3.4 is ready only at quorum). One
+ * install per host, starting from the facts the plan read: one upload, one apply that starts etcd.
  */
 async function bootstrap(ctx: RunContext, cluster: EtcdCluster): Promise<void> {
-  const { members } = ctx.prepared;
-  await forEachMember(members, 'upload', async (m) => {
-    const core = subset(m.bootstrap, (role) => !TOOL_ROLES.has(role));
-    record(ctx, m, await installMember(conn(ctx, m), core, { ...remoteOptions(m, ctx.options), restart: 'if-changed' }));
+  await forEachMember(ctx.prepared.members, 'upload', async (m) => {
+    record(ctx, m, await installMember(conn(ctx, m), m.bootstrap, installOptions(ctx, m, 'if-changed')));
   });
   ctx.options.onProgress?.({ step: 'wait-healthy', message: 'waiting for the new cluster to elect a leader' });
-  await allSettledOrThrow([
-    waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: ctx.options.signal }),
-    forEachMember(members, 'upload', async (m) => {
-      const tools = subset(m.bootstrap, (role) => TOOL_ROLES.has(role));
-      record(ctx, m, await installMember(conn(ctx, m), tools, { ...remoteOptions(m, ctx.options), restart: 'never' }));
-    }),
-  ]);
+  await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: ctx.options.signal });
   await finalize(ctx);
 }
 
@@ -104,10 +90,9 @@ async function bootstrap(ctx: RunContext, cluster: EtcdCluster): Promise<void> {
 async function finalize(ctx: RunContext): Promise<void> {
   ctx.options.onProgress?.({ step: 'finalize', message: 'ETCD_INITIAL_CLUSTER_STATE=existing on every member' });
   await forEachMember(ctx.prepared.members, 'finalize', async (m) => {
-    // Only the env file differs from what was just installed: compare and send just that one file,
-    // instead of re-hashing ~40 MB of freshly written binaries on every host.
-    const envOnly = subset(m.steady, (role) => role === 'env');
-    record(ctx, m, await installMember(conn(ctx, m), envOnly, { ...remoteOptions(m, ctx.options), restart: 'never' }));
+    // Only the env file differs from what was just installed, and the facts the install left say so:
+    // no host read, just that file sent and renamed into place.
+    record(ctx, m, await installMember(conn(ctx, m), m.steady, installOptions(ctx, m, 'never')));
   });
 }
 
@@ -129,7 +114,7 @@ async function update(ctx: RunContext, cluster: EtcdCluster, inspected: Inspecte
     staged.map((i) => i.member),
     'upload',
     async (m) => {
-      record(ctx, m, await installMember(conn(ctx, m), m.steady, { ...remoteOptions(m, ctx.options), restart: 'never' }));
+      record(ctx, m, await installMember(conn(ctx, m), m.steady, installOptions(ctx, m, 'never')));
     },
   );
 
@@ -159,6 +144,7 @@ async function update(ctx: RunContext, cluster: EtcdCluster, inspected: Inspecte
         options: ctx.options,
         healthTimeoutMs: ctx.healthTimeoutMs,
         report: ctx.reports.get(m.spec.name)!,
+        facts: ctx.facts.get(m.spec.name),
       });
     } catch (err) {
       throw memberError(m, 'start', err);
@@ -257,6 +243,7 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
       reports: new Map(
         prepared.members.map((m) => [m.spec.name, { name: m.spec.name, host: m.spec.ssh.host, changedFiles: [], bytesSent: 0, started: false, restarted: false }]),
       ),
+      facts: new Map(inspected.map((i) => [i.member.spec.name, i.inspection.facts])),
     };
     cluster ??= openCluster(prepared);
     if (plan.mode === 'bootstrap') await bootstrap(ctx, cluster);

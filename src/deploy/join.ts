@@ -3,7 +3,7 @@
 // refuses any other list), promoted once in sync, then given the steady env file like every member.
 import { EtcdKitError } from '../errors.js';
 import type { EtcdCluster, EtcdMember } from '../etcd/index.js';
-import { installMember, type PreparedBundle, type SshConnection } from '../remote/index.js';
+import { type HostFacts, installMember, type PreparedBundle, type SshConnection } from '../remote/index.js';
 import { type ClusterMember, clientUrl, peerUrl, renderEtcdEnv } from '../render/index.js';
 import type { PreparedDeploy, PreparedMember } from './prepare.js';
 import { sha256Hex } from './hash.js';
@@ -19,6 +19,8 @@ export interface JoinContext {
   options: DeployOptions;
   healthTimeoutMs: number;
   report: MemberDeployReport;
+  /** The host's facts from the plan's inspection (the first install skips reading them again). */
+  facts: HostFacts | undefined;
 }
 
 function asClusterMember(m: EtcdMember, prepared: PreparedDeploy): ClusterMember {
@@ -69,7 +71,11 @@ export async function joinMember(member: PreparedMember, ctx: JoinContext): Prom
     ...member.steady,
     files: member.steady.files.map((f) => (f.role === 'env' ? { ...f, data: env, sha256 } : f)),
   };
-  const installed = await installMember(ctx.connection, bundle, { ...remoteOptions(member, options), restart: 'if-changed' });
+  const installed = await installMember(ctx.connection, bundle, {
+    ...remoteOptions(member, options),
+    restart: 'if-changed',
+    ...(ctx.facts ? { facts: ctx.facts } : {}),
+  });
   ctx.report.changedFiles.push(...installed.changedFiles);
   ctx.report.bytesSent += installed.bytesSent;
   ctx.report.started = true;
@@ -82,7 +88,11 @@ export async function joinMember(member: PreparedMember, ctx: JoinContext): Prom
   }
   // From now on it holds the same steady env file as every member (initial cluster = the spec), which
   // differs only in bootstrap-only settings: no restart.
-  const steady = await installMember(ctx.connection, member.steady, { ...remoteOptions(member, options), restart: 'never' });
+  const steady = await installMember(ctx.connection, member.steady, {
+    ...remoteOptions(member, options),
+    restart: 'never',
+    facts: installed.factsAfter,
+  });
   ctx.report.changedFiles.push(...steady.changedFiles.filter((f) => !ctx.report.changedFiles.includes(f)));
   ctx.report.bytesSent += steady.bytesSent;
 }

@@ -3,9 +3,9 @@
  * @module
  */
 import type { BundleFileRole, MemberBundle, PreparedBundle } from './bundle.js';
-import type { installMember } from './install-member.js';
+import type { InstallMemberOptions, installMember } from './install-member.js';
 import { prepareMemberBundle } from './bundle.js';
-import type { UnitFacts } from './facts.js';
+import type { HostFacts, UnitFacts } from './facts.js';
 import { resolveInstallOptions } from './options.js';
 import { metadataDiffers, planInstall } from './plan.js';
 import { type RemoteHost, readFacts, withConnection } from './session.js';
@@ -43,6 +43,8 @@ export interface MemberInspection {
   files: InspectedFile[];
   /** The etcd unit's state (`mainPid` 0 when not running). */
   unit: UnitFacts;
+  /** Everything read from the host; {@link InstallMemberOptions.facts} takes it to skip a second read. */
+  facts: HostFacts;
   /** What {@link installMember} with default options would do now. */
   pending: {
     /** Paths it would upload. */
@@ -91,6 +93,7 @@ export async function inspectMember(
         } satisfies InspectedFile;
       }),
       unit: facts.unit,
+      facts,
       pending: { changedFiles: plan.upload.map((f) => f.path), service: plan.service, firewallOpens: plan.firewall.opens },
     };
   });

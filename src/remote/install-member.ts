@@ -7,7 +7,9 @@ import { performance } from 'node:perf_hooks';
 import { EtcdKitError } from '../errors.js';
 import { type MemberBundle, type PreparedBundle, prepareMemberBundle } from './bundle.js';
 import { resolveInstallOptions } from './options.js';
-import { applyScript, checkHost, planInstall, planIsEmpty, STAGED_HASH_MISMATCH_EXIT } from './plan.js';
+import type { HostFacts } from './facts.js';
+import type { MemberInspection } from './inspect-member.js';
+import { applyScript, checkHost, factsAfterInstall, planInstall, planIsEmpty, STAGED_HASH_MISMATCH_EXIT } from './plan.js';
 import { type RemoteHost, readFacts, withConnection } from './session.js';
 import { stageFiles } from './staging.js';
 import type { RemoteCallOptions } from './types.js';
@@ -23,6 +25,12 @@ export interface InstallMemberOptions extends RemoteCallOptions {
   restart?: 'if-changed' | 'never' | 'always';
   /** Open etcd's client and peer ports in an active firewalld, ufw or nftables. Default: `true`. */
   openFirewall?: boolean;
+  /**
+   * What the host looks like now, as an earlier call on the same connection saw or left it
+   * ({@link MemberInspection.facts}, {@link InstallReport.factsAfter}): install skips reading the host
+   * (one privileged round trip). Only pass facts nothing else has changed since. Default: read the host.
+   */
+  facts?: HostFacts;
 }
 
 /** What {@link installMember} did on one host. */
@@ -52,6 +60,11 @@ export interface InstallReport {
     /** False for nftables: the rule is in the live ruleset only; re-run install after a reboot. */
     persistent: boolean;
   };
+  /**
+   * The host's facts after this install (predicted, not read back): pass them as
+   * {@link InstallMemberOptions.facts} to a following install on the same connection.
+   */
+  factsAfter: HostFacts;
   /** Wall time of the call in ms, including connecting. */
   durationMs: number;
 }
@@ -89,7 +102,7 @@ export async function installMember(
   const prepared = await prepareMemberBundle(bundle);
   return withConnection(target, options, async (conn) => {
     const signal = options.signal ? { signal: options.signal } : {};
-    const facts = await readFacts(conn, prepared, options);
+    const facts = options.facts ?? (await readFacts(conn, prepared, options));
     checkHost(conn.host, prepared, facts);
     const plan = planInstall(prepared, facts, resolved);
 
@@ -132,6 +145,7 @@ export async function installMember(
       started: plan.service === 'start',
       previousMainPid: facts.unit.mainPid,
       firewall: { kind: plan.firewall.kind, opened: plan.firewall.opens, persistent: plan.firewall.persistent },
+      factsAfter: factsAfterInstall(prepared, plan, facts),
       durationMs: Math.round(performance.now() - started),
     };
   });

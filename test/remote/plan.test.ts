@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,7 +9,7 @@ import { renderSystemdUnit } from '../../src/render/index.js';
 import { factsScript, type HostFacts, parseFacts } from '../../src/remote/facts.js';
 import { planFirewall } from '../../src/remote/firewall.js';
 import { type MemberFiles, type PreparedBundle, prepareBinaries, prepareMemberBundle } from '../../src/remote/index.js';
-import { applyScript, checkHost, planInstall, planIsEmpty, STAGED_HASH_MISMATCH_EXIT } from '../../src/remote/plan.js';
+import { applyScript, checkHost, factsAfterInstall, planInstall, planIsEmpty, STAGED_HASH_MISMATCH_EXIT } from '../../src/remote/plan.js';
 import { SOURCE_ETCD } from '../helpers/release-tarball.js';
 import { createTestPki, renderMemberFiles } from './cluster-files.js';
 
@@ -180,6 +180,49 @@ describe('planInstall', () => {
   });
 });
 
+describe('factsAfterInstall', () => {
+  it('predicts a host a chained install has nothing left to do on, firewall and unit included', () => {
+    const bare = bareFacts({
+      systemdVersion: 252,
+      firewall: {
+        firewalld: { active: false, openPorts: [] },
+        ufw: { active: false, allowedPorts: [] },
+        nftables: [{ family: 'inet', table: 'filter', chain: 'input', hasEtcdKitRule: false }],
+      },
+    });
+    const first = planInstall(bundle, bare, ifChanged);
+    expect(first.firewall.commands).toHaveLength(1);
+    const after = factsAfterInstall(bundle, first, bare);
+    expect(after.unit).toMatchObject({ loadState: 'loaded', activeState: 'activating', unitFileState: 'enabled', mainPid: 0 });
+    expect(after.firewall.nftables[0]?.hasEtcdKitRule).toBe(true);
+    // The next install (etcd still starting) plans nothing: no upload, no restart, no second firewall rule.
+    expect(planIsEmpty(planInstall(bundle, after, ifChanged))).toBe(true);
+
+    // Finalize-like: a bundle whose env file differs uploads only that file and leaves the service alone.
+    const env = bundle.files.find((f) => f.role === 'env')!;
+    const steady = { ...bundle, files: bundle.files.map((f) => (f === env ? { ...f, data: Buffer.from('X=1\n'), sha256: 'f'.repeat(64) } : f)) };
+    const finalize = planInstall(steady, after, { restart: 'never', openFirewall: true });
+    expect(finalize.upload.map((f) => f.role)).toEqual(['env']);
+    expect(finalize).toMatchObject({ service: 'none', daemonReload: false, enable: false, createUser: false, fixDirs: [] });
+    expect(factsAfterInstall(steady, finalize, after).contents.get(env.path)).toBe('X=1\n');
+  });
+
+  it('counts ports a firewalld or ufw install opened as open', () => {
+    for (const kind of ['firewalld', 'ufw'] as const) {
+      const firewall = {
+        firewalld: { active: kind === 'firewalld', openPorts: [22] },
+        ufw: { active: kind === 'ufw', allowedPorts: [22] },
+        nftables: [],
+      };
+      const facts = installedFacts({ firewall });
+      const plan = planInstall(bundle, facts, ifChanged);
+      expect(plan.firewall.opens).toEqual([2379, 2380]);
+      const after = factsAfterInstall(bundle, plan, facts);
+      expect(planInstall(bundle, after, ifChanged).firewall.commands).toEqual([]);
+    }
+  });
+});
+
 describe('checkHost', () => {
   const fails = (facts: HostFacts, code: string) => {
     let caught: unknown;
@@ -249,9 +292,29 @@ describe('planFirewall', () => {
   });
 });
 
+/** A PATH with every command of this machine except b2sum: an old host (coreutils < 8.26, e.g. CentOS 7). */
+async function pathWithoutB2sum(): Promise<string> {
+  const bin = join(dir, 'no-b2sum-bin');
+  await mkdir(bin);
+  for (const d of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+    const names = await readdir(d).catch(() => [] as string[]);
+    for (const name of names) {
+      if (name !== 'b2sum') await symlink(join(d, name), join(bin, name)).catch(() => {});
+    }
+  }
+  return bin;
+}
+
 describe('applyScript, run by a real /bin/sh against a scratch layout', () => {
-  it('refuses to place anything if one staged file has the wrong hash, then places all with mode and owner', async () => {
-    const root = join(dir, 'host');
+  it.each([
+    ['b2sum', false],
+    ['sha256sum (no b2sum on the host)', true],
+  ])('checks staged copies with %s: refuses to place anything if one is wrong, then places all with mode and owner', async (tool, oldHost) => {
+    const env = oldHost ? { ...process.env, PATH: await pathWithoutB2sum() } : process.env;
+    const sh = (script: string) => run('/bin/sh', ['-c', script], { env });
+    if (oldHost) await expect(sh('command -v b2sum')).rejects.toBeTruthy();
+    else await sh('command -v b2sum');
+    const root = join(dir, `host-${tool.split(' ')[0]}`);
     const layout = { prefix: `${root}/opt/etcd`, dataDir: `${root}/var/lib/etcd`, unitPath: `${root}/systemd/etcd.service` };
     const pki = await createTestPki(members);
     const rendered = renderMemberFiles(pki, { members, layout }).etcd01 as MemberFiles;
@@ -264,30 +327,31 @@ describe('applyScript, run by a real /bin/sh against a scratch layout', () => {
       unitName: local.unitName,
       serviceUser: local.serviceUser,
       serviceGroup: local.serviceGroup,
-      hashCacheFile: join(dir, 'hash-cache'),
+      hashCacheFile: join(root, 'hash-cache'),
     };
-    const facts = parseFacts((await run('/bin/sh', ['-c', factsScript(query)])).stdout);
+    const facts = parseFacts((await sh(factsScript(query))).stdout);
     const plan = planInstall(local, facts, { restart: 'never', openFirewall: false });
     // No systemd here: keep the script to files only.
     plan.daemonReload = false;
     plan.enable = false;
     expect(plan.createUser).toBe(false);
 
-    const staging = join(dir, 'staging');
-    await mkdir(staging, { mode: 0o700 });
+    const staging = join(root, 'staging');
+    await mkdir(staging, { mode: 0o700, recursive: true });
     for (const f of plan.upload) await writeFile(join(staging, f.sha256), f.data, { mode: 0o600 });
     // Corrupt the staged copy of the peer key: it must not be installed.
     const peerKey = plan.upload.find((f) => f.role === 'peerKey');
     if (!peerKey) throw new Error('peer key not planned');
     await writeFile(join(staging, peerKey.sha256), 'truncated');
-    const failed = await run('/bin/sh', ['-c', applyScript(local, plan, staging)]).catch((e) => e);
+    const script = applyScript(local, plan, staging);
+    const failed = await sh(script).catch((e) => e);
     expect(failed.code).toBe(STAGED_HASH_MISMATCH_EXIT);
     // All staged copies are checked before any is placed: not one file changed.
     for (const f of local.files) await expect(stat(f.path)).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await readdir(join(root, 'opt/etcd/ssl'))).toEqual([]);
 
     await writeFile(join(staging, peerKey.sha256), peerKey.data, { mode: 0o600 });
-    await run('/bin/sh', ['-c', applyScript(local, plan, staging)]);
+    await sh(script);
     for (const f of local.files) {
       const st = await stat(f.path);
       expect((await readFile(f.path)).equals(f.data)).toBe(true);
@@ -300,10 +364,14 @@ describe('applyScript, run by a real /bin/sh against a scratch layout', () => {
     await expect(stat(staging)).rejects.toMatchObject({ code: 'ENOENT' });
 
     // Run facts again: the plan is now empty apart from the systemd steps this machine cannot do.
-    const after = parseFacts((await run('/bin/sh', ['-c', factsScript(query)])).stdout);
+    const after = parseFacts((await sh(factsScript(query))).stdout);
     const again = planInstall(local, after, { restart: 'never', openFirewall: false });
     expect(again.upload).toEqual([]);
     expect(again.fixMetadata).toEqual([]);
     expect(again.fixDirs).toEqual([]);
+    // What install predicts for a chained call is what the host reports.
+    const predicted = factsAfterInstall(local, plan, facts);
+    expect(predicted.hashes).toEqual(after.hashes);
+    expect(predicted.stats).toEqual(after.stats);
   });
 });
