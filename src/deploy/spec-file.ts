@@ -73,7 +73,7 @@ etcd:
 
 pki:
   dir: ./pki                  # created when absent, reused when present (the CA key stays here)
-  # keyAlgorithm: rsa-2048    # rsa-3072, rsa-4096, ecdsa-p256, ecdsa-p384
+  # keyAlgorithm: ecdsa-p256  # ecdsa-p384, rsa-2048, rsa-3072, rsa-4096
   # clients: [admin, kube-apiserver]
   # renewBeforeDays: 30       # re-issue leaf certificates this close to their end (same CA)
 

@@ -75,7 +75,10 @@ export type EtcdSourceInput =
 export interface PkiInput {
   /** PKI directory on the controller: created when absent, reused (and completed) when present. Default: `./pki`. */
   dir: string;
-  /** Algorithm of new keys. Default: `'rsa-2048'` (as the classic recipe). */
+  /**
+   * Algorithm of new keys (an existing CA keeps its own; new leaves follow it). Default: `'ecdsa-p256'`
+   * (the classic recipe's cfssl makes RSA-2048: choose `'rsa-2048'` for a client that cannot do ECDSA).
+   */
   keyAlgorithm?: KeyAlgorithm;
   /** Client certificates to issue (CN = name). At least one; health checks use `admin` (or the first). Default: `['admin', 'kube-apiserver']`. */
   clients?: string[];

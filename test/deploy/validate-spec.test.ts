@@ -57,7 +57,7 @@ describe('resolveClusterSpec: defaults', () => {
     });
     expect(spec.layout.prefix).toBe('/opt/etcd');
     expect(spec.layout.dataDir).toBe('/var/lib/etcd');
-    expect(spec.pki).toEqual({ dir: join(dir, 'pki'), keyAlgorithm: 'rsa-2048', clients: ['admin', 'kube-apiserver'], renewBeforeDays: 30 });
+    expect(spec.pki).toEqual({ dir: join(dir, 'pki'), keyAlgorithm: 'ecdsa-p256', clients: ['admin', 'kube-apiserver'], renewBeforeDays: 30 });
     expect(spec.settings.heartbeatMs).toBe(100);
     expect(spec.settings.electionMs).toBe(1000);
     expect(spec.warnings).toEqual([]);

@@ -40,7 +40,7 @@ export const ETCDCTL_BIN = '/usr/bin/etcdctl';
 export interface LocalClusterOptions {
   /** Number of members. Default: 3. */
   size?: number;
-  /** Algorithm of every key in the cluster PKI. Default: the PKI module's default (`'rsa-2048'`). */
+  /** Algorithm of every key in the cluster PKI. Default: the PKI module's default (`'ecdsa-p256'`). */
   keyAlgorithm?: KeyAlgorithm;
   /** Address of each member (loopback addresses; `::1` works too). Default: `127.0.0.1` for every member. */
   addresses?: string[];

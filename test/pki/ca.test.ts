@@ -6,14 +6,14 @@ import { MAIN_ALGORITHMS, x509 } from './helpers.js';
 const DAY_MS = 86_400_000;
 
 describe('createCA', () => {
-  it('defaults to CN etcd-ca, RSA-2048, ten years, CA:TRUE with keyCertSign and cRLSign', async () => {
+  it('defaults to CN etcd-ca, ECDSA P-256, ten years, CA:TRUE with keyCertSign and cRLSign', async () => {
     const before = Date.now();
     const ca = await createCA();
     const info = inspectCertificate(ca.certPem);
     expect(info.subject).toEqual({ commonName: 'etcd-ca', organizations: [] });
     expect(info.issuer).toEqual(info.subject);
-    expect(info.keyAlgorithm).toBe('rsa-2048');
-    expect(info.signatureAlgorithm).toBe('sha256WithRSAEncryption');
+    expect(info.keyAlgorithm).toBe('ecdsa-p256');
+    expect(info.signatureAlgorithm).toBe('ecdsa-with-SHA256');
     expect(info.isCA).toBe(true);
     expect(info.pathLength).toBe(0);
     expect(info.keyUsage).toEqual(['digitalSignature', 'keyCertSign', 'cRLSign']);

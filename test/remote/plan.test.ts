@@ -92,8 +92,8 @@ describe('planInstall', () => {
     const tmp = '/opt/etcd/ssl/.server.key.etcd-kit-new';
     const order = [
       `mv -f -- /root/.etcd-kit-staging/${key?.sha256} ${tmp}`,
-      `chown etcd:etcd -- ${tmp}`,
-      `chmod 0600 -- ${tmp}`,
+      'chown etcd:etcd -- ',
+      'chmod 0600 -- ',
       'sync -- ',
       `mv -f -- ${tmp} /opt/etcd/ssl/server.key`,
       'systemctl daemon-reload',
@@ -103,6 +103,13 @@ describe('planInstall', () => {
     expect(order.every((pos) => pos >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(script).toContain('rm -rf -- /root/.etcd-kit-staging');
+    // One chown per owner and one chmod per mode, each naming the key's temp file.
+    const linesOf = (prefix: string) => script.split('\n').filter((l) => l.startsWith(prefix));
+    expect(linesOf('chown etcd:etcd -- ')).toHaveLength(1);
+    expect(linesOf('chown etcd:etcd -- ')[0]).toContain(tmp);
+    expect(linesOf('chmod 0600 -- ')).toHaveLength(1);
+    expect(linesOf('chmod 0600 -- ')[0]).toContain(tmp);
+    expect(linesOf('chmod ').length).toBe(new Set(plan.upload.map((f) => f.mode)).size);
   });
 
   it('skips the daemon-reload of a first install on systemd >= 246, which loads a new unit file by itself', () => {
