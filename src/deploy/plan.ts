@@ -108,7 +108,10 @@ export async function inspectMembers(
     pki.issueMembers.length === 0 &&
     pki.issueClients.length === 0 &&
     inspected.every((m) => m.plan.files.length === 0 && m.plan.service === 'none');
-  const warnings = [...prepared.spec.warnings, ...prepared.pki.warnings];
+  const firewallWarnings = inspected.flatMap(({ member, inspection }) =>
+    inspection.pending.firewallWarning ? [`${member.spec.name}: ${inspection.pending.firewallWarning}`] : [],
+  );
+  const warnings = [...prepared.spec.warnings, ...prepared.pki.warnings, ...firewallWarnings];
   return { plan: { mode, members: inspected.map((m) => m.plan), pki, noChanges, warnings }, inspected };
 }
 

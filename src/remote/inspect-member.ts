@@ -53,6 +53,8 @@ export interface MemberInspection {
     service: 'none' | 'start' | 'restart';
     /** Ports it would open in the host firewall. */
     firewallOpens: number[];
+    /** Why etcd's ports may be blocked even after install (the firewall could not be read); absent otherwise. */
+    firewallWarning?: string;
   };
 }
 
@@ -94,7 +96,12 @@ export async function inspectMember(
       }),
       unit: facts.unit,
       facts,
-      pending: { changedFiles: plan.upload.map((f) => f.path), service: plan.service, firewallOpens: plan.firewall.opens },
+      pending: {
+        changedFiles: plan.upload.map((f) => f.path),
+        service: plan.service,
+        firewallOpens: plan.firewall.opens,
+        ...(plan.firewall.warning ? { firewallWarning: plan.firewall.warning } : {}),
+      },
     };
   });
 }

@@ -53,12 +53,17 @@ export interface InstallReport {
   previousMainPid: number;
   /** Host firewall. */
   firewall: {
-    /** The active firewall etcd-kit found (firewalld before ufw before nftables), or `none`. */
-    kind: 'firewalld' | 'ufw' | 'nftables' | 'none';
+    /**
+     * The active firewall etcd-kit found (firewalld before ufw before nftables), `none`, or `unknown`
+     * when `nft` could not list the ruleset (see `warning`).
+     */
+    kind: 'firewalld' | 'ufw' | 'nftables' | 'none' | 'unknown';
     /** Ports opened by this call. */
     opened: number[];
     /** False for nftables: the rule is in the live ruleset only; re-run install after a reboot. */
     persistent: boolean;
+    /** Why etcd's ports may still be blocked (the firewall could not be read); absent otherwise. */
+    warning?: string;
   };
   /**
    * The host's facts after this install (predicted, not read back): pass them as
@@ -144,7 +149,12 @@ export async function installMember(
       restarted: plan.service === 'restart',
       started: plan.service === 'start',
       previousMainPid: facts.unit.mainPid,
-      firewall: { kind: plan.firewall.kind, opened: plan.firewall.opens, persistent: plan.firewall.persistent },
+      firewall: {
+        kind: plan.firewall.kind,
+        opened: plan.firewall.opens,
+        persistent: plan.firewall.persistent,
+        ...(plan.firewall.warning ? { warning: plan.firewall.warning } : {}),
+      },
       factsAfter: factsAfterInstall(prepared, plan, facts),
       durationMs: Math.round(performance.now() - started),
     };

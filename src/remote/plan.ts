@@ -158,7 +158,8 @@ export function factsAfterInstall(bundle: PreparedBundle, plan: InstallPlan, fac
   const firewall = {
     firewalld: { ...firewalld, openPorts: withOpened(firewalld.openPorts, kind === 'firewalld') },
     ufw: { ...ufw, allowedPorts: withOpened(ufw.allowedPorts, kind === 'ufw') },
-    nftables: nftables.map((c) => (kind === 'nftables' && commands.length > 0 ? { ...c, hasEtcdKitRule: true } : c)),
+    // The rule's new handle is not known; a following install only needs its ports.
+    nftables: nftables.map((c) => (kind === 'nftables' && commands.length > 0 ? { ...c, etcdKitRule: { ports: [...bundle.firewallPorts] } } : c)),
   };
   return { ...facts, userExists: true, groupExists: true, hashes, stats, contents, unit, firewall };
 }

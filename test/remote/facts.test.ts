@@ -89,6 +89,18 @@ describe('factsScript, run by a real /bin/sh on this machine', () => {
     expect(await hashOf()).toBe(sha('version 2'));
   });
 
+  it('an nft that fails to list the ruleset (no CAP_NET_ADMIN, say) is reported with its error', async () => {
+    // A stand-in for the host's nft that fails the way nft does without the capability.
+    const bin = join(dir, 'failing-nft-bin');
+    await mkdir(bin);
+    await writeFile(join(bin, 'nft'), '#!/bin/sh\necho "netlink: Error: cache initialization failed: Operation not permitted" >&2\nexit 1\n', { mode: 0o755 });
+    const script = factsScript({ files: [], dirs: [], unitName: 'etcd-kit-test-nonexistent.service', serviceUser: 'root', serviceGroup: 'root', hashCacheFile: join(dir, 'cache3', 'sums') });
+    const { stdout } = await run('/bin/sh', ['-c', script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    const facts = parseFacts(stdout);
+    expect(facts.firewall.nftablesError).toBe('netlink: Error: cache initialization failed: Operation not permitted');
+    expect(facts.firewall.nftables).toEqual([]);
+  });
+
   it('rejects truncated output', () => {
     expect(() => parseFacts('@@uid\n0\n@@arch\nx86_64\n')).toThrow(/truncated/);
   });
@@ -120,10 +132,44 @@ table ip6 lockdown {
 	}
 }`.split('\n');
     expect(parseNftInputChains(ruleset)).toEqual([
-      { family: 'inet', table: 'filter', chain: 'input', hasEtcdKitRule: true },
-      { family: 'ip6', table: 'lockdown', chain: 'in', hasEtcdKitRule: false },
+      { family: 'inet', table: 'filter', chain: 'input', etcdKitRule: { ports: [2379, 2380] } },
+      { family: 'ip6', table: 'lockdown', chain: 'in' },
     ]);
     expect(parseNftInputChains(['table inet filter {', '\tchain input {', '\t\ttype filter hook input priority 0; policy accept;', '\t}', '}'])).toEqual([]);
+  });
+
+  it('reads `nft -a` handles; a policy-accept chain ending in a drop or reject blocks too', () => {
+    const ruleset = `table inet filter { # handle 1
+	chain input { # handle 1
+		type filter hook input priority filter; policy accept;
+		iif "lo" accept # handle 4
+		tcp dport 2379 accept comment "etcd-kit" # handle 11
+		ip saddr 192.0.2.7 drop # handle 5
+		counter packets 3 bytes 180 log prefix "in-drop: " reject with icmpx admin-prohibited # handle 6
+	}
+}
+table ip quiet { # handle 2
+	chain in { # handle 1
+		type filter hook input priority 0; policy accept;
+		tcp dport 80 drop # handle 2
+	}
+}
+table bridge br { # handle 3
+	chain in { # handle 1
+		type filter hook input priority 0; policy drop;
+	}
+}`.split('\n');
+    // ip quiet only drops port 80 (a conditional rule): not blocking. Bridge tables are not ours to open.
+    expect(parseNftInputChains(ruleset)).toEqual([
+      { family: 'inet', table: 'filter', chain: 'input', finalRuleHandle: 6, etcdKitRule: { ports: [2379], handle: 11 } },
+    ]);
+  });
+
+  it('an nft that cannot list the ruleset is reported, not taken for "no firewall"', () => {
+    const fw = parseFirewall([], [], [], 'Error: Operation not permitted');
+    expect(fw.nftables).toEqual([]);
+    expect(fw.nftablesError).toBe('Error: Operation not permitted');
+    expect(parseFirewall([], [], []).nftablesError).toBeUndefined();
   });
 
   it('reads firewalld ports and ufw rules', () => {

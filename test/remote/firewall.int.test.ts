@@ -191,6 +191,51 @@ describe('installMember with an nftables drop-policy firewall on every host', ()
     expect(await sh(2, 'nft list ruleset')).toBe('');
   });
 
+  it('replaces its own rule when the ports differ (etcd moved ports): one rule, the right ports, old port closed', async () => {
+    const handle = /# handle (\d+)/.exec((await sh(0, 'nft -a list chain inet filter input')).split('\n').find((l) => l.includes('etcd-kit')) ?? '')?.[1];
+    expect(handle).toBeDefined();
+    await tb.exec(0, `nft 'replace rule inet filter input handle ${handle} tcp dport { 2379, 9999 } accept comment "etcd-kit"'`);
+    const r = await installMember(target(0), { binaries, files: files[members[0]?.name ?? ''] as MemberFiles });
+    expect(r.firewall).toEqual({ kind: 'nftables', opened: [2380], persistent: false });
+    const chain = await sh(0, 'nft list chain inet filter input');
+    expect(chain.split('etcd-kit')).toHaveLength(2);
+    expect(chain).toContain(ETCD_KIT_RULE);
+    expect(chain).not.toContain('9999');
+  });
+
+  it('a policy-accept chain ending in reject: the rule goes right before the reject, after the admin\'s own drops', async () => {
+    const controllerIp = tb.gatewayIp;
+    await tb.exec(1, 'nft flush ruleset');
+    await tb.exec(1, 'nft -f -', {
+      input: `table inet filter {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    ct state established,related accept
+    iif lo accept
+    tcp dport 22 accept
+    ip saddr 192.0.2.7 drop
+    reject with icmpx type admin-prohibited
+  }
+}
+`,
+    });
+    // Behind the reject, etcd's port answers with an ICMP error, not a connection.
+    expect(await tcpProbe(tb.hosts[1]?.ip ?? '', 2379, 3000)).not.toBe('connected');
+    const r = await installMember(target(1), { binaries, files: files[members[1]?.name ?? ''] as MemberFiles });
+    expect(r.firewall).toEqual({ kind: 'nftables', opened: [2379, 2380], persistent: false });
+    const rules = (await sh(1, 'nft list chain inet filter input')).split('\n').map((l) => l.trim());
+    const at = (text: string) => rules.findIndex((l) => l.startsWith(text));
+    expect(at('ip saddr 192.0.2.7 drop')).toBeGreaterThan(0);
+    expect(at(ETCD_KIT_RULE)).toBe(at('reject') - 1);
+    expect(at(ETCD_KIT_RULE)).toBeGreaterThan(at('ip saddr 192.0.2.7 drop'));
+    expect(controllerIp).not.toBe('192.0.2.7');
+    expect(await tcpProbe(tb.hosts[1]?.ip ?? '', 2379, 5000)).toBe('connected');
+    // A re-run finds the rule: nothing more.
+    const again = await installMember(target(1), { binaries, files: files[members[1]?.name ?? ''] as MemberFiles });
+    expect(again.firewall.opened).toEqual([]);
+    expect((await sh(1, 'nft list ruleset')).split('etcd-kit')).toHaveLength(2);
+  });
+
   it('the hosts firewalled only themselves: the controller ruleset is unchanged', async () => {
     expect(await controllerRuleset()).toBe(controllerRulesetBefore);
   });

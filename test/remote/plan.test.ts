@@ -194,14 +194,14 @@ describe('factsAfterInstall', () => {
       firewall: {
         firewalld: { active: false, openPorts: [] },
         ufw: { active: false, allowedPorts: [] },
-        nftables: [{ family: 'inet', table: 'filter', chain: 'input', hasEtcdKitRule: false }],
+        nftables: [{ family: 'inet', table: 'filter', chain: 'input' }],
       },
     });
     const first = planInstall(bundle, bare, ifChanged);
     expect(first.firewall.commands).toHaveLength(1);
     const after = factsAfterInstall(bundle, first, bare);
     expect(after.unit).toMatchObject({ loadState: 'loaded', activeState: 'activating', unitFileState: 'enabled', mainPid: 0 });
-    expect(after.firewall.nftables[0]?.hasEtcdKitRule).toBe(true);
+    expect(after.firewall.nftables[0]?.etcdKitRule?.ports).toEqual(bundle.firewallPorts);
     // The next install (etcd still starting) plans nothing: no upload, no restart, no second firewall rule.
     expect(planIsEmpty(planInstall(bundle, after, ifChanged))).toBe(true);
 
@@ -271,14 +271,14 @@ describe('planFirewall', () => {
   });
 
   it('prefers firewalld over ufw, ufw over nftables', () => {
-    const nft = [{ family: 'inet', table: 'filter', chain: 'input', hasEtcdKitRule: false }];
+    const nft = [{ family: 'inet', table: 'filter', chain: 'input' }];
     const all = { firewalld: { active: true, openPorts: [] }, ufw: { active: true, allowedPorts: [] }, nftables: nft };
     expect(planFirewall(all, [2379]).kind).toBe('firewalld');
     expect(planFirewall({ ...all, firewalld: { active: false, openPorts: [] } }, [2379]).kind).toBe('ufw');
     expect(planFirewall({ ...none, nftables: nft }, [2379]).kind).toBe('nftables');
   });
 
-  it('allows ports in ufw and inserts one tagged rule per nftables drop chain (live only)', () => {
+  it('allows ports in ufw; one tagged rule per blocking nftables chain, after the admin\'s own rules (live only)', () => {
     expect(planFirewall({ ...none, ufw: { active: true, allowedPorts: [] } }, [2379, 2380]).commands).toEqual([
       'ufw allow 2379/tcp comment etcd-kit >/dev/null',
       'ufw allow 2380/tcp comment etcd-kit >/dev/null',
@@ -287,15 +287,37 @@ describe('planFirewall', () => {
       {
         ...none,
         nftables: [
-          { family: 'inet', table: 'filter', chain: 'input', hasEtcdKitRule: false },
-          { family: 'ip', table: 'other', chain: 'in', hasEtcdKitRule: true },
+          // policy drop: appended at the end
+          { family: 'inet', table: 'filter', chain: 'input' },
+          // policy accept + a final reject (handle 9): inserted right before it
+          { family: 'ip', table: 'host', chain: 'in', finalRuleHandle: 9 },
+          // ours already, same ports: left alone
+          { family: 'ip', table: 'other', chain: 'in', etcdKitRule: { ports: [2380, 2379], handle: 4 } },
         ],
       },
       [2379, 2380],
     );
     expect(plan).toMatchObject({ kind: 'nftables', persistent: false, opens: [2379, 2380] });
-    expect(plan.commands).toEqual([`nft 'insert rule inet filter input tcp dport { 2379, 2380 } accept comment "etcd-kit"'`]);
+    expect(plan.commands).toEqual([
+      `nft 'add rule inet filter input tcp dport { 2379, 2380 } accept comment "etcd-kit"'`,
+      `nft 'insert rule ip host in position 9 tcp dport { 2379, 2380 } accept comment "etcd-kit"'`,
+    ]);
     expect(planFirewall(none, [2379]).commands).toEqual([]);
+  });
+
+  it('replaces its nftables rule when etcd\'s ports change, so the old port closes', () => {
+    const nftables = [{ family: 'inet', table: 'filter', chain: 'input', finalRuleHandle: 12, etcdKitRule: { ports: [2379, 2380], handle: 7 } }];
+    const plan = planFirewall({ ...none, nftables }, [12379, 2380]);
+    expect(plan.opens).toEqual([12379]);
+    expect(plan.commands).toEqual([`nft 'replace rule inet filter input handle 7 tcp dport { 12379, 2380 } accept comment "etcd-kit"'`]);
+  });
+
+  it('changes nothing and warns when nft cannot read the ruleset', () => {
+    const plan = planFirewall({ ...none, nftables: [], nftablesError: 'Operation not permitted' }, [2379, 2380]);
+    expect(plan).toMatchObject({ kind: 'unknown', opens: [], commands: [] });
+    expect(plan.warning).toMatch(/Operation not permitted.*2379, 2380/);
+    // A firewall etcd-kit can read still wins.
+    expect(planFirewall({ ...none, ufw: { active: true, allowedPorts: [] }, nftablesError: 'x' }, [2379]).kind).toBe('ufw');
   });
 });
 
