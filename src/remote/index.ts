@@ -31,7 +31,7 @@ export {
   type RunResult,
   SshConnection,
 } from './connection.js';
-export type { FirewallFacts, HostFacts, PathStat, UnitFacts } from './facts.js';
+export type { FirewallFacts, HostFacts, NftInputChain, PathStat, UnitFacts } from './facts.js';
 export { type InspectedFile, inspectMember, type MemberInspection } from './inspect-member.js';
 export { type InstallMemberOptions, type InstallReport, installMember } from './install-member.js';
 export {
