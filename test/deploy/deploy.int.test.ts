@@ -1,5 +1,6 @@
 // deployEtcdCluster end to end on real hosts (systemd-nspawn, sshd, systemd) with Debian's etcd 3.4:
 // bootstrap, idempotent re-run, rolling restart under writes, validation before any host is touched.
+import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   checkHealth,
@@ -8,6 +9,7 @@ import {
   type DeployResult,
   deployEtcdCluster,
   EtcdKitError,
+  inspectCertificate,
   planEtcdCluster,
   readPkiDir,
 } from '../../src/index.js';
@@ -174,4 +176,42 @@ describe('deployEtcdCluster on 3 real hosts', () => {
     expect(acked.filter((k) => !stored.has(k))).toEqual([]);
     for (const h of tb.hosts) expect((await tb.exec(h.name, 'cat /opt/etcd/cfg/etcd.env')).stdout).toContain('ETCD_SNAPSHOT_COUNT="20000"');
   });
+
+  it('renews member certificates ending within renewBeforeDays: same CA, one rolling restart, etcd serves the new ones', async () => {
+    const settings = { snapshotCount: 20_000 }; // as the last test left it: only the certificates change
+    const before = await readPkiDir(spec.pki.dir);
+    const pidsBefore = await mainPids(tb);
+    // Leaves live 1825 days: with renewBeforeDays 2000 every one of them is "ending soon".
+    const renewed = await deployEtcdCluster({ ...spec, settings, pki: { ...spec.pki, renewBeforeDays: 2000 } });
+    expect(renewed.plan.pki).toMatchObject({ createCa: false, issueMembers: ['etcd01', 'etcd02', 'etcd03'] });
+    expect(renewed.plan.pki.issueClients.sort()).toEqual(['admin', 'kube-apiserver']);
+    expect(renewed.plan.members.map((m) => m.service)).toEqual(['restart', 'restart', 'restart']);
+    expect(renewed.health?.endpoints.every((e) => e.healthy)).toBe(true);
+    const after = await readPkiDir(spec.pki.dir);
+    expect(after.ca.certPem).toBe(before.ca.certPem);
+    const pidsAfter = await mainPids(tb);
+    for (const [i, h] of tb.hosts.entries()) {
+      const name = `etcd0${i + 1}`;
+      const fresh = after.members[name]!;
+      expect(fresh.server.certPem).not.toBe(before.members[name]!.server.certPem);
+      expect(renewed.members[i]!.changedFiles.sort()).toEqual(
+        ['/opt/etcd/ssl/peer.crt', '/opt/etcd/ssl/peer.key', '/opt/etcd/ssl/server.crt', '/opt/etcd/ssl/server.key'],
+      );
+      expect((await tb.exec(h.name, 'cat /opt/etcd/ssl/server.crt')).stdout).toBe(fresh.server.certPem);
+      expect(pidsAfter[i]).not.toBe(pidsBefore[i]);
+      // The certificate etcd presents on its client port is the new one: it was restarted onto it.
+      const served = await new Promise<string>((resolve, reject) => {
+        const socket = tlsConnect({ host: h.ip, port: 2379, ca: after.ca.certPem, cert: after.clients['admin']!.certPem, key: after.clients['admin']!.keyPem, servername: '' }, () => {
+          resolve(socket.getPeerCertificate().serialNumber);
+          socket.destroy();
+        });
+        socket.once('error', reject);
+      });
+      expect(served.toLowerCase()).toBe(inspectCertificate(fresh.server.certPem).serial.replace(/:/g, '').toLowerCase());
+    }
+    // With the renewed certificates a re-run (default renewBeforeDays) has nothing to do.
+    const again = await deployEtcdCluster({ ...spec, settings });
+    expect(again.changed).toBe(false);
+  });
 });
+
