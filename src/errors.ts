@@ -51,6 +51,7 @@ export type EtcdKitErrorCode =
   | 'ETCD_UNHEALTHY'
   | 'ETCD_MEMBERSHIP'
   | 'ETCD_REQUEST_FAILED'
+  | 'ETCD_SNAPSHOT_FAILED'
   // Orchestration
   | 'DEPLOY_FAILED'
   | 'DOWNLOAD_FAILED'

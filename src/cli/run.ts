@@ -17,6 +17,7 @@ import {
   loadClusterSpecFile,
   pkiPaths,
   readPkiDir,
+  saveSnapshot,
 } from '../index.js';
 import { formatHealth, table } from './format.js';
 import { liveProgress, plainProgress, type ProgressView } from './progress.js';
@@ -71,6 +72,40 @@ function clientTls(pkiDir: string, client: string) {
     if (!cert) throw new EtcdKitError('INVALID_ARGUMENT', `no client certificate '${client}' in ${pkiDir}`, { field: 'client' });
     return { caPem: pki.ca.certPem, certPem: cert.certPem, keyPem: cert.keyPem };
   });
+}
+
+interface AccessOptions {
+  file?: string;
+  endpoints?: string;
+  pkiDir?: string;
+  client: string;
+}
+
+/** Endpoints and client TLS for commands that talk to a running cluster: from a spec, or given directly. */
+async function clusterAccess(command: string, opts: AccessOptions) {
+  let endpoints: string[];
+  let pkiDir: string;
+  let name: string | undefined;
+  if (opts.file) {
+    const spec = await loadClusterSpecFile(opts.file);
+    endpoints = spec.members.map((m) => clientUrl(m.cluster));
+    pkiDir = opts.pkiDir ?? spec.pki.dir;
+    name = spec.name;
+  } else if (opts.endpoints && opts.pkiDir) {
+    endpoints = opts.endpoints.split(',').map((e) => e.trim());
+    pkiDir = opts.pkiDir;
+  } else {
+    throw new EtcdKitError('INVALID_ARGUMENT', `${command} needs -f <spec>, or --endpoints with --pki-dir`, { field: 'file' });
+  }
+  return { endpoints, tls: await clientTls(pkiDir, opts.client), name };
+}
+
+function accessOptions(command: Command): Command {
+  return command
+    .option('-f, --file <spec>', 'cluster spec: endpoints and the admin client cert come from it')
+    .option('--endpoints <urls>', 'comma-separated https:// client URLs (instead of -f)')
+    .option('--pki-dir <dir>', 'PKI dir holding ca.crt and the client cert (with --endpoints)')
+    .option('--client <name>', 'client certificate to use', 'admin');
 }
 
 function etcdctlHint(spec: ClusterSpec, endpoints: string[]): string {
@@ -154,32 +189,34 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       }
     });
 
-  program
-    .command('health')
-    .description('check every member over mTLS (linearizable read per endpoint)')
-    .option('-f, --file <spec>', 'cluster spec: endpoints and the admin client cert come from it')
-    .option('--endpoints <urls>', 'comma-separated https:// client URLs (instead of -f)')
-    .option('--pki-dir <dir>', 'PKI dir holding ca.crt and the client cert (with --endpoints)')
-    .option('--client <name>', 'client certificate to use', 'admin')
+  accessOptions(program.command('health').description('check every member over mTLS (linearizable read per endpoint)'))
     .addOption(new Option('--timeout <ms>', 'per-endpoint budget in ms').default(2000).argParser(Number))
     .option('--all', `exit ${EXIT.unhealthy} unless every endpoint is healthy (default: quorum)`)
     .option('--json', 'machine-readable output')
-    .action(async (opts: { file?: string; endpoints?: string; pkiDir?: string; client: string; timeout: number; all?: boolean; json?: boolean }) => {
-      let endpoints: string[];
-      let pkiDir: string;
-      if (opts.file) {
-        const spec = await loadClusterSpecFile(opts.file);
-        endpoints = spec.members.map((m) => clientUrl(m.cluster));
-        pkiDir = opts.pkiDir ?? spec.pki.dir;
-      } else if (opts.endpoints && opts.pkiDir) {
-        endpoints = opts.endpoints.split(',').map((e) => e.trim());
-        pkiDir = opts.pkiDir;
-      } else {
-        throw new EtcdKitError('INVALID_ARGUMENT', 'health needs -f <spec>, or --endpoints with --pki-dir', { field: 'file' });
-      }
-      const health = await checkHealth({ endpoints, tls: await clientTls(pkiDir, opts.client), timeoutMs: opts.timeout });
+    .action(async (opts: AccessOptions & { timeout: number; all?: boolean; json?: boolean }) => {
+      const { endpoints, tls } = await clusterAccess('health', opts);
+      const health = await checkHealth({ endpoints, tls, timeoutMs: opts.timeout });
       io.stdout(opts.json ? `${JSON.stringify(health, null, 2)}\n` : `${formatHealth(health)}\n`);
       if (!health.healthy || (opts.all && health.endpoints.some((e) => !e.healthy))) setExit(EXIT.unhealthy);
+    });
+
+  const snapshot = program.command('snapshot').description('backups of the key space');
+  accessOptions(snapshot.command('save').description('save a snapshot (etcdctl snapshot restore reads it), mode 0600'))
+    .option('-o, --output <file>', 'snapshot file (default: etcd-snapshot-<cluster>-<UTC time>.db)')
+    .addOption(new Option('--timeout <ms>', 'longest transfer from one member, in ms').default(300_000).argParser(Number))
+    .option('--json', 'machine-readable output')
+    .action(async (opts: AccessOptions & { output?: string; timeout: number; json?: boolean }) => {
+      const { endpoints, tls, name } = await clusterAccess('snapshot save', opts);
+      const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+      const path = opts.output ?? `etcd-snapshot-${name ?? 'cluster'}-${stamp}.db`;
+      const snap = await saveSnapshot({ endpoints, tls, path, timeoutMs: opts.timeout });
+      if (opts.json) {
+        const skipped = snap.skipped.map((s) => ({ endpoint: s.endpoint, code: s.error.code, message: s.error.message }));
+        io.stdout(`${JSON.stringify({ ...snap, skipped }, null, 2)}\n`);
+        return;
+      }
+      for (const s of snap.skipped) io.stderr(`skipped ${s.endpoint}: ${s.error.message}\n`);
+      io.stdout(`saved ${snap.path} (${(snap.bytes / 1e6).toFixed(1)} MB from ${snap.endpoint}, ${snap.durationMs.toFixed(0)} ms)\nsha256 ${snap.sha256}\n`);
     });
 
   const pki = program.command('pki').description('the cluster PKI on this machine');

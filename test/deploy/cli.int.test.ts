@@ -2,7 +2,7 @@
 // (checksum verified, cached), deploy, idempotent re-run, plan and health — on real testbed hosts.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -128,6 +128,26 @@ describe('etcd-kit CLI on real hosts, binaries by URL', () => {
     const json = JSON.parse((await cli('health', '-f', join(work, 'cluster.yaml'), '--json')).stdout) as { healthy: boolean; leader: { name: string } };
     expect(json.healthy).toBe(true);
     expect(json.leader.name).toMatch(/^etcd0[123]$/);
+  });
+
+  it('snapshot save writes a 0600 backup etcdctl reads; --json names the file and its sha256', async () => {
+    const saved = await cli('snapshot', 'save', '-f', join(work, 'cluster.yaml'), '-o', 'backup.db');
+    expect(saved.code, saved.stderr).toBe(0);
+    expect(saved.stdout).toMatch(/^saved backup\.db \([\d.]+ MB from https:\/\/10\.99\.\d+\.11:2379, \d+ ms\)\nsha256 [0-9a-f]{64}\n$/);
+    const file = join(work, 'backup.db');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const status = await new Promise<string>((resolve, reject) =>
+      execFile('/usr/bin/etcdctl', ['snapshot', 'status', file, '--write-out=json'], { env: { ...process.env, ETCDCTL_API: '3' } }, (err, stdout) =>
+        err ? reject(err) : resolve(stdout),
+      ),
+    );
+    expect((JSON.parse(status) as { totalKey: number }).totalKey).toBeGreaterThan(0);
+    const json = await cli('snapshot', 'save', '-f', join(work, 'cluster.yaml'), '--json');
+    const result = JSON.parse(json.stdout) as { path: string; sha256: string; bytes: number };
+    expect(result.path).toMatch(/^etcd-snapshot-.+-\d{8}T\d{6}Z\.db$/);
+    expect(createHash('sha256').update(readFileSync(join(work, result.path))).digest('hex')).toBe(result.sha256);
+    // Without -f or --endpoints/--pki-dir: a usage error, exit 2.
+    expect((await cli('snapshot', 'save')).code).toBe(2);
   });
 
   it('plan --exit-code reports pending changes with exit 4', async () => {
