@@ -38,7 +38,12 @@ export interface SnapshotResult {
   /** Hex SHA-256 of the whole file, to record next to it. */
   sha256: string;
   /** Endpoints that failed before one served the snapshot, with the reason. */
-  skipped: { endpoint: string; error: EtcdKitError }[];
+  skipped: {
+    /** The endpoint. */
+    endpoint: string;
+    /** Why it could not serve the snapshot. */
+    error: EtcdKitError;
+  }[];
   /** Wall time in ms. */
   durationMs: number;
 }
