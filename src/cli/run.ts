@@ -8,6 +8,8 @@ import {
   type ClusterSpec,
   checkHealth,
   clientUrl,
+  type DefragmentProgress,
+  defragmentCluster,
   deployEtcdCluster,
   EXAMPLE_SPEC_YAML,
   EtcdKitError,
@@ -19,7 +21,7 @@ import {
   readPkiDir,
   saveSnapshot,
 } from '../index.js';
-import { formatHealth, table } from './format.js';
+import { formatBytes, formatHealth, table } from './format.js';
 import { liveProgress, plainProgress, type ProgressView } from './progress.js';
 
 /** Exit codes scripts can rely on. */
@@ -217,6 +219,28 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       }
       for (const s of snap.skipped) io.stderr(`skipped ${s.endpoint}: ${s.error.message}\n`);
       io.stdout(`saved ${snap.path} (${(snap.bytes / 1e6).toFixed(1)} MB from ${snap.endpoint}, ${snap.durationMs.toFixed(0)} ms)\nsha256 ${snap.sha256}\n`);
+    });
+
+  accessOptions(program.command('defrag').description('defragment every member, one at a time, leader last; then disarm NOSPACE'))
+    .option('--no-disarm', 'leave a NOSPACE alarm raised')
+    .addOption(new Option('--timeout <ms>', 'longest defragmentation of one member, in ms').default(300_000).argParser(Number))
+    .option('--json', 'machine-readable output')
+    .action(async (opts: AccessOptions & { disarm: boolean; timeout: number; json?: boolean }) => {
+      const { endpoints, tls } = await clusterAccess('defrag', opts);
+      const result = await defragmentCluster({
+        endpoints,
+        tls,
+        timeoutMs: opts.timeout,
+        disarmNoSpace: opts.disarm,
+        ...(opts.json ? {} : { onProgress: (e: DefragmentProgress) => io.stderr(`${e.memberName ?? e.endpoint}: ${e.step}\n`) }),
+      });
+      if (opts.json) {
+        io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+        return;
+      }
+      const rows = result.members.map((m) => [m.memberName ?? '', m.endpoint, formatBytes(m.dbSizeBefore), formatBytes(m.dbSizeAfter), `${m.durationMs.toFixed(0)} ms`]);
+      io.stdout(`${table(['MEMBER', 'ENDPOINT', 'DB BEFORE', 'DB AFTER', 'TOOK'], rows)}\n`);
+      if (result.disarmed.length > 0) io.stdout(`disarmed: ${result.disarmed.map((a) => `${a.alarm} (${a.memberName ?? a.memberId})`).join(', ')}\n`);
     });
 
   const pki = program.command('pki').description('the cluster PKI on this machine');

@@ -26,6 +26,13 @@ export type {
   WaitForHealthyOptions,
 } from './options.js';
 export { type SaveSnapshotOptions, type SnapshotResult, saveSnapshot } from './snapshot.js';
+export {
+  type DefragmentOptions,
+  type DefragmentProgress,
+  type DefragmentResult,
+  defragmentCluster,
+  type MemberDefragment,
+} from './defragment.js';
 export type {
   AddMemberResult,
   ClusterHealth,

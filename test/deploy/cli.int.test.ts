@@ -150,6 +150,17 @@ describe('etcd-kit CLI on real hosts, binaries by URL', () => {
     expect((await cli('snapshot', 'save')).code).toBe(2);
   });
 
+  it('defrag defragments the three members one at a time and prints their sizes', async () => {
+    const run = await cli('defrag', '-f', join(work, 'cluster.yaml'));
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/MEMBER\s+ENDPOINT\s+DB BEFORE\s+DB AFTER\s+TOOK/);
+    expect(run.stdout.match(/^etcd0[123]\s+https:/gm)).toHaveLength(3);
+    expect(run.stderr.split('\n').filter((l) => l.endsWith(': defragment'))).toHaveLength(3);
+    const json = JSON.parse((await cli('defrag', '-f', join(work, 'cluster.yaml'), '--json')).stdout) as { members: unknown[]; health: { healthy: boolean } };
+    expect(json.members).toHaveLength(3);
+    expect(json.health.healthy).toBe(true);
+  });
+
   it('plan --exit-code reports pending changes with exit 4', async () => {
     const spec = readFileSync(join(work, 'cluster.yaml'), 'utf8');
     writeFileSync(join(work, 'changed.yaml'), `${spec}settings:\n  heartbeatMs: 150\n  electionMs: 1500\n`);
