@@ -1,10 +1,10 @@
 // The demo: sandbox hosts + a real deploy through the public API, exactly as the README shows it.
 // Started by scripts/demo.sh (which installs and builds first).
 import { execFileSync } from 'node:child_process';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { deployEtcdCluster, type DeployProgressEvent } from 'etcd-kit';
+import { deployEtcdCluster, type DeployProgressEvent, saveSnapshot } from 'etcd-kit';
 import { makeReleaseTarball } from '../test/helpers/release-tarball.js';
 import { startTestbed } from '../test/testbed/index.js';
 
@@ -76,6 +76,14 @@ try {
     execFileSync('etcdctl', [...etcdctlArgs, ...args], { env: { ...process.env, ETCDCTL_API: '3' }, encoding: 'utf8' }).trim();
   console.log(`   put /demo/greeting -> ${etcdctl('put', '/demo/greeting', 'hello from etcd-kit')}`);
   console.log(`   get /demo/greeting -> ${etcdctl('get', '/demo/greeting', '--print-value-only')}`);
+  say('backup: saveSnapshot (what `etcd-kit snapshot save` does)');
+  const snap = await saveSnapshot({
+    endpoints: result.endpoints,
+    tls: { caPem: await readFile(admin.caFile, 'utf8'), certPem: await readFile(admin.certFile, 'utf8'), keyPem: await readFile(admin.keyFile, 'utf8') },
+    path: resolve(workDir, 'snapshot.db'),
+  });
+  console.log(`   ${snap.path}: ${snap.bytes} bytes from ${snap.endpoint}, checked against etcd's SHA-256, mode 0600`);
+  console.log(`   etcdctl snapshot status: ${execFileSync('etcdctl', ['snapshot', 'status', snap.path], { env: { ...process.env, ETCDCTL_API: '3' }, encoding: 'utf8' }).trim()}`);
   say(values.keep ? 'try it' : 'try it (run the demo with --keep to leave the cluster up)');
   console.log(`   ETCDCTL_API=3 etcdctl ${etcdctlArgs.join(' \\\n     ')} endpoint health`);
   console.log(`   CLI: node dist/cli.js health -f ${resolve(workDir, 'cluster.json')}`);
