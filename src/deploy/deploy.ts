@@ -37,6 +37,7 @@ function record(ctx: RunContext, m: PreparedMember, install: InstallReport): voi
   report.bytesSent += install.bytesSent;
   report.started ||= install.started;
   report.restarted ||= install.restarted;
+  report.firewallOpened.push(...install.firewall.opened.filter((p) => !report.firewallOpened.includes(p)));
 }
 
 function openCluster(prepared: PreparedDeploy): EtcdCluster {
@@ -241,7 +242,7 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
       options,
       healthTimeoutMs: options.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS,
       reports: new Map(
-        prepared.members.map((m) => [m.spec.name, { name: m.spec.name, host: m.spec.ssh.host, changedFiles: [], bytesSent: 0, started: false, restarted: false }]),
+        prepared.members.map((m) => [m.spec.name, { name: m.spec.name, host: m.spec.ssh.host, changedFiles: [], bytesSent: 0, started: false, restarted: false, firewallOpened: [] }]),
       ),
       facts: new Map(inspected.map((i) => [i.member.spec.name, i.inspection.facts])),
     };

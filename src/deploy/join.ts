@@ -78,6 +78,7 @@ export async function joinMember(member: PreparedMember, ctx: JoinContext): Prom
   });
   ctx.report.changedFiles.push(...installed.changedFiles);
   ctx.report.bytesSent += installed.bytesSent;
+  ctx.report.firewallOpened.push(...installed.firewall.opened);
   ctx.report.started = true;
 
   options.onProgress?.({ step: 'wait-healthy', member: member.spec.name, message: 'catching up' });

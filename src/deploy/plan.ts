@@ -108,9 +108,17 @@ export async function inspectMembers(
     pki.issueMembers.length === 0 &&
     pki.issueClients.length === 0 &&
     inspected.every((m) => m.plan.files.length === 0 && m.plan.service === 'none');
-  const firewallWarnings = inspected.flatMap(({ member, inspection }) =>
-    inspection.pending.firewallWarning ? [`${member.spec.name}: ${inspection.pending.firewallWarning}`] : [],
-  );
+  const firewallWarnings = inspected.flatMap(({ member, inspection }) => {
+    const { firewallWarning, firewallOpens, firewallPersistent } = inspection.pending;
+    const notes = firewallWarning ? [`${member.spec.name}: ${firewallWarning}`] : [];
+    if (firewallOpens.length > 0 && !firewallPersistent) {
+      notes.push(
+        `${member.spec.name}: ports ${firewallOpens.join(', ')} are opened in the live nftables ruleset only; ` +
+          'after a reboot re-run deploy (or add the rule to /etc/nftables.conf)',
+      );
+    }
+    return notes;
+  });
   const warnings = [...prepared.spec.warnings, ...prepared.pki.warnings, ...firewallWarnings];
   return { plan: { mode, members: inspected.map((m) => m.plan), pki, noChanges, warnings }, inspected };
 }

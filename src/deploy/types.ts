@@ -114,6 +114,8 @@ export interface MemberDeployReport {
   started: boolean;
   /** etcd was restarted (rolling, one member at a time). */
   restarted: boolean;
+  /** Ports this run opened in the host's firewall (empty when none were needed). */
+  firewallOpened: number[];
 }
 
 /** Paths on the controller of a client certificate issued for the cluster. */

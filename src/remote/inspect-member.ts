@@ -53,6 +53,8 @@ export interface MemberInspection {
     service: 'none' | 'start' | 'restart';
     /** Ports it would open in the host firewall. */
     firewallOpens: number[];
+    /** False when those ports would be opened in the live nftables ruleset only (gone after a reboot). */
+    firewallPersistent: boolean;
     /** Why etcd's ports may be blocked even after install (the firewall could not be read); absent otherwise. */
     firewallWarning?: string;
   };
@@ -100,6 +102,7 @@ export async function inspectMember(
         changedFiles: plan.upload.map((f) => f.path),
         service: plan.service,
         firewallOpens: plan.firewall.opens,
+        firewallPersistent: plan.firewall.persistent,
         ...(plan.firewall.warning ? { firewallWarning: plan.firewall.warning } : {}),
       },
     };

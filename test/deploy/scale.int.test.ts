@@ -27,8 +27,15 @@ describe('scaling a running cluster', () => {
     await etcdctl(first, 'put', '/scale/before', 'kept');
     const pids = await mainPids(tb, 3);
 
+    // etcd05's admin runs a drop-policy nftables firewall (SSH allowed): the join must open etcd's ports.
+    await tb.exec(4, 'nft -f -', {
+      input: 'table inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  iif lo accept\n  tcp dport 22 accept\n }\n}\n',
+    });
+
     const plan = await planEtcdCluster(five);
     expect(plan.mode).toBe('update');
+    // ...and says beforehand that the rule it adds lives in the running ruleset only.
+    expect(plan.warnings.filter((w) => w.includes('live nftables ruleset'))).toEqual([expect.stringMatching(/^etcd05: ports 2379, 2380 /)]);
     expect(plan.members.map((m) => m.service)).toEqual(['none', 'none', 'none', 'join', 'join']);
     // the running members' env files change only in ETCD_INITIAL_CLUSTER (and etcdctl's endpoint list):
     // rewritten, not restarted
@@ -44,6 +51,8 @@ describe('scaling a running cluster', () => {
     expect(grown.health?.members.filter((m) => m.isLearner)).toEqual([]);
     expect(grown.health?.members.map((m) => m.name).sort()).toEqual(['etcd01', 'etcd02', 'etcd03', 'etcd04', 'etcd05']);
     expect(grown.members.slice(0, 3).some((m) => m.restarted)).toBe(false);
+    expect(grown.members.map((m) => m.firewallOpened)).toEqual([[], [], [], [], [2379, 2380]]);
+    expect((await tb.exec(4, 'nft list chain inet filter input')).stdout).toContain('tcp dport { 2379, 2380 } accept comment "etcd-kit"');
     expect(await mainPids(tb, 3)).toEqual(pids);
     expect(await etcdctl(grown, 'get', '/scale/before', '--print-value-only')).toBe('kept\n');
     for (const i of [3, 4]) {
