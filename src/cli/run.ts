@@ -19,6 +19,7 @@ import {
   loadClusterSpecFile,
   pkiPaths,
   readPkiDir,
+  removeEtcdMember,
   saveSnapshot,
 } from '../index.js';
 import { formatBytes, formatHealth, table } from './format.js';
@@ -241,6 +242,39 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       const rows = result.members.map((m) => [m.memberName ?? '', m.endpoint, formatBytes(m.dbSizeBefore), formatBytes(m.dbSizeAfter), `${m.durationMs.toFixed(0)} ms`]);
       io.stdout(`${table(['MEMBER', 'ENDPOINT', 'DB BEFORE', 'DB AFTER', 'TOOK'], rows)}\n`);
       if (result.disarmed.length > 0) io.stdout(`disarmed: ${result.disarmed.map((a) => `${a.alarm} (${a.memberName ?? a.memberId})`).join(', ')}\n`);
+    });
+
+  const member = program.command('member').description('membership changes');
+  member
+    .command('remove <name>')
+    .description('remove a member the spec no longer lists: member remove, clean its host, update the others (no restarts)')
+    .requiredOption('-f, --file <spec>', 'cluster spec without the member (YAML or JSON)')
+    .option('--host <host>', 'SSH host of the removed member (default: the address in its peer URL)')
+    .option('--keep-data', "keep the removed member's data dir on its host")
+    .option('--json', 'machine-readable output')
+    .action(async (name: string, opts: { file: string; host?: string; keepData?: boolean; json?: boolean }) => {
+      const spec = await loadClusterSpecFile(opts.file);
+      const view = progressView(io, Boolean(opts.json));
+      try {
+        const result = await removeEtcdMember(spec, name, {
+          ...(opts.host ? { host: opts.host } : {}),
+          ...(opts.keepData ? { keepData: true } : {}),
+          ...(view ? { onProgress: view.onProgress } : {}),
+        });
+        view?.close();
+        if (opts.json) {
+          io.stdout(`${JSON.stringify({ removed: result.removed ?? null, hostCleanup: result.hostCleanup ?? null, members: result.deploy.members, health: result.deploy.health }, null, 2)}\n`);
+          return;
+        }
+        io.stdout(result.removed ? `removed ${name} (member ${result.removed.id}) from the cluster\n` : `${name} is not a member of the cluster (nothing to remove)\n`);
+        if (result.hostCleanup) {
+          const c = result.hostCleanup;
+          io.stdout(`${c.host}: ${c.wasRunning ? 'etcd stopped, ' : ''}${c.removedFiles.length} files and ${c.removedDirs.length} directories removed\n`);
+        }
+        if (result.deploy.health) io.stdout(`${formatHealth(result.deploy.health)}\n`);
+      } finally {
+        view?.close();
+      }
     });
 
   const pki = program.command('pki').description('the cluster PKI on this machine');

@@ -54,14 +54,14 @@ function openCluster(prepared: PreparedDeploy): EtcdCluster {
 
 /**
  * Members the running cluster has that the spec does not name: reported, never removed (removing a member
- * is a decision etcd-kit leaves to the operator: `removeMember`). Best effort: no quorum, no report.
+ * is a decision etcd-kit leaves to the operator: `removeEtcdMember`). Best effort: no quorum, no report.
  */
 async function unmanagedMembers(cluster: EtcdCluster, prepared: PreparedDeploy): Promise<string[]> {
   const wanted = new Set(prepared.members.map((m) => peerUrl(m.spec.cluster)));
   const members = await cluster.listMembers({ timeoutMs: 2000 }).catch(() => []);
   return members
     .filter((m) => !m.peerUrls.some((u) => wanted.has(u)))
-    .map((m) => `member ${m.name || m.id} (${m.peerUrls.join(', ')}) is in the cluster but not in the spec: left alone (remove it with removeMember)`);
+    .map((m) => `member ${m.name || m.id} (${m.peerUrls.join(', ')}) is in the cluster but not in the spec: left alone (remove it with: etcd-kit member remove ${m.name || '<name>'} -f <spec>)`);
 }
 
 /** Install options for member `m`: the caller's progress and signal, starting from the facts known so far. */

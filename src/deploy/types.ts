@@ -17,6 +17,7 @@ export type DeployStep =
   | 'wait-healthy'
   | 'restart'
   | 'finalize'
+  | 'remove'
   | 'done';
 
 /** One progress report of {@link deployEtcdCluster} or {@link planEtcdCluster}. Never carries key material. */

@@ -169,4 +169,19 @@ describe('etcd-kit CLI on real hosts, binaries by URL', () => {
     expect(plan.stdout).toContain('~ /opt/etcd/cfg/etcd.env');
     expect(plan.stdout).toContain('restart etcd (rolling');
   });
+
+  it('member remove takes a member out, cleans its host, and refuses one the spec still lists', async () => {
+    const spec = readFileSync(join(work, 'cluster.yaml'), 'utf8');
+    expect((await cli('member', 'remove', 'etcd03', '-f', join(work, 'cluster.yaml'))).code).toBe(2);
+    const without = spec.replace(/ {2}- name: etcd03\n {4}host: [\d.]+\n/, '');
+    expect(without).not.toContain('etcd03');
+    writeFileSync(join(work, 'two.yaml'), without);
+    const removed = await cli('member', 'remove', 'etcd03', '-f', join(work, 'two.yaml'));
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toMatch(/^removed etcd03 \(member [0-9a-f]+\) from the cluster\n/);
+    // etcd stops by itself once removed; the clean-up deletes what install put there.
+    expect(removed.stdout).toMatch(new RegExp(`\\n${tb.hosts[2]!.ip.replace(/\./g, '\\.')}: (etcd stopped, )?\\d+ files and \\d+ directories removed\\n`));
+    expect(removed.stdout.match(/\strue\s/g)).toHaveLength(2);
+    expect((await tb.exec(2, 'systemctl is-active etcd', { allowFailure: true })).stdout.trim()).not.toBe('active');
+  });
 });

@@ -1,0 +1,137 @@
+// Shrinking a cluster, the order etcd's runtime-reconfiguration guide asks for: every remaining member
+// healthy first, then `member remove` (etcd stops the removed member itself), then the host cleaned up,
+// then the remaining members' files brought in line with the smaller spec (no restarts).
+import { EtcdKitError } from '../errors.js';
+import { connectCluster, type EtcdMember } from '../etcd/index.js';
+import { readPkiDir } from '../pki/index.js';
+import { connect, type SshTarget, type UninstallReport, uninstallMember } from '../remote/index.js';
+import { clientUrl } from '../render/index.js';
+import { deployEtcdCluster } from './deploy.js';
+import { isResolvedSpec } from './prepare.js';
+import type { ClusterSpecInput } from './spec-types.js';
+import type { DeployOptions, DeployResult } from './types.js';
+import { type ClusterSpec, resolveClusterSpec } from './validate-spec.js';
+import { waitForEndpoints } from './wait.js';
+
+const DEFAULT_HEALTH_TIMEOUT_MS = 120_000;
+
+/** Options of {@link removeEtcdMember}. */
+export interface RemoveMemberOptions extends Pick<DeployOptions, 'onProgress' | 'signal' | 'healthTimeoutMs' | 'downloadCacheDir'> {
+  /**
+   * SSH host of the member being removed, for the clean-up. Default: the address in its peer URL, as the
+   * cluster lists it (give it when SSH goes to another name or address, or when a re-run finds the member
+   * already gone from the cluster).
+   */
+  host?: string;
+  /** Pinned host key of that host (`SHA256:...`). Default: checked against the spec's known_hosts. */
+  hostKeyFingerprint?: string;
+  /**
+   * Keep the removed member's data dir (and the `etcd` account) on its host. Default: `false`: the data
+   * dir is deleted, since a stale copy can only hurt (started again it would try to rejoin with its
+   * removed id); take a snapshot first if you want the data.
+   */
+  keepData?: boolean;
+}
+
+/** Result of {@link removeEtcdMember}. */
+export interface RemoveMemberResult {
+  /** The member as the cluster listed it before removal; undefined when it was not a member (any more). */
+  removed: EtcdMember | undefined;
+  /** What was deleted on its host; undefined when no host was known (not a member, no `host` option). */
+  hostCleanup: UninstallReport | undefined;
+  /** The deploy that rewrote the remaining members' env files for the smaller cluster (no restarts). */
+  deploy: DeployResult;
+}
+
+function clientTls(spec: ClusterSpec) {
+  return readPkiDir(spec.pki.dir).then((pki) => {
+    const client = pki.clients['admin'] ?? Object.values(pki.clients)[0];
+    if (!client) throw new EtcdKitError('INVALID_SPEC', 'pki.clients: no client certificate to talk to the cluster with', { field: 'pki.clients' });
+    return { caPem: pki.ca.certPem, certPem: client.certPem, keyPem: client.keyPem };
+  });
+}
+
+/** The removed member's SSH target: the spec's SSH settings (first member's), its own host and key pin. */
+function cleanupTarget(spec: ClusterSpec, host: string, fingerprint: string | undefined): SshTarget {
+  const { hostKeyFingerprint: _pinnedForOtherHost, ...shared } = spec.members[0]!.ssh;
+  return { ...shared, host, ...(fingerprint ? { hostKeyFingerprint: fingerprint } : {}) };
+}
+
+/**
+ * Removes member `name` from a running cluster and cleans up its host. The spec describes the cluster
+ * *after* the removal: `name` must no longer be in `members` (the next deploy would add it back).
+ *
+ * Waits until every remaining member is healthy (removing a member while another is down can cost the
+ * quorum), removes the member (`ETCD_MEMBERSHIP` errors keep etcd's reason), stops etcd on its host and
+ * deletes what install put there (data dir too, unless `keepData`), then runs {@link deployEtcdCluster}
+ * with the spec so the remaining members' `ETCD_INITIAL_CLUSTER` and etcdctl endpoints match (no
+ * restarts). Re-running after a failure converges: a member already gone is skipped (pass `host` to
+ * still clean its host).
+ *
+ * @example
+ * ```ts
+ * import { removeEtcdMember } from 'etcd-kit';
+ * // cluster.yaml no longer lists etcd04
+ * const { removed, hostCleanup } = await removeEtcdMember(spec, 'etcd04');
+ * console.log(removed?.id, hostCleanup?.removedFiles.length);
+ * ```
+ */
+export async function removeEtcdMember(
+  spec: ClusterSpecInput | ClusterSpec,
+  name: string,
+  options: RemoveMemberOptions = {},
+): Promise<RemoveMemberResult> {
+  const { onProgress, signal } = options;
+  onProgress?.({ step: 'validate' });
+  const resolved = isResolvedSpec(spec) ? spec : resolveClusterSpec(spec);
+  if (typeof name !== 'string' || name === '') throw new EtcdKitError('INVALID_ARGUMENT', 'name: the member to remove is required', { field: 'name' });
+  if (resolved.members.some((m) => m.name === name)) {
+    throw new EtcdKitError('INVALID_ARGUMENT', `name: ${name} is still in the spec's members; take it out first (a deploy would add it back)`, {
+      field: 'name',
+    });
+  }
+  const healthTimeoutMs = options.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
+  const cluster = connectCluster({ endpoints: resolved.members.map((m) => clientUrl(m.cluster)), tls: await clientTls(resolved) });
+  let removed: EtcdMember | undefined;
+  try {
+    onProgress?.({ step: 'wait-healthy', message: 'every remaining member must be healthy before a member is removed' });
+    await waitForEndpoints(cluster, { timeoutMs: healthTimeoutMs, signal });
+    removed = (await cluster.listMembers()).find((m) => m.name === name);
+    if (removed) {
+      onProgress?.({ step: 'remove', member: name, message: `member ${removed.id}` });
+      await cluster.removeMember(removed.id, { retryTimeoutMs: healthTimeoutMs, ...(signal ? { signal } : {}) });
+    }
+  } finally {
+    cluster.close();
+  }
+
+  const peerHost = removed?.peerUrls[0] ? new URL(removed.peerUrls[0]).hostname.replace(/^\[|\]$/g, '') : undefined;
+  const host = options.host ?? peerHost;
+  let hostCleanup: UninstallReport | undefined;
+  if (host !== undefined) {
+    onProgress?.({ step: 'remove', member: name, message: `stopping etcd and removing its files on ${host}` });
+    try {
+      const conn = await connect(cleanupTarget(resolved, host, options.hostKeyFingerprint), signal ? { signal } : {});
+      try {
+        hostCleanup = await uninstallMember(conn, { layout: resolved.layout, removeData: !(options.keepData ?? false), ...(signal ? { signal } : {}) });
+      } finally {
+        await conn.close();
+      }
+    } catch (err) {
+      const code = err instanceof EtcdKitError ? err.code : 'DEPLOY_FAILED';
+      const what = removed ? `${name} was removed from the cluster, but` : `${name} is not a cluster member;`;
+      throw new EtcdKitError(code, `${what} its host ${host} could not be cleaned up: ${err instanceof Error ? err.message : String(err)}`, {
+        member: name,
+        cause: err,
+        details: { host, step: 'remove' },
+      });
+    }
+  }
+  const deploy = await deployEtcdCluster(resolved, {
+    ...(onProgress ? { onProgress } : {}),
+    ...(signal ? { signal } : {}),
+    healthTimeoutMs,
+    ...(options.downloadCacheDir ? { downloadCacheDir: options.downloadCacheDir } : {}),
+  });
+  return { removed, hostCleanup, deploy };
+}
