@@ -331,6 +331,14 @@ try {
         ` (a)/(b) ${(m('a-cpu') / m('b-cpu')).toFixed(2)}x, (d7)/(a) ${(m('d7-cpu') / m('a-cpu')).toFixed(2)}x — the hosts share this machine's ${availableParallelism()} cores`,
     );
   }
+  if (samples['d7-cpu'] && samples['a']) {
+    // On this machine the controller and every host share the same cores: CPU seconds / cores is a floor
+    // on wall time, whatever the scheduling.
+    const floor = m('d7-cpu') / availableParallelism();
+    console.log(
+      `  info: (d7) costs ${(m('d7-cpu') / 1000).toFixed(2)} s of CPU here: on ${availableParallelism()} shared cores no schedule finishes it in under ${(floor / 1000).toFixed(2)} s = ${(floor / m('a')).toFixed(2)}x (a)`,
+    );
+  }
   if (samples['bcm']) console.log(`  info: (b')/(b) ${(m('bcm') / m('b')).toFixed(2)}x, (a)/(b') ${(m('a') / m('bcm')).toFixed(2)}x`);
   console.log(
     `  info: until every host is set up and etcd started: (a) ${m('a-ready').toFixed(0)} ms, (b) ${m('b-ready').toFixed(0)} ms;` +

@@ -251,14 +251,16 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .requiredOption('-f, --file <spec>', 'cluster spec without the member (YAML or JSON)')
     .option('--host <host>', 'SSH host of the removed member (default: the address in its peer URL)')
     .option('--keep-data', "keep the removed member's data dir on its host")
+    .option('--no-clean-host', 'the host is gone for good: change the membership only')
     .option('--json', 'machine-readable output')
-    .action(async (name: string, opts: { file: string; host?: string; keepData?: boolean; json?: boolean }) => {
+    .action(async (name: string, opts: { file: string; host?: string; keepData?: boolean; cleanHost: boolean; json?: boolean }) => {
       const spec = await loadClusterSpecFile(opts.file);
       const view = progressView(io, Boolean(opts.json));
       try {
         const result = await removeEtcdMember(spec, name, {
           ...(opts.host ? { host: opts.host } : {}),
           ...(opts.keepData ? { keepData: true } : {}),
+          cleanHost: opts.cleanHost,
           ...(view ? { onProgress: view.onProgress } : {}),
         });
         view?.close();

@@ -31,13 +31,18 @@ export interface RemoveMemberOptions extends Pick<DeployOptions, 'onProgress' | 
    * removed id); take a snapshot first if you want the data.
    */
   keepData?: boolean;
+  /**
+   * Clean up the removed member's host over SSH. Set `false` for a host that is gone for good (the usual
+   * reason to remove a member): only the membership and the remaining members change. Default: `true`.
+   */
+  cleanHost?: boolean;
 }
 
 /** Result of {@link removeEtcdMember}. */
 export interface RemoveMemberResult {
   /** The member as the cluster listed it before removal; undefined when it was not a member (any more). */
   removed: EtcdMember | undefined;
-  /** What was deleted on its host; undefined when no host was known (not a member, no `host` option). */
+  /** What was deleted on its host; undefined when there was none to clean (`cleanHost: false`, or not a member and no `host`). */
   hostCleanup: UninstallReport | undefined;
   /** The deploy that rewrote the remaining members' env files for the smaller cluster (no restarts). */
   deploy: DeployResult;
@@ -108,7 +113,7 @@ export async function removeEtcdMember(
   const peerHost = removed?.peerUrls[0] ? new URL(removed.peerUrls[0]).hostname.replace(/^\[|\]$/g, '') : undefined;
   const host = options.host ?? peerHost;
   let hostCleanup: UninstallReport | undefined;
-  if (host !== undefined) {
+  if (host !== undefined && (options.cleanHost ?? true)) {
     onProgress?.({ step: 'remove', member: name, message: `stopping etcd and removing its files on ${host}` });
     try {
       const conn = await connect(cleanupTarget(resolved, host, options.hostKeyFingerprint), signal ? { signal } : {});
@@ -120,7 +125,8 @@ export async function removeEtcdMember(
     } catch (err) {
       const code = err instanceof EtcdKitError ? err.code : 'DEPLOY_FAILED';
       const what = removed ? `${name} was removed from the cluster, but` : `${name} is not a cluster member;`;
-      throw new EtcdKitError(code, `${what} its host ${host} could not be cleaned up: ${err instanceof Error ? err.message : String(err)}`, {
+      const hint = 're-run when it is reachable, or with cleanHost: false (CLI: --no-clean-host) if it is gone for good';
+      throw new EtcdKitError(code, `${what} its host ${host} could not be cleaned up (${hint}): ${err instanceof Error ? err.message : String(err)}`, {
         member: name,
         cause: err,
         details: { host, step: 'remove' },

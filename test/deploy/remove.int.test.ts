@@ -77,4 +77,24 @@ describe('removeEtcdMember on real hosts', () => {
     expect(again.hostCleanup?.removedFiles).toEqual([]);
     expect(again.deploy.changed).toBe(false);
   });
+
+  it('a member whose host is gone: the clean-up failure names the host; with cleanHost false it converges', async () => {
+    const back = await deployEtcdCluster(four);
+    expect(back.health?.quorum.votingMembers).toBe(4);
+    await tb.disconnect(3);
+    try {
+      const failed = await removeEtcdMember(three, 'etcd04').catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(EtcdKitError);
+      expect((failed as EtcdKitError).message).toMatch(new RegExp(`etcd04 was removed from the cluster, but its host ${tb.hosts[3]!.ip.replace(/\./g, '\\.')} could not be cleaned up`));
+      expect(['SSH_UNREACHABLE', 'SSH_TIMEOUT']).toContain((failed as EtcdKitError).code);
+      const done = await removeEtcdMember(three, 'etcd04', { cleanHost: false });
+      expect(done.removed).toBeUndefined();
+      expect(done.hostCleanup).toBeUndefined();
+      expect(done.deploy.health?.quorum).toMatchObject({ votingMembers: 3, healthyVoters: 3 });
+      expect(await memberNames()).toEqual(['etcd01', 'etcd02', 'etcd03']);
+      for (const i of [0, 1, 2]) expect((await tb.exec(i, 'cat /opt/etcd/cfg/etcd.env')).stdout).not.toContain('etcd04');
+    } finally {
+      await tb.reconnect(3);
+    }
+  });
 });
