@@ -20,6 +20,7 @@ import {
   pkiPaths,
   readPkiDir,
   removeEtcdMember,
+  resetEtcdCluster,
   saveSnapshot,
 } from '../index.js';
 import { formatBytes, formatHealth, table } from './format.js';
@@ -274,6 +275,33 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
           io.stdout(`${c.host}: ${c.wasRunning ? 'etcd stopped, ' : ''}${c.removedFiles.length} files and ${c.removedDirs.length} directories removed\n`);
         }
         if (result.deploy.health) io.stdout(`${formatHealth(result.deploy.health)}\n`);
+      } finally {
+        view?.close();
+      }
+    });
+
+  program
+    .command('reset')
+    .description("tear the cluster down: stop etcd and delete etcd-kit's files on every member (the PKI dir stays)")
+    .requiredOption('-f, --file <spec>', 'cluster spec (YAML or JSON)')
+    .option('--purge', "also delete every member's data dir: the cluster's data (take a snapshot first)")
+    .option('--yes', 'required: confirms the teardown')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { file: string; purge?: boolean; yes?: boolean; json?: boolean }) => {
+      if (!opts.yes) {
+        throw new EtcdKitError('INVALID_ARGUMENT', `reset stops etcd on every member${opts.purge ? ' and deletes its data' : ''}: add --yes to confirm`, { field: 'yes' });
+      }
+      const spec = await loadClusterSpecFile(opts.file);
+      const view = progressView(io, Boolean(opts.json));
+      try {
+        const result = await resetEtcdCluster(spec, { removeData: Boolean(opts.purge), ...(view ? { onProgress: view.onProgress } : {}) });
+        view?.close();
+        if (opts.json) {
+          io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+          return;
+        }
+        const rows = result.members.map((m) => [m.name, m.host, m.wasRunning ? 'yes' : 'no', String(m.removedFiles.length), m.removedDirs.join(' ') || '-']);
+        io.stdout(`${table(['MEMBER', 'HOST', 'WAS RUNNING', 'FILES REMOVED', 'DIRS REMOVED'], rows)}\n`);
       } finally {
         view?.close();
       }

@@ -7,6 +7,7 @@ export { deployEtcdCluster, planEtcdCluster } from './deploy.js';
 export { defaultDownloadCacheDir, type FetchedTarball, type FetchTarballOptions, fetchVerifiedTarball } from './download.js';
 export { formatPlan } from './plan.js';
 export { type RemoveMemberOptions, type RemoveMemberResult, removeEtcdMember } from './remove.js';
+export { type ResetOptions, type ResetResult, resetEtcdCluster } from './reset.js';
 export { EXAMPLE_SPEC_YAML, loadClusterSpecFile } from './spec-file.js';
 export { isHostAddress } from './spec-schema.js';
 export type {

@@ -184,4 +184,15 @@ describe('etcd-kit CLI on real hosts, binaries by URL', () => {
     expect(removed.stdout.match(/\strue\s/g)).toHaveLength(2);
     expect((await tb.exec(2, 'systemctl is-active etcd', { allowFailure: true })).stdout.trim()).not.toBe('active');
   });
+
+  it('reset needs --yes; with --yes --purge it leaves the members empty', async () => {
+    const two = join(work, 'two.yaml');
+    expect((await cli('reset', '-f', two)).code).toBe(2);
+    expect((await tb.exec(0, 'systemctl is-active etcd', { allowFailure: true })).stdout.trim()).toBe('active');
+    const reset = await cli('reset', '-f', two, '--yes', '--purge');
+    expect(reset.code, reset.stderr).toBe(0);
+    expect(reset.stdout).toMatch(/MEMBER\s+HOST\s+WAS RUNNING\s+FILES REMOVED\s+DIRS REMOVED/);
+    expect(reset.stdout.match(/^etcd0[12]\s+10\.99\.\d+\.1[12]\s+yes\s+\d+\s+.*\/var\/lib\/etcd/gm)).toHaveLength(2);
+    for (const i of [0, 1]) expect((await tb.exec(i, 'test -e /var/lib/etcd || test -e /opt/etcd', { allowFailure: true })).code).not.toBe(0);
+  });
 });

@@ -12,6 +12,7 @@ import {
   inspectCertificate,
   planEtcdCluster,
   readPkiDir,
+  resetEtcdCluster,
 } from '../../src/index.js';
 import { makeReleaseTarball, type ReleaseTarball } from '../helpers/release-tarball.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';
@@ -213,5 +214,32 @@ describe('deployEtcdCluster on 3 real hosts', () => {
     const again = await deployEtcdCluster({ ...spec, settings });
     expect(again.changed).toBe(false);
   });
-});
 
+  it('reset stops every member and deletes its files; a deploy brings the cluster back, data and all', async () => {
+    const settings = { snapshotCount: 20_000 };
+    const reset = await resetEtcdCluster(spec);
+    expect(reset.members.map((m) => [m.name, m.wasRunning])).toEqual([['etcd01', true], ['etcd02', true], ['etcd03', true]]);
+    for (const m of reset.members) expect(m.removedFiles).toContain('/opt/etcd/bin/etcd');
+    for (const h of tb.hosts) {
+      expect((await tb.exec(h.name, 'systemctl is-active etcd', { allowFailure: true })).stdout.trim()).not.toBe('active');
+      expect((await tb.exec(h.name, 'test -e /opt/etcd/bin/etcd || test -e /etc/systemd/system/etcd.service', { allowFailure: true })).code).not.toBe(0);
+      expect((await tb.exec(h.name, 'test -d /var/lib/etcd/member', { allowFailure: true })).code).toBe(0);
+    }
+    const back = await deployEtcdCluster({ ...spec, settings });
+    expect(back.health?.endpoints.every((e) => e.healthy)).toBe(true);
+    expect(await etcdctl(back, 'get', '/roll/0', '--print-value-only')).toBe('0\n');
+  });
+
+  it('reset with removeData leaves nothing: the next deploy founds a new, empty cluster', async () => {
+    const reset = await resetEtcdCluster(spec, { removeData: true });
+    for (const m of reset.members) expect(m.removedDirs).toContain('/var/lib/etcd');
+    for (const h of tb.hosts) {
+      const left = await tb.exec(h.name, 'for p in /opt/etcd /var/lib/etcd /etc/systemd/system/etcd.service; do test -e "$p" && echo "$p"; done; getent passwd etcd; true');
+      expect(left.stdout.trim()).toBe('');
+    }
+    const fresh = await deployEtcdCluster(spec);
+    expect(fresh.plan.mode).toBe('bootstrap');
+    expect(fresh.health?.endpoints.every((e) => e.healthy)).toBe(true);
+    expect(await etcdctl(fresh, 'get', '/roll/0', '--print-value-only')).toBe('');
+  });
+});
