@@ -8,16 +8,16 @@
  * etcd-kit's check does more per endpoint than etcdctl (linearizable read + status + member list, plus
  * the alarm list once); etcdctl does a linearizable read per endpoint plus an alarm list per endpoint.
  *
- *   node --import tsx bench/health.ts [rounds] [keyAlgorithm]     (default 30 rounds, rsa-2048)
+ *   node --import tsx bench/health.ts [rounds] [keyAlgorithm]     (default 30 rounds, the PKI default: ecdsa-p256)
  */
 import { execFile } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { checkHealth, connectCluster } from '../src/etcd/index.js';
-import { isKeyAlgorithm, type KeyAlgorithm } from '../src/pki/index.js';
+import { isKeyAlgorithm, type KeyAlgorithm, PKI_DEFAULTS } from '../src/pki/index.js';
 import { ETCDCTL_BIN, startLocalCluster } from '../test/helpers/local-cluster.js';
 
 const rounds = Number(process.argv[2] ?? 30);
-const keyAlgorithm = (process.argv[3] ?? 'rsa-2048') as KeyAlgorithm;
+const keyAlgorithm = (process.argv[3] ?? PKI_DEFAULTS.keyAlgorithm) as KeyAlgorithm;
 if (!isKeyAlgorithm(keyAlgorithm)) throw new Error(`unknown key algorithm ${keyAlgorithm}`);
 const warmUp = 3;
 
