@@ -21,6 +21,12 @@ export interface UninstallMemberOptions extends RemoteCallOptions {
    * The account is kept otherwise, so a data dir left behind keeps a valid owner. Default: `false`.
    */
   removeData?: boolean;
+  /**
+   * Delete the nftables rules install added (recognised by their `comment "etcd-kit"`), so etcd's ports
+   * close again. firewalld and ufw openings are left as they are (nothing marks them as etcd-kit's).
+   * Default: `true`.
+   */
+  closeFirewall?: boolean;
 }
 
 /** What {@link uninstallMember} removed. */
@@ -35,6 +41,8 @@ export interface UninstallReport {
   removedDirs: string[];
   /** Name of the service account deleted, if any. */
   removedUser: string | undefined;
+  /** nftables chains etcd-kit's rule was deleted from (`inet filter input`). */
+  closedFirewall: string[];
   /** Wall time of the call in ms. */
   durationMs: number;
 }
@@ -44,8 +52,18 @@ const HASH_CACHE_DIR = HASH_CACHE_FILE.slice(0, HASH_CACHE_FILE.lastIndexOf('/')
 /** GECOS comment installMember gives the account it creates; uninstall deletes only such an account. */
 export const SERVICE_ACCOUNT_COMMENT = 'etcd (etcd-kit)';
 
+// `nft -a` ends every rule with `# handle N`: delete each rule tagged as ours by its handle, and say where.
+const NFT_CLOSE = [
+  'if command -v nft >/dev/null 2>&1; then',
+  '  nft -a list ruleset 2>/dev/null | awk \'$1 == "table" { fam = $2; tab = $3 } $1 == "chain" { ch = $2 } /comment "etcd-kit"/ { print fam, tab, ch, $NF }\' |',
+  '  while read -r fam tab ch handle; do',
+  '    nft delete rule "$fam" "$tab" "$ch" handle "$handle" && echo "@firewall $fam $tab $ch"',
+  '  done',
+  'fi',
+];
+
 /** The privileged script of {@link uninstallMember}. Pure, for tests. */
-export function uninstallScript(layout: EtcdLayout, removeData: boolean): string {
+export function uninstallScript(layout: EtcdLayout, removeData: boolean, closeFirewall = true): string {
   const q = shellQuote;
   const unitName = layout.unitPath.slice(layout.unitPath.lastIndexOf('/') + 1);
   const files = [
@@ -79,6 +97,7 @@ export function uninstallScript(layout: EtcdLayout, removeData: boolean): string
     'done',
     'if [ -d /run/systemd/system ]; then systemctl daemon-reload; systemctl reset-failed "$unit" 2>/dev/null || true; fi',
   ];
+  if (closeFirewall) lines.push(...NFT_CLOSE);
   if (removeData) {
     lines.push(`if [ -d ${q(layout.dataDir)} ]; then rm -rf -- ${q(layout.dataDir)}; echo "@dir "${q(layout.dataDir)}; fi`);
   }
@@ -97,8 +116,9 @@ export function uninstallScript(layout: EtcdLayout, removeData: boolean): string
 
 /**
  * Stops and disables etcd, deletes the files install put in place (binaries, certificates, keys, env files,
- * unit), its hash cache, and the directories it created once empty. The data dir and the service account stay unless
- * `removeData` is set. Firewall openings are left as they are. Idempotent.
+ * unit), its hash cache, the directories it created once empty, and its nftables rules (`closeFirewall`).
+ * The data dir and the service account stay unless `removeData` is set. firewalld and ufw openings stay.
+ * Idempotent.
  *
  * @example
  * ```ts
@@ -121,7 +141,7 @@ export async function uninstallMember(target: RemoteHost, options: UninstallMemb
   return withConnection(target, options, async (conn) => {
     conn.requirePrivilege();
     options.onProgress?.({ host: conn.host, step: 'uninstall' });
-    const result = await conn.run(uninstallScript(layout, removeData), {
+    const result = await conn.run(uninstallScript(layout, removeData, options.closeFirewall ?? true), {
       label: 'uninstall',
       ...(options.signal ? { signal: options.signal } : {}),
     });
@@ -138,6 +158,7 @@ export async function uninstallMember(target: RemoteHost, options: UninstallMemb
       removedFiles: tagged('file'),
       removedDirs: tagged('dir'),
       removedUser: tagged('user')[0],
+      closedFirewall: tagged('firewall'),
       durationMs: Math.round(performance.now() - started),
     };
   });

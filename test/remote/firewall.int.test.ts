@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkHealth, type EtcdConnectOptions, waitForHealthy } from '../../src/etcd/index.js';
 import type { ClusterPki } from '../../src/pki/index.js';
-import { type InstallMemberOptions, installMember, type MemberFiles, type PreparedBinaries, prepareBinaries, type SshTarget } from '../../src/remote/index.js';
+import { type InstallMemberOptions, installMember, type MemberFiles, type PreparedBinaries, prepareBinaries, type SshTarget, uninstallMember } from '../../src/remote/index.js';
 import { makeReleaseTarball, type ReleaseTarball } from '../helpers/release-tarball.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';
 import { createTestPki, renderMemberFiles, testbedTarget } from './cluster-files.js';
@@ -234,6 +234,20 @@ describe('installMember with an nftables drop-policy firewall on every host', ()
     const again = await installMember(target(1), { binaries, files: files[members[1]?.name ?? ''] as MemberFiles });
     expect(again.firewall.opened).toEqual([]);
     expect((await sh(1, 'nft list ruleset')).split('etcd-kit')).toHaveLength(2);
+  });
+
+  it('uninstall deletes its own nftables rule and nothing else: etcd\'s ports are shut again', async () => {
+    const before = (await sh(1, 'nft list chain inet filter input')).split('\n').map((l) => l.trim());
+    expect(before).toContain(ETCD_KIT_RULE);
+    const report = await uninstallMember(target(1));
+    expect(report.closedFirewall).toEqual(['inet filter input']);
+    const after = (await sh(1, 'nft list chain inet filter input')).split('\n').map((l) => l.trim());
+    expect(after).toEqual(before.filter((l) => l !== ETCD_KIT_RULE));
+    // Told to leave the firewall alone, it does.
+    await installMember(target(0), { binaries, files: files[members[0]?.name ?? ''] as MemberFiles });
+    const kept = await uninstallMember(target(0), { closeFirewall: false });
+    expect(kept.closedFirewall).toEqual([]);
+    expect(await sh(0, 'nft list ruleset')).toContain(ETCD_KIT_RULE);
   });
 
   it('the hosts firewalled only themselves: the controller ruleset is unchanged', async () => {
