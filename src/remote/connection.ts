@@ -101,6 +101,11 @@ export class SshConnection {
    * @internal
    */
   async probePrivilege(signal?: AbortSignal): Promise<Privilege> {
+    // The login name root is uid 0: no round trip needed (and every privileged script checks uid 0 again).
+    if (this.username === 'root') {
+      this.#privilege = 'root';
+      return this.#privilege;
+    }
     const probe = await this.run(
       'if [ "$(id -u)" = 0 ]; then echo root; elif sudo -n true >/dev/null 2>&1; then echo sudo; else echo none; fi',
       { privileged: false, label: 'privilege probe', ...(signal ? { signal } : {}) },
