@@ -147,48 +147,63 @@ const REQUIRED_TOOLS = ['sha256sum', 'install', 'stat', 'useradd', 'groupadd', '
 /** The read-only `sh` script that gathers {@link HostFacts}; run it as root. */
 export function factsScript(query: FactsQuery): string {
   const unit = shellQuote(query.unitName);
+  // Every fork costs the host a few ms of CPU: builtins where they do, one stat for all files, the hash
+  // cache read once and searched with parameter expansion, one systemctl show, one ls of etcd's fds.
   return `export LC_ALL=C
+nl='
+'
 echo @@uid; id -u
 echo @@arch; uname -m
 echo @@systemd; if [ -d /run/systemd/system ]; then echo yes; else echo no; fi
-echo @@systemdversion; systemctl --version 2>/dev/null | head -n 1 || true
+echo @@systemdversion; v=$(systemctl --version 2>/dev/null) || v=''; printf '%s\\n' "\${v%%"$nl"*}"
 echo @@tools; for t in ${shellArgs(REQUIRED_TOOLS)}; do command -v "$t" >/dev/null 2>&1 || echo "$t"; done
 echo @@user; getent passwd ${shellQuote(query.serviceUser)} >/dev/null 2>&1 && echo yes || echo no
 echo @@group; getent group ${shellQuote(query.serviceGroup)} >/dev/null 2>&1 && echo yes || echo no
 echo @@hashes
 cache=${shellQuote(query.hashCacheFile ?? HASH_CACHE_FILE)}
-new=''
+cached=$(cat "$cache" 2>/dev/null) || cached=''
 now=$(date +%s)
+new=''
+set --
 for f in ${shellArgs(query.files)}; do
-  if [ -f "$f" ] && [ ! -L "$f" ]; then
-    set -- $(stat -c '%d:%i:%s:%.9Y:%.9Z %Z' -- "$f")
-    key=$1 sum=''
-    line=$(grep -F -- " $key $f" "$cache" 2>/dev/null | head -n 1) || true
-    [ "\${line#* }" != "$key $f" ] || sum=\${line%% *}
+  if [ -f "$f" ] && [ ! -L "$f" ]; then set -- "$@" "$f"; else printf 'MISSING  %s\\n' "$f"; fi
+done
+if [ $# -gt 0 ]; then
+  meta=$(stat -c '%d:%i:%s:%.9Y:%.9Z %Z %n' -- "$@")
+  while read -r key ctime f; do
+    [ -n "$f" ] || continue
+    sum=''
+    case "$nl$cached$nl" in
+      *" $key $f$nl"*) sum=\${nl}\${cached}\${nl}; sum=\${sum%%" $key $f$nl"*}; sum=\${sum##*"$nl"} ;;
+    esac
+    case "$sum" in *[!0-9a-f]*) sum='' ;; esac
+    [ \${#sum} -eq 64 ] || sum=''
     if [ -z "$sum" ]; then sum=$(sha256sum -- "$f"); sum=\${sum%% *}; sum=\${sum#\\\\}; fi
     printf '%s  %s\\n' "$sum" "$f"
     # Racy entries (changed within the last second) are not cached: two writes in one clock tick share a timestamp.
-    [ $((now - $2)) -lt 2 ] || new="$new$sum $key $f
-"
-  else
-    printf 'MISSING  %s\\n' "$f"
-  fi
-done
-if [ -n "$new" ] && ! printf '%s' "$new" | cmp -s - "$cache" 2>/dev/null; then
+    [ $((now - ctime)) -lt 2 ] || new="$new$sum $key $f$nl"
+  done <<ETCD_KIT_META
+$meta
+ETCD_KIT_META
+fi
+if [ -n "$new" ] && [ "$new" != "$cached$nl" ]; then
   mkdir -p "\${cache%/*}" && chmod 0700 "\${cache%/*}" && printf '%s' "$new" >"$cache.$$" && mv -f "$cache.$$" "$cache" || true
 fi
 echo @@stats
+set --
 for p in ${shellArgs([...query.dirs, ...query.files])}; do
-  if [ -e "$p" ] || [ -L "$p" ]; then stat -c '%a %U %G %F|%n' -- "$p"; fi
+  if [ -e "$p" ] || [ -L "$p" ]; then set -- "$@" "$p"; fi
 done
+[ $# -eq 0 ] || stat -c '%a %U %G %F|%n' -- "$@" 2>/dev/null || true
 echo @@unit
-systemctl show ${unit} -p LoadState -p ActiveState -p SubState -p MainPID -p UnitFileState -p NeedDaemonReload 2>/dev/null || true
+unitinfo=$(systemctl show ${unit} -p LoadState -p ActiveState -p SubState -p MainPID -p UnitFileState -p NeedDaemonReload 2>/dev/null) || unitinfo=''
+printf '%s\\n' "$unitinfo"
 echo @@listen
 cat /proc/net/tcp /proc/net/tcp6 2>/dev/null || true
 echo @@mainpid
-pid=$(systemctl show ${unit} -p MainPID 2>/dev/null | sed 's/^MainPID=//')
+case "$unitinfo" in *MainPID=*) pid=\${unitinfo#*MainPID=}; pid=\${pid%%"$nl"*} ;; *) pid='' ;; esac
 if [ -n "$pid" ] && [ "$pid" != 0 ]; then
-  for fd in /proc/"$pid"/fd/*; do readlink "$fd" 2>/dev/null; done | grep '^socket:' || true
+  ls -l /proc/"$pid"/fd 2>/dev/null | sed -n 's/.* -> \\(socket:\\[[0-9]*\\]\\)$/\\1/p'
 fi
 echo @@firewalld
 if command -v firewall-cmd >/dev/null 2>&1 && systemctl is-active --quiet firewalld 2>/dev/null; then
@@ -198,7 +213,7 @@ echo @@ufw
 if command -v ufw >/dev/null 2>&1; then ufw status 2>/dev/null || true; fi
 echo @@nft
 if command -v nft >/dev/null 2>&1; then
-  if out=$(nft -a list ruleset 2>&1); then printf '%s\n' "$out"; else echo @@nfterror; printf '%s\n' "$out" | tail -n 1; fi
+  if out=$(nft -a list ruleset 2>&1); then printf '%s\\n' "$out"; else echo @@nfterror; printf '%s\\n' "$out" | tail -n 1; fi
 fi
 echo @@contents
 for f in ${shellArgs(query.readFiles ?? [])}; do
