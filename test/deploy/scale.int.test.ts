@@ -1,7 +1,7 @@
 // Growing a running cluster from 3 to 5 members on real hosts: the new hosts join one at a time as
 // learners and are promoted; the running members are not restarted; a re-run changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployEtcdCluster, planEtcdCluster } from '../../src/index.js';
+import { deployEtcdCluster, formatPlan, planEtcdCluster } from '../../src/index.js';
 import { makeReleaseTarball, type ReleaseTarball } from '../helpers/release-tarball.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';
 import { etcdctl, mainPids, testbedSpec } from './deploy-helpers.js';
@@ -63,6 +63,22 @@ describe('scaling a running cluster', () => {
 
     const again = await deployEtcdCluster(five);
     expect(again.changed).toBe(false);
+
+    // The admin of etcd01 switches a drop-policy firewall on after the fact: etcd's ports are blocked. The
+    // plan sees it, a deploy opens them (no upload, no restart) and the cluster is whole again.
+    const pidsBeforeFirewall = await mainPids(tb, 5);
+    await tb.exec(0, 'nft -f -', {
+      input: 'table inet filter {\n chain input {\n  type filter hook input priority 0; policy drop;\n  ct state established,related accept\n  iif lo accept\n  tcp dport 22 accept\n }\n}\n',
+    });
+    const firewalled = await planEtcdCluster(five);
+    expect(firewalled.noChanges).toBe(false);
+    expect(firewalled.members.map((m) => m.firewallOpens)).toEqual([[2379, 2380], [], [], [], []]);
+    expect(formatPlan(firewalled)).toContain('+ open ports 2379, 2380 in the host firewall');
+    const opened = await deployEtcdCluster(five);
+    expect(opened.members[0]).toMatchObject({ firewallOpened: [2379, 2380], changedFiles: [], restarted: false, bytesSent: 0 });
+    expect(opened.health?.endpoints.every((e) => e.healthy)).toBe(true);
+    expect(await mainPids(tb, 5)).toEqual(pidsBeforeFirewall);
+    expect((await deployEtcdCluster(five)).changed).toBe(false);
 
     // a spec that no longer names two members: reported, never removed behind the operator's back
     const shrunk = await planEtcdCluster(three);
