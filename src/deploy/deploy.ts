@@ -110,8 +110,8 @@ async function waitForNewMainPid(ctx: RunContext, m: PreparedMember, before: num
 
 /** Changes a running cluster: stage files everywhere, start stopped members, then restart one member at a time. */
 async function update(ctx: RunContext, cluster: EtcdCluster, inspected: InspectedMember[]): Promise<void> {
-  // Files to place, or only a firewall to open (a firewall switched on after the deploy, say).
-  const staged = inspected.filter((i) => i.plan.files.length > 0 || i.plan.firewallOpens.length > 0);
+  // Files to place, or only the host to fix (a firewall switched on after the deploy, the unit disabled).
+  const staged = inspected.filter((i) => i.plan.files.length > 0 || i.plan.firewallOpens.length > 0 || i.plan.hostChanges.length > 0);
   await forEachMember(
     staged.map((i) => i.member),
     'upload',

@@ -93,6 +93,7 @@ export async function inspectMembers(
         host: member.spec.ssh.host,
         files: fileChanges(inspection),
         service: running ? (needsRestart ? 'restart' : 'none') : joins ? 'join' : 'start',
+        hostChanges: inspection.pending.hostChanges,
         firewallOpens: inspection.pending.firewallOpens,
         running,
         mainPid: inspection.unit.mainPid,
@@ -108,7 +109,7 @@ export async function inspectMembers(
     !pki.createCa &&
     pki.issueMembers.length === 0 &&
     pki.issueClients.length === 0 &&
-    inspected.every((m) => m.plan.files.length === 0 && m.plan.service === 'none' && m.plan.firewallOpens.length === 0);
+    inspected.every((m) => m.plan.files.length === 0 && m.plan.service === 'none' && m.plan.firewallOpens.length === 0 && m.plan.hostChanges.length === 0);
   const firewallWarnings = inspected.flatMap(({ member, inspection }) => {
     const { firewallWarning, firewallOpens, firewallPersistent } = inspection.pending;
     const notes = firewallWarning ? [`${member.spec.name}: ${firewallWarning}`] : [];
@@ -147,12 +148,13 @@ export function formatPlan(plan: ClusterPlan): string {
   }
   for (const m of plan.members) {
     const head = `  ${m.name} (${m.host})`;
-    if (m.files.length === 0 && m.service === 'none' && m.firewallOpens.length === 0) {
+    if (m.files.length === 0 && m.service === 'none' && m.firewallOpens.length === 0 && m.hostChanges.length === 0) {
       lines.push(`${head}: up to date`);
       continue;
     }
     lines.push(`${head}:`);
     for (const f of m.files) lines.push(`    ${f.action === 'create' ? '+' : '~'} ${f.path}${f.action === 'permissions' ? ' (mode/owner)' : ''}`);
+    for (const c of m.hostChanges) lines.push(`    ~ ${c}`);
     if (m.firewallOpens.length > 0) lines.push(`    + open ports ${m.firewallOpens.join(', ')} in the host firewall`);
     if (m.service === 'start') lines.push('    > start etcd');
     if (m.service === 'join') lines.push('    > join the running cluster (added as a learner, promoted once caught up)');

@@ -74,6 +74,8 @@ export interface MemberPlan {
    * cluster (added as a learner, started, promoted once caught up), or nothing.
    */
   service: 'none' | 'start' | 'restart' | 'join';
+  /** Other changes to the host, in words: account, directory modes, unit enablement, daemon-reload. */
+  hostChanges: string[];
   /** Ports to open in the host's active firewall (empty when open already, or no firewall blocks them). */
   firewallOpens: number[];
   /** Whether etcd is running there now, and its main PID (0 when not). */

@@ -198,6 +198,8 @@ done
 echo @@unit
 unitinfo=$(systemctl show ${unit} -p LoadState -p ActiveState -p SubState -p MainPID -p UnitFileState -p NeedDaemonReload 2>/dev/null) || unitinfo=''
 printf '%s\\n' "$unitinfo"
+# systemd caches UnitFileState until a daemon-reload; is-enabled reads the symlinks on disk.
+echo @@enabled; systemctl is-enabled ${unit} 2>/dev/null || true
 echo @@listen
 cat /proc/net/tcp /proc/net/tcp6 2>/dev/null || true
 echo @@mainpid
@@ -291,11 +293,16 @@ export function parseFacts(stdout: string): HostFacts {
     groupExists: first('group') === 'yes',
     hashes,
     stats,
-    unit: parseUnitShow(lines('unit').join('\n')),
+    unit: withEnablement(parseUnitShow(lines('unit').join('\n')), first('enabled')),
     listening,
     mainPidSockets,
     firewall: parseFirewall(lines('firewalld'), lines('ufw'), s.get('nft') ?? [], s.has('nfterror') ? first('nfterror') || 'nft failed' : undefined),
   };
+}
+
+/** The unit with its enablement as `systemctl is-enabled` reads it from disk, when it answered. */
+function withEnablement(unit: UnitFacts, isEnabled: string): UnitFacts {
+  return isEnabled === '' ? unit : { ...unit, unitFileState: isEnabled };
 }
 
 /** Parses `systemctl show` output for {@link UnitFacts}. */

@@ -7,7 +7,7 @@ import type { InstallMemberOptions, installMember } from './install-member.js';
 import { prepareMemberBundle } from './bundle.js';
 import type { HostFacts, UnitFacts } from './facts.js';
 import { resolveInstallOptions } from './options.js';
-import { metadataDiffers, planInstall } from './plan.js';
+import { describeHostChanges, metadataDiffers, planInstall } from './plan.js';
 import { type RemoteHost, readFacts, withConnection } from './session.js';
 import type { RemoteCallOptions } from './types.js';
 
@@ -51,6 +51,8 @@ export interface MemberInspection {
     changedFiles: string[];
     /** What it would do to the service. */
     service: 'none' | 'start' | 'restart';
+    /** Other host changes it would make, in words (account, directory modes, unit enablement, daemon-reload). */
+    hostChanges: string[];
     /** Ports it would open in the host firewall. */
     firewallOpens: number[];
     /** False when those ports would be opened in the live nftables ruleset only (gone after a reboot). */
@@ -101,6 +103,7 @@ export async function inspectMember(
       pending: {
         changedFiles: plan.upload.map((f) => f.path),
         service: plan.service,
+        hostChanges: describeHostChanges(prepared, plan),
         firewallOpens: plan.firewall.opens,
         firewallPersistent: plan.firewall.persistent,
         ...(plan.firewall.warning ? { firewallWarning: plan.firewall.warning } : {}),

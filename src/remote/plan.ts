@@ -114,6 +114,20 @@ export function planInstall(
   };
 }
 
+/**
+ * What `plan` changes on the host besides file contents and modes and the firewall, in words: the
+ * account, directory modes and owners, the unit's enablement, a stale unit in systemd. Pure.
+ */
+export function describeHostChanges(bundle: PreparedBundle, plan: InstallPlan): string[] {
+  const out: string[] = [];
+  if (plan.createGroup) out.push(`create group ${bundle.serviceGroup}`);
+  if (plan.createUser) out.push(`create user ${bundle.serviceUser}`);
+  for (const d of plan.fixDirs) out.push(`directory ${d.path}: mode ${octal(d.mode)}, owner ${d.owner}:${d.group}`);
+  if (plan.daemonReload && !plan.upload.some((f) => f.role === 'unit')) out.push('systemctl daemon-reload (systemd holds an outdated copy of the unit)');
+  if (plan.enable) out.push(`enable ${bundle.unitName} (start at boot)`);
+  return out;
+}
+
 /** True when the plan changes nothing, so the apply round trip can be skipped. */
 export function planIsEmpty(plan: InstallPlan): boolean {
   return (

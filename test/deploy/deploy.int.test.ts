@@ -9,6 +9,7 @@ import {
   type DeployResult,
   deployEtcdCluster,
   EtcdKitError,
+  formatPlan,
   inspectCertificate,
   planEtcdCluster,
   readPkiDir,
@@ -112,6 +113,21 @@ describe('deployEtcdCluster on 3 real hosts', () => {
     expect(again.members.map((m) => m.bytesSent)).toEqual([0, 0, 0]);
     expect(again.members.some((m) => m.started || m.restarted)).toBe(false);
     expect(await mainPids(tb)).toEqual(pids);
+  });
+
+  it('drift on a host (unit disabled, ssl dir loosened) is planned and undone without a restart', async () => {
+    await tb.exec(1, 'systemctl disable --quiet etcd && chmod 0755 /opt/etcd/ssl');
+    const pids = await mainPids(tb);
+    const plan = await planEtcdCluster(spec);
+    expect(plan.noChanges).toBe(false);
+    expect(plan.members[1]!.hostChanges).toEqual(['directory /opt/etcd/ssl: mode 0700, owner etcd:etcd', 'enable etcd.service (start at boot)']);
+    expect(plan.members[0]!.hostChanges).toEqual([]);
+    expect(formatPlan(plan)).toContain('~ enable etcd.service (start at boot)');
+    const fixed = await deployEtcdCluster(spec);
+    expect(fixed.members.map((m) => m.bytesSent)).toEqual([0, 0, 0]);
+    expect(await mainPids(tb)).toEqual(pids);
+    expect((await tb.exec(1, 'systemctl is-enabled etcd; stat -c %a /opt/etcd/ssl')).stdout.trim().split('\n')).toEqual(['enabled', '700']);
+    expect((await deployEtcdCluster(spec)).changed).toBe(false);
   });
 
   it('rolls a changed setting out one member at a time while writes keep succeeding', async () => {

@@ -9,7 +9,7 @@ import { renderSystemdUnit } from '../../src/render/index.js';
 import { factsScript, type HostFacts, parseFacts } from '../../src/remote/facts.js';
 import { planFirewall } from '../../src/remote/firewall.js';
 import { type MemberFiles, type PreparedBundle, prepareBinaries, prepareMemberBundle } from '../../src/remote/index.js';
-import { applyScript, checkHost, factsAfterInstall, planInstall, planIsEmpty, STAGED_HASH_MISMATCH_EXIT } from '../../src/remote/plan.js';
+import { applyScript, checkHost, describeHostChanges, factsAfterInstall, planInstall, planIsEmpty, STAGED_HASH_MISMATCH_EXIT } from '../../src/remote/plan.js';
 import { SOURCE_ETCD } from '../helpers/release-tarball.js';
 import { createTestPki, renderMemberFiles } from './cluster-files.js';
 
@@ -184,6 +184,27 @@ describe('planInstall', () => {
       unit: { loadState: 'loaded', activeState: 'activating', subState: 'start', mainPid: 77, unitFileState: 'enabled', needDaemonReload: false },
     });
     expect(planInstall(bundle, waiting, ifChanged).service).toBe('none');
+  });
+});
+
+describe('describeHostChanges', () => {
+  it('names the account, loosened directories, a disabled unit and a stale unit; nothing on an installed host', () => {
+    expect(describeHostChanges(bundle, planInstall(bundle, installedFacts(), ifChanged))).toEqual([]);
+    const bare = describeHostChanges(bundle, planInstall(bundle, bareFacts({ systemdVersion: 252 }), ifChanged));
+    expect(bare).toEqual(expect.arrayContaining(['create group etcd', 'create user etcd', 'enable etcd.service (start at boot)']));
+    // On a bare host the unit file itself is uploaded: no separate daemon-reload line.
+    expect(bare.some((c) => c.includes('daemon-reload'))).toBe(false);
+    const ssl = bundle.dirs.find((d) => d.path.endsWith('/ssl'))!;
+    const installed = installedFacts();
+    const drifted = installedFacts({
+      stats: new Map([...installed.stats, [ssl.path, { ...installed.stats.get(ssl.path)!, mode: 0o755 }]]),
+      unit: { ...installed.unit, unitFileState: 'disabled', needDaemonReload: true },
+    });
+    expect(describeHostChanges(bundle, planInstall(bundle, drifted, ifChanged))).toEqual([
+      `directory ${ssl.path}: mode 0700, owner etcd:etcd`,
+      'systemctl daemon-reload (systemd holds an outdated copy of the unit)',
+      'enable etcd.service (start at boot)',
+    ]);
   });
 });
 
