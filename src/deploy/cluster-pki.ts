@@ -4,6 +4,8 @@
 // re-issued. A deploy then ships the renewed files and restarts members one at a time.
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { EtcdKitError } from '../errors.js';
+import type { EtcdTlsOptions } from '../etcd/index.js';
 import {
   type ClusterPki,
   createClusterPki,
@@ -16,6 +18,15 @@ import {
   writePkiDir,
 } from '../pki/index.js';
 import type { ClusterSpec, ResolvedMember } from './validate-spec.js';
+
+/** The TLS settings etcd-kit talks to the cluster with: the CA and the `admin` client (else the first client). */
+export function adminTls(pki: ClusterPki): EtcdTlsOptions {
+  const client = pki.clients['admin'] ?? Object.values(pki.clients)[0];
+  if (!client) {
+    throw new EtcdKitError('INVALID_SPEC', 'pki.clients: at least one client certificate is needed to talk to the cluster', { field: 'pki.clients' });
+  }
+  return { caPem: pki.ca.certPem, certPem: client.certPem, keyPem: client.keyPem };
+}
 
 /** What {@link ensureClusterPki} did. */
 export interface PkiOutcome {

@@ -4,6 +4,7 @@ import { EtcdKitError } from '../errors.js';
 import { connectCluster, type EtcdCluster } from '../etcd/index.js';
 import { type HostFacts, type InstallReport, installMember, readMemberUnit, restartMember, type SshConnection, startMember } from '../remote/index.js';
 import { clientUrl, peerUrl } from '../render/index.js';
+import { adminTls } from './cluster-pki.js';
 import { joinMember } from './join.js';
 import { type InspectedMember, inspectMembers } from './plan.js';
 import { clientCertPaths, type PreparedDeploy, type PreparedMember, prepareBundles, resolveInput } from './prepare.js';
@@ -41,15 +42,7 @@ function record(ctx: RunContext, m: PreparedMember, install: InstallReport): voi
 }
 
 function openCluster(prepared: PreparedDeploy): EtcdCluster {
-  const clients = prepared.pki.pki.clients;
-  const client = clients['admin'] ?? Object.values(clients)[0];
-  if (!client) {
-    throw new EtcdKitError('INVALID_SPEC', 'pki.clients: at least one client certificate is needed to check health', { field: 'pki.clients' });
-  }
-  return connectCluster({
-    endpoints: prepared.endpoints,
-    tls: { caPem: prepared.pki.pki.ca.certPem, certPem: client.certPem, keyPem: client.keyPem },
-  });
+  return connectCluster({ endpoints: prepared.endpoints, tls: adminTls(prepared.pki.pki) });
 }
 
 /**

@@ -6,6 +6,7 @@ import { connectCluster, type EtcdMember } from '../etcd/index.js';
 import { readPkiDir } from '../pki/index.js';
 import { connect, type SshTarget, type UninstallReport, uninstallMember } from '../remote/index.js';
 import { clientUrl } from '../render/index.js';
+import { adminTls } from './cluster-pki.js';
 import { deployEtcdCluster } from './deploy.js';
 import { isResolvedSpec } from './prepare.js';
 import type { ClusterSpecInput } from './spec-types.js';
@@ -48,14 +49,6 @@ export interface RemoveMemberResult {
   deploy: DeployResult;
 }
 
-function clientTls(spec: ClusterSpec) {
-  return readPkiDir(spec.pki.dir).then((pki) => {
-    const client = pki.clients['admin'] ?? Object.values(pki.clients)[0];
-    if (!client) throw new EtcdKitError('INVALID_SPEC', 'pki.clients: no client certificate to talk to the cluster with', { field: 'pki.clients' });
-    return { caPem: pki.ca.certPem, certPem: client.certPem, keyPem: client.keyPem };
-  });
-}
-
 /** The removed member's SSH target: the spec's SSH settings (first member's), its own host and key pin. */
 function cleanupTarget(spec: ClusterSpec, host: string, fingerprint: string | undefined): SshTarget {
   const { hostKeyFingerprint: _pinnedForOtherHost, ...shared } = spec.members[0]!.ssh;
@@ -96,7 +89,7 @@ export async function removeEtcdMember(
     });
   }
   const healthTimeoutMs = options.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
-  const cluster = connectCluster({ endpoints: resolved.members.map((m) => clientUrl(m.cluster)), tls: await clientTls(resolved) });
+  const cluster = connectCluster({ endpoints: resolved.members.map((m) => clientUrl(m.cluster)), tls: adminTls(await readPkiDir(resolved.pki.dir)) });
   let removed: EtcdMember | undefined;
   try {
     onProgress?.({ step: 'wait-healthy', message: 'every remaining member must be healthy before a member is removed' });

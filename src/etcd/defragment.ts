@@ -8,7 +8,7 @@ import { EtcdKitError } from '../errors.js';
 import { classifyEtcdError } from './classify.js';
 import { createEndpointClient } from './client.js';
 import { connectCluster, type EtcdCluster } from './cluster.js';
-import { raceDeadline, sleep } from './deadline.js';
+import { raceDeadline } from './deadline.js';
 import { decimalId } from './members.js';
 import { type EtcdConnectOptions, resolveConnectOptions } from './options.js';
 import type { ClusterHealth, EtcdAlarm } from './types.js';
@@ -67,22 +67,9 @@ const DEFAULT_HEALTH_TIMEOUT_MS = 60_000;
 const DEFAULT_DEFRAG_TIMEOUT_MS = 300_000;
 const POLL_MS = 250;
 
-/** Polls until every endpoint answers a linearizable read; `ETCD_UNHEALTHY` naming the others on timeout. */
-async function everyMemberHealthy(cluster: EtcdCluster, timeoutMs: number, signal: AbortSignal | undefined): Promise<ClusterHealth> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const health = await cluster.checkHealth({ timeoutMs: 2000, ...(signal ? { signal } : {}) });
-    if (health.healthy && health.endpoints.every((e) => e.healthy)) return health;
-    if (Date.now() + POLL_MS > deadline) {
-      const down = health.endpoints.filter((e) => !e.healthy).map((e) => `${e.endpoint} (${e.error?.code ?? 'unhealthy'})`);
-      throw new EtcdKitError('ETCD_UNHEALTHY', `not every member is healthy after ${timeoutMs} ms: ${down.join(', ') || health.error?.message || 'no quorum'}`, {
-        details: { health },
-      });
-    }
-    await sleep(POLL_MS, signal).catch((err: unknown) => {
-      throw classifyEtcdError(err, { operation: 'defragment' });
-    });
-  }
+/** Waits until every endpoint answers a linearizable read; `ETCD_UNHEALTHY` naming the others on timeout. */
+function everyMemberHealthy(cluster: EtcdCluster, timeoutMs: number, signal: AbortSignal | undefined): Promise<ClusterHealth> {
+  return cluster.waitForHealthy({ timeoutMs, mustAnswer: 'all', intervalMs: POLL_MS, maxIntervalMs: POLL_MS, ...(signal ? { signal } : {}) });
 }
 
 /**

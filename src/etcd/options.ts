@@ -49,6 +49,11 @@ export interface WaitForHealthyOptions {
   maxIntervalMs?: number;
   /** Per-endpoint budget in ms of each check (capped by the time left). Default: 2000. */
   checkTimeoutMs?: number;
+  /**
+   * What counts as healthy: `'quorum'` (the cluster serves linearizable reads), `'all'` (every endpoint
+   * does, what a rolling change waits for), or the listed endpoints (and a quorum). Default: `'quorum'`.
+   */
+  mustAnswer?: 'quorum' | 'all' | readonly string[];
   /** Cancels the wait promptly; it then rejects with code `ABORTED`. */
   signal?: AbortSignal;
 }
@@ -142,7 +147,12 @@ export function resolveCheckOptions(options: CheckHealthOptions = {}): { timeout
 export function resolveWaitOptions(options: WaitForHealthyOptions = {}): Required<Omit<WaitForHealthyOptions, 'signal'>> & {
   signal: AbortSignal | undefined;
 } {
+  const mustAnswer = options.mustAnswer ?? 'quorum';
+  if (mustAnswer !== 'quorum' && mustAnswer !== 'all' && !(Array.isArray(mustAnswer) && mustAnswer.every((e) => typeof e === 'string'))) {
+    throw new EtcdKitError('INVALID_ARGUMENT', "mustAnswer must be 'quorum', 'all' or a list of endpoint URLs", { field: 'mustAnswer' });
+  }
   return {
+    mustAnswer,
     timeoutMs: positiveMs(options.timeoutMs, ETCD_DEFAULTS.waitTimeoutMs, 'timeoutMs'),
     intervalMs: positiveMs(options.intervalMs, ETCD_DEFAULTS.waitIntervalMs, 'intervalMs'),
     maxIntervalMs: positiveMs(options.maxIntervalMs, ETCD_DEFAULTS.waitMaxIntervalMs, 'maxIntervalMs'),

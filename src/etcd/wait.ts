@@ -26,7 +26,7 @@ export async function pollUntilHealthy(check: Check, options: ReturnType<typeof 
       throwIfAborted(signal);
       last = await check({ timeoutMs: Math.max(1, Math.min(checkTimeoutMs, left())), signal });
       attempts += 1;
-      if (last.healthy) return last;
+      if (satisfied(last, options.mustAnswer)) return last;
       if (left() <= 0) break;
       await sleep(Math.min(pause, left()), signal);
       pause = Math.min(pause * 1.5, maxIntervalMs);
@@ -38,6 +38,14 @@ export async function pollUntilHealthy(check: Check, options: ReturnType<typeof 
   throw new EtcdKitError('ETCD_UNHEALTHY', unhealthyMessage(last, waitedMs, attempts), {
     details: { health: last, attempts, waitedMs, lastCode: last?.error?.code },
   });
+}
+
+/** A quorum, plus every endpoint `mustAnswer` asks for. */
+function satisfied(health: ClusterHealth, mustAnswer: ReturnType<typeof resolveWaitOptions>['mustAnswer']): boolean {
+  if (!health.healthy) return false;
+  if (mustAnswer === 'quorum') return true;
+  const wanted = mustAnswer === 'all' ? health.endpoints : health.endpoints.filter((e) => mustAnswer.includes(e.endpoint));
+  return wanted.every((e) => e.healthy);
 }
 
 function unhealthyMessage(last: ClusterHealth | undefined, waitedMs: number, attempts: number): string {

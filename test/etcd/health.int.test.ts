@@ -209,6 +209,15 @@ describe('members down', () => {
       expect(e.memberName).toBe(victim);
       expect(health.endpoints.filter((x) => x.healthy)).toHaveLength(2);
     }
+    // A quorum is enough by default; mustAnswer 'all' (or naming the hung member) waits for it and gives up.
+    expect((await handle.waitForHealthy({ timeoutMs: 5000, checkTimeoutMs: CHECK_MS })).healthy).toBe(true);
+    const others = cluster.endpoints.filter((e) => e !== cluster.member(victim!).clientUrl);
+    expect((await handle.waitForHealthy({ timeoutMs: 5000, checkTimeoutMs: CHECK_MS, mustAnswer: others })).healthy).toBe(true);
+    for (const mustAnswer of ['all', [cluster.member(victim!).clientUrl]] as const) {
+      const err = await caught(handle.waitForHealthy({ timeoutMs: 2500, checkTimeoutMs: 800, mustAnswer }));
+      expect(isEtcdKitError(err) && err.code).toBe('ETCD_UNHEALTHY');
+      expect((err as Error).message).toContain(victim!);
+    }
     resume(victim!);
     await cluster.waitHealthy();
     const after = await handle.checkHealth();
