@@ -70,6 +70,16 @@ function progressView(io: CliIo, json: boolean): ProgressView | undefined {
   return io.isTTY ? liveProgress(process.stderr) : plainProgress((line) => io.stderr(`${line}\n`));
 }
 
+/** Runs `fn` with the progress listener of a view (none with --json); the view is closed before results print. */
+async function withProgress<T>(io: CliIo, json: boolean, fn: (progress: { onProgress?: ProgressView['onProgress'] }) => Promise<T>): Promise<T> {
+  const view = progressView(io, json);
+  try {
+    return await fn(view ? { onProgress: view.onProgress } : {});
+  } finally {
+    view?.close();
+  }
+}
+
 function clientTls(pkiDir: string, client: string) {
   return readPkiDir(pkiDir).then((pki) => {
     const cert = pki.clients[client];
@@ -147,8 +157,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--exit-code', `exit ${EXIT.changesPending} when changes are pending`)
     .action(async (opts: { file: string; json?: boolean; exitCode?: boolean }) => {
       const spec = await loadClusterSpecFile(opts.file);
-      const view = progressView(io, true);
-      const result = await deployEtcdCluster(spec, { dryRun: true, ...(view ? { onProgress: view.onProgress } : {}) });
+      const result = await deployEtcdCluster(spec, { dryRun: true });
       io.stdout(opts.json ? `${JSON.stringify(result.plan, null, 2)}\n` : `${formatPlan(result.plan)}\n`);
       if (opts.exitCode && !result.plan.noChanges) setExit(EXIT.changesPending);
     });
@@ -163,18 +172,13 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .action(async (opts: { file: string; json?: boolean; dryRun?: boolean; healthTimeout: number }) => {
       const spec = await loadClusterSpecFile(opts.file);
       for (const w of spec.warnings) io.stderr(`warning: ${w}\n`);
-      const view = progressView(io, Boolean(opts.json));
       const abort = new AbortController();
       const onSignal = () => abort.abort(new Error('interrupted'));
       process.once('SIGINT', onSignal);
       try {
-        const result = await deployEtcdCluster(spec, {
-          dryRun: Boolean(opts.dryRun),
-          healthTimeoutMs: opts.healthTimeout,
-          signal: abort.signal,
-          ...(view ? { onProgress: view.onProgress } : {}),
-        });
-        view?.close();
+        const result = await withProgress(io, Boolean(opts.json), (progress) =>
+          deployEtcdCluster(spec, { dryRun: Boolean(opts.dryRun), healthTimeoutMs: opts.healthTimeout, signal: abort.signal, ...progress }),
+        );
         if (opts.json) {
           io.stdout(`${JSON.stringify(result, null, 2)}\n`);
           return;
@@ -188,7 +192,6 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
         io.stdout(`kube-apiserver flags:\n  ${result.kubeApiserverFlags.join(' \\\n  ')}\n\n`);
         io.stdout(`try:\n  ${etcdctlHint(spec, result.endpoints)}\n`);
       } finally {
-        view?.close();
         process.removeListener('SIGINT', onSignal);
       }
     });
@@ -256,28 +259,24 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--json', 'machine-readable output')
     .action(async (name: string, opts: { file: string; host?: string; keepData?: boolean; cleanHost: boolean; json?: boolean }) => {
       const spec = await loadClusterSpecFile(opts.file);
-      const view = progressView(io, Boolean(opts.json));
-      try {
-        const result = await removeEtcdMember(spec, name, {
+      const result = await withProgress(io, Boolean(opts.json), (progress) =>
+        removeEtcdMember(spec, name, {
           ...(opts.host ? { host: opts.host } : {}),
           ...(opts.keepData ? { keepData: true } : {}),
           cleanHost: opts.cleanHost,
-          ...(view ? { onProgress: view.onProgress } : {}),
-        });
-        view?.close();
-        if (opts.json) {
-          io.stdout(`${JSON.stringify({ removed: result.removed ?? null, hostCleanup: result.hostCleanup ?? null, members: result.deploy.members, health: result.deploy.health }, null, 2)}\n`);
-          return;
-        }
-        io.stdout(result.removed ? `removed ${name} (member ${result.removed.id}) from the cluster\n` : `${name} is not a member of the cluster (nothing to remove)\n`);
-        if (result.hostCleanup) {
-          const c = result.hostCleanup;
-          io.stdout(`${c.host}: ${c.wasRunning ? 'etcd stopped, ' : ''}${c.removedFiles.length} files and ${c.removedDirs.length} directories removed\n`);
-        }
-        if (result.deploy.health) io.stdout(`${formatHealth(result.deploy.health)}\n`);
-      } finally {
-        view?.close();
+          ...progress,
+        }),
+      );
+      if (opts.json) {
+        io.stdout(`${JSON.stringify({ removed: result.removed ?? null, hostCleanup: result.hostCleanup ?? null, members: result.deploy.members, health: result.deploy.health }, null, 2)}\n`);
+        return;
       }
+      io.stdout(result.removed ? `removed ${name} (member ${result.removed.id}) from the cluster\n` : `${name} is not a member of the cluster (nothing to remove)\n`);
+      if (result.hostCleanup) {
+        const c = result.hostCleanup;
+        io.stdout(`${c.host}: ${c.wasRunning ? 'etcd stopped, ' : ''}${c.removedFiles.length} files and ${c.removedDirs.length} directories removed\n`);
+      }
+      if (result.deploy.health) io.stdout(`${formatHealth(result.deploy.health)}\n`);
     });
 
   program
@@ -292,19 +291,13 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
         throw new EtcdKitError('INVALID_ARGUMENT', `reset stops etcd on every member${opts.purge ? ' and deletes its data' : ''}: add --yes to confirm`, { field: 'yes' });
       }
       const spec = await loadClusterSpecFile(opts.file);
-      const view = progressView(io, Boolean(opts.json));
-      try {
-        const result = await resetEtcdCluster(spec, { removeData: Boolean(opts.purge), ...(view ? { onProgress: view.onProgress } : {}) });
-        view?.close();
-        if (opts.json) {
-          io.stdout(`${JSON.stringify(result, null, 2)}\n`);
-          return;
-        }
-        const rows = result.members.map((m) => [m.name, m.host, m.wasRunning ? 'yes' : 'no', String(m.removedFiles.length), m.removedDirs.join(' ') || '-']);
-        io.stdout(`${table(['MEMBER', 'HOST', 'WAS RUNNING', 'FILES REMOVED', 'DIRS REMOVED'], rows)}\n`);
-      } finally {
-        view?.close();
+      const result = await withProgress(io, Boolean(opts.json), (progress) => resetEtcdCluster(spec, { removeData: Boolean(opts.purge), ...progress }));
+      if (opts.json) {
+        io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+        return;
       }
+      const rows = result.members.map((m) => [m.name, m.host, m.wasRunning ? 'yes' : 'no', String(m.removedFiles.length), m.removedDirs.join(' ') || '-']);
+      io.stdout(`${table(['MEMBER', 'HOST', 'WAS RUNNING', 'FILES REMOVED', 'DIRS REMOVED'], rows)}\n`);
     });
 
   const pki = program.command('pki').description('the cluster PKI on this machine');

@@ -10,7 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import { EtcdKitError } from '../errors.js';
 import { AbortedError, classifyEtcdError, DeadlineReachedError } from './classify.js';
 import { createEndpointClient } from './client.js';
-import { type EtcdConnectOptions, resolveConnectOptions } from './options.js';
+import { type EtcdConnectOptions, type EtcdTlsOptions, resolveConnectOptions } from './options.js';
 
 /** Options of {@link saveSnapshot}. */
 export interface SaveSnapshotOptions extends EtcdConnectOptions {
@@ -93,7 +93,7 @@ interface StreamedSnapshot {
 }
 
 /** Streams one member's snapshot into `tmp` (already created 0600), verifying the trailer on the way. */
-async function streamTo(tmp: string, endpoint: string, options: SaveSnapshotOptions, tls: ReturnType<typeof resolveConnectOptions>['tls']): Promise<StreamedSnapshot> {
+async function streamTo(tmp: string, endpoint: string, options: SaveSnapshotOptions, tls: EtcdTlsOptions): Promise<StreamedSnapshot> {
   const client = createEndpointClient(endpoint, tls);
   const file = await open(tmp, 'w', 0o600);
   try {
