@@ -10,6 +10,8 @@
  *        after the deploy (files younger than 2 s are re-hashed on the host);
  *   (d)  etcd-kit deploy of 5 and 7 fresh hosts.
  * "Fresh" = a newly booted testbed per measured run (same id, so same IPs and certificates), boot excluded.
+ * etcd: a cached release tarball (scripts/etcd-releases.sh); ETCD_KIT_BENCH_ETCD picks it ('X.Y' or 'X.Y.Z',
+ * default the newest 3.6).
  * Runs are interleaved and the order rotates per round, so background load hits all alike; one warm-up
  * (a) and (b) are not counted. Other processes share this 2-core machine, so besides wall times it prints
  * per-round (a)/(b) ratios (each pair ran back to back under the same load) and the CPU time each run cost
@@ -35,7 +37,7 @@ import {
   resolveClusterSpec,
 } from '../src/index.js';
 import type { KeyAlgorithm } from '../src/pki/index.js';
-import { makeReleaseTarball } from '../test/helpers/release-tarball.js';
+import { etcdRelease } from '../test/helpers/etcd-releases.js';
 import { startTestbed, type Testbed } from '../test/testbed/index.js';
 import { formatTimeline, recordEvents, type TimedEvent } from './lib/deploy-timeline.js';
 import { hostsCpuMs } from './lib/host-cpu.js';
@@ -66,8 +68,8 @@ const median = (v: number[]): number => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 
+const release = etcdRelease(process.env['ETCD_KIT_BENCH_ETCD'] ?? '3.6');
 const work = await mkdtemp(join(tmpdir(), 'etcd-kit-bench-deploy-'));
-const release = await makeReleaseTarball();
 const pkiDirFor = (count: number) => join(work, `pki-${count}`);
 const stageDir = join(work, 'recipe-stage');
 let stageHosts: string[] = [];
@@ -196,7 +198,7 @@ const kitRuns: KitRun[] = [];
 const noChangeRuns: KitRun[] = [];
 const d7Runs: KitRun[] = [];
 
-const etcdVersion = release.version;
+const etcdVersion = `${release.version} (${release.source})`;
 const sshVersion = spawnSync('ssh', ['-V'], { encoding: 'utf8' }).stderr.trim() || 'OpenSSH';
 console.log(`etcd-kit deploy benchmark — node ${process.version}, ${availableParallelism()} cores, load ${load()} (start)`);
 console.log(`testbed ${testbedId}: systemd-nspawn Debian 12 hosts on veth, fresh per measured run (boot excluded); etcd ${etcdVersion}`);
@@ -291,7 +293,9 @@ try {
   let diskCacheMs: number | undefined;
   if (existsSync(join(cacheDir, 'etcd'))) {
     const start = performance.now();
-    for (const name of ['etcd', 'etcdctl']) createHash('sha256').update(await readFile(join(cacheDir, name))).digest('hex');
+    for (const name of ['etcd', 'etcdctl', 'etcdutl']) {
+      if (existsSync(join(cacheDir, name))) createHash('sha256').update(await readFile(join(cacheDir, name))).digest('hex');
+    }
     diskCacheMs = performance.now() - start;
   }
 
@@ -358,6 +362,5 @@ try {
   const worst = Math.max(...overhead.map((o) => o.ms)) / 1000;
   console.log(`\nload ${load()} (end), total ${((performance.now() - wallStart) / 1000).toFixed(0)} s, of which testbed boot ${sum('boot').toFixed(0)} s + destroy ${sum('destroy').toFixed(0)} s (slowest ${worst.toFixed(1)} s)`);
 } finally {
-  await release.cleanup();
   await rm(work, { recursive: true, force: true });
 }

@@ -1,6 +1,7 @@
 /**
  * installMember on testbed hosts (systemd-nspawn + sshd on this machine, so the "network" is a veth pair):
- *   1. first install of one member alone (binaries from a release-layout tarball prepared once);
+ *   1. first install of one member alone (binaries from a cached release tarball: scripts/etcd-releases.sh;
+ *      ETCD_KIT_BENCH_ETCD picks the version, 'X.Y' or 'X.Y.Z', default the newest 3.6);
  *   2. no-change re-runs of that member: right away (files younger than 2 s are re-hashed on the host),
  *      then with the host's hash cache warm — each with a fresh SSH connection, and through a reused one;
  *   3. first install of the other two members concurrently (the cluster forms), then no-change re-runs of
@@ -11,7 +12,7 @@
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { connect, type InstallReport, installMember, prepareBinaries, prepareMemberBundle, type SshTarget } from '../src/remote/index.js';
-import { makeReleaseTarball } from '../test/helpers/release-tarball.js';
+import { etcdRelease } from '../test/helpers/etcd-releases.js';
 import { createTestPki, renderMemberFiles } from '../test/remote/cluster-files.js';
 import { startTestbed } from '../test/testbed/index.js';
 
@@ -27,9 +28,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const summary = (r: InstallReport) =>
   `${r.durationMs} ms, ${r.bytesSent} bytes, ${r.changedFiles.length} files changed, started=${r.started} restarted=${r.restarted}`;
 
-console.log(`machine: ${availableParallelism()} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+const release = etcdRelease(process.env['ETCD_KIT_BENCH_ETCD'] ?? '3.6');
+console.log(`machine: ${availableParallelism()} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}; etcd ${release.version} (${release.source})`);
 const tb = await startTestbed({ hosts: 3 });
-const release = await makeReleaseTarball();
 try {
   const members = tb.hosts.map((h, i) => ({ name: `etcd0${i + 1}`, address: h.ip }));
   const pki = await createTestPki(members);
@@ -78,6 +79,5 @@ try {
   }
   console.log(`no-change re-run of all 3 members concurrently: ${fmt(all)} wall`);
 } finally {
-  await release.cleanup();
   await tb.destroy();
 }

@@ -1,11 +1,11 @@
 // The demo: sandbox hosts + a real deploy through the public API, exactly as the README shows it.
 // Started by scripts/demo.sh (which installs and builds first).
 import { execFileSync } from 'node:child_process';
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { deployEtcdCluster, type DeployProgressEvent, saveSnapshot } from 'etcd-kit';
-import { makeReleaseTarball } from '../test/helpers/release-tarball.js';
+import { etcdRelease } from '../test/helpers/etcd-releases.js';
 import { startTestbed } from '../test/testbed/index.js';
 
 const { values } = parseArgs({
@@ -21,15 +21,17 @@ say(`starting ${count} sandbox hosts (Debian 12, systemd, sshd; first run builds
 const testbed = await startTestbed({ hosts: count, persistent: Boolean(values.keep) });
 for (const h of testbed.hosts) console.log(`   ${h.name}  ${h.ip}  ${h.hostKeyFingerprint}`);
 
-// Without --tarball, one is made in the official layout from this machine's etcd and kept in .demo/, so
-// the written spec stays usable with the CLI afterwards.
+// Without --tarball: the newest etcd 3.6 of the release cache (scripts/etcd-releases.sh, which demo.sh runs
+// first). The cache outlives the demo, so the written spec stays usable with the CLI afterwards.
 let tarball = values.tarball ? resolve(values.tarball) : '';
 if (!tarball) {
-  const made = await makeReleaseTarball();
-  tarball = resolve(workDir, basename(made.tarball));
-  await copyFile(made.tarball, tarball);
-  await made.cleanup();
-  console.log(`   release tarball made from this machine's etcd: ${tarball}`);
+  const release = etcdRelease('3.6');
+  tarball = release.tarball;
+  console.log(`   etcd ${release.version} (${release.source}) from the release cache: ${tarball}`);
+} else {
+  // A tarball named like an official release says its version: etcd-v3.6.14-linux-amd64.tar.gz.
+  const version = /^etcd-v(\d+\.\d+\.\d+)-/.exec(basename(tarball))?.[1];
+  console.log(`   etcd ${version ?? '(version not in the file name)'} from ${tarball}`);
 }
 
 let failed = false;

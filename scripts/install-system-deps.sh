@@ -5,8 +5,13 @@
 #  - systemd-container, debootstrap, iproute2: the testbed hosts (systemd-nspawn in network namespaces)
 #  - openssh-client: ssh-keygen for host keys and fingerprints
 #  - systemd: `systemd-analyze verify` of rendered units (and kept at systemd-container's version)
+#  - debian-archive-keyring, ca-certificates, xz-utils: scripts/etcd-releases.sh fetches Debian trixie/sid
+#    etcd packages (signatures checked against the archive keyring; .debs are xz-compressed for dpkg-deb)
+# It also checks for Go, which scripts/etcd-releases.sh builds etcd 3.5/3.6/3.7 with (not a Debian 12 package
+# new enough: Go comes from go.dev).
 set -euo pipefail
-pkgs=(etcd-server etcd-client openssl systemd systemd-container debootstrap openssh-client iproute2)
+pkgs=(etcd-server etcd-client openssl systemd systemd-container debootstrap openssh-client iproute2
+  debian-archive-keyring ca-certificates xz-utils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -26,3 +31,11 @@ if [ -d /run/systemd/system ] && systemctl is-active --quiet etcd 2>/dev/null; t
   systemctl disable --now etcd >/dev/null 2>&1 || true
 fi
 echo "system packages ready: ${pkgs[*]}"
+# etcd's go.mod at 3.7 says go 1.26; sudo's secure_path often lacks /usr/local/go/bin, which is fine.
+go_bin=$(command -v go || echo /usr/local/go/bin/go)
+if ! [ -x "$go_bin" ]; then
+  echo "go is missing: scripts/etcd-releases.sh builds etcd 3.5/3.6/3.7 from Go modules and needs Go >= 1.26." >&2
+  echo "  get it from https://go.dev/dl/: tar -C /usr/local -xzf go1.26.*.linux-$(dpkg --print-architecture).tar.gz, then add /usr/local/go/bin to PATH" >&2
+  exit 1
+fi
+echo "go ready: $("$go_bin" version)"
