@@ -34,7 +34,7 @@ const tb = await startTestbed({ hosts: 3 });
 try {
   const members = tb.hosts.map((h, i) => ({ name: `etcd0${i + 1}`, address: h.ip }));
   const pki = await createTestPki(members);
-  const files = renderMemberFiles(pki, { members });
+  const files = renderMemberFiles(pki, { members, etcdVersion: release.version });
   let t = performance.now();
   const binaries = await prepareBinaries({ tarball: release.tarball });
   console.log(`prepareBinaries (read + gunzip + untar + sha256 of ${binaries.files.map((f) => f.name).join(', ')}): ${(performance.now() - t).toFixed(0)} ms`);

@@ -54,6 +54,9 @@ export type EtcdKitErrorCode =
   | 'ETCD_SNAPSHOT_FAILED'
   // Orchestration
   | 'DEPLOY_FAILED'
+  // The etcd version change a deploy would make breaks etcd's upgrade rules; raised before any host
+  // changes, naming the member, with `details: { from, to, rule }`.
+  | 'VERSION_CHANGE_REFUSED'
   | 'DOWNLOAD_FAILED'
   | 'CHECKSUM_MISMATCH'
   // Cancellation through an AbortSignal.

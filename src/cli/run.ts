@@ -31,7 +31,7 @@ export const EXIT = {
   ok: 0,
   /** A run failed (host unreachable, deploy error, ...). */
   failed: 1,
-  /** Bad input: usage error or invalid spec; nothing was touched. */
+  /** Bad input: usage error, invalid spec, or an etcd version change etcd's rules refuse; nothing was touched. */
   invalid: 2,
   /** `health`: the cluster (or an endpoint, with --all) is not healthy. */
   unhealthy: 3,
@@ -187,7 +187,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
           io.stdout(`${formatPlan(result.plan)}\n`);
           return;
         }
-        io.stdout(`${result.changed ? 'deployed' : 'no changes'} in ${(result.durationMs / 1000).toFixed(1)} s\n\n`);
+        io.stdout(`${result.changed ? 'deployed' : 'no changes'} in ${(result.durationMs / 1000).toFixed(1)} s, etcd ${result.etcdVersion}\n\n`);
         if (result.health) io.stdout(`${formatHealth(result.health)}\n\n`);
         io.stdout(`kube-apiserver flags:\n  ${result.kubeApiserverFlags.join(' \\\n  ')}\n\n`);
         io.stdout(`try:\n  ${etcdctlHint(spec, result.endpoints)}\n`);
@@ -350,9 +350,11 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   return program;
 }
 
-/** Exit code for an error: bad input is 2, everything else 1. */
+const INVALID_INPUT: ReadonlySet<string> = new Set(['INVALID_SPEC', 'INVALID_ARGUMENT', 'VERSION_CHANGE_REFUSED']);
+
+/** Exit code for an error: bad input (a refused version change included: raised before any change) is 2, everything else 1. */
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof EtcdKitError && (err.code === 'INVALID_SPEC' || err.code === 'INVALID_ARGUMENT')) return EXIT.invalid;
+  if (err instanceof EtcdKitError && INVALID_INPUT.has(err.code)) return EXIT.invalid;
   return EXIT.failed;
 }
 

@@ -6,12 +6,15 @@ import { type HostFacts, type InstallReport, installMember, readMemberUnit, rest
 import { clientUrl, peerUrl } from '../render/index.js';
 import { adminTls } from './cluster-pki.js';
 import { joinMember } from './join.js';
-import { type InspectedMember, inspectMembers } from './plan.js';
-import { clientCertPaths, type PreparedDeploy, type PreparedMember, prepareBundles, resolveInput } from './prepare.js';
+import { observeVersions } from './observe-versions.js';
+import { clusterMode, type InspectedMember, planCluster, readMembers } from './plan.js';
+import { binariesCacheDir, clientCertPaths, type PreparedDeploy, type PreparedMember, prepareBundles, resolveInput } from './prepare.js';
 import { closeAll, connectMembers, forEachMember, memberError, remoteOptions } from './sessions.js';
 import type { ClusterPlan, DeployOptions, DeployResult, MemberDeployReport, PlanOptions } from './types.js';
 import type { ClusterSpecInput } from './spec-types.js';
+import { confirmTargetVersion, resolveTargetVersion } from './target-version.js';
 import type { ClusterSpec } from './validate-spec.js';
+import { planVersionChange } from './version-rules.js';
 import { waitForEndpoints } from './wait.js';
 
 const DEFAULT_HEALTH_TIMEOUT_MS = 120_000;
@@ -172,8 +175,10 @@ function kubeApiserverFlags(prepared: PreparedDeploy): string[] {
  * Turns a list of hosts into a healthy, secure etcd cluster — or brings an existing one in line with the
  * spec. Idempotent: a re-run with nothing changed uploads nothing and restarts nothing.
  *
- * Steps: validate the spec (before any host is touched) → fetch/verify binaries and create or reuse the
- * PKI → one SSH connection per member → inspect → found the cluster (all members started at once, then
+ * Steps: validate the spec (before any host is touched) → fetch/verify binaries, know their etcd version,
+ * create or reuse the PKI → one SSH connection per member → inspect, read what every member runs and apply
+ * etcd's version-change rules (`planVersionChange`: a refused change is `VERSION_CHANGE_REFUSED`, raised
+ * before any host changes) → found the cluster (all members started at once, then
  * `initial-cluster-state=existing` written everywhere) or update it (files staged, stopped members
  * started, changed members restarted one at a time, each waiting for health) → final health check.
  *
@@ -188,7 +193,7 @@ function kubeApiserverFlags(prepared: PreparedDeploy): string[] {
  *     { name: 'etcd03', host: '192.168.35.138' },
  *   ],
  *   ssh: { user: 'root', privateKeyPath: '~/.ssh/id_ed25519' },
- *   etcd: { tarball: './etcd-v3.4.23-linux-amd64.tar.gz' },
+ *   etcd: { tarball: './etcd-v3.6.14-linux-amd64.tar.gz' },
  *   pki: { dir: './pki' },
  * });
  * console.log(result.changed ? 'deployed' : 'no changes', result.kubeApiserverFlags.join(' '));
@@ -206,7 +211,18 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
   connecting.catch(() => {}); // awaited below; this only stops an early failure from counting as unhandled
   let prepared: PreparedDeploy;
   try {
-    prepared = await prepareBundles(input, options, !dryRun);
+    // Everything is rendered for the release installed: a tarball names it, a binDir's etcd is run once on
+    // the first host (see target-version.ts). Unknown minors and bad releases stop here.
+    const binaries = await resolveTargetVersion(
+      input.binaries,
+      async () => {
+        const first = input.spec.members[0]!;
+        return { member: { spec: first }, connection: (await connecting).get(first.name)! };
+      },
+      binariesCacheDir(options),
+      options,
+    );
+    prepared = await prepareBundles({ ...input, binaries }, options, !dryRun);
   } catch (err) {
     await closeAll(await connecting.catch(() => new Map()));
     throw err;
@@ -214,19 +230,27 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
   const connections = await connecting;
   let cluster: EtcdCluster | undefined;
   try {
-    const { plan, inspected } = await inspectMembers(prepared, connections, options);
+    const inspections = await readMembers(prepared, connections, options);
+    confirmTargetVersion(prepared.members, inspections, prepared.etcdVersion);
+    // Listing members overlaps with reading the versions (whose health check is the final one when nothing changes).
+    if (clusterMode(inspections) === 'update') cluster = openCluster(prepared);
+    const [observed, notInSpec] = await Promise.all([
+      observeVersions(prepared.members, inspections, cluster, prepared.etcdVersion, options.signal),
+      cluster ? unmanagedMembers(cluster, prepared) : Promise.resolve([]),
+    ]);
+    // etcd's rules for changing versions, before any host changes (a plan refuses the same way).
+    const change = planVersionChange({ members: observed.members, cluster: observed.cluster, target: prepared.etcdVersion });
+    const { plan, inspected } = planCluster(prepared, inspections, { observed: observed.members, change });
     const base = {
       plan,
+      etcdVersion: prepared.etcdVersion,
       endpoints: prepared.endpoints,
       clientCerts: clientCertPaths(prepared.spec),
       kubeApiserverFlags: kubeApiserverFlags(prepared),
       token: prepared.token,
     };
-    // Listing members (and, when nothing changes, the final health check) overlap with each other.
-    if (plan.mode === 'update') cluster = openCluster(prepared);
-    const membership = cluster ? unmanagedMembers(cluster, prepared) : Promise.resolve([]);
+    plan.warnings.push(...notInSpec);
     if (dryRun) {
-      plan.warnings.push(...(await membership));
       return { ...base, changed: !plan.noChanges, members: [], health: undefined, durationMs: performance.now() - started };
     }
 
@@ -245,15 +269,18 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
     else if (!plan.noChanges) await update(ctx, cluster, inspected);
 
     ctx.options.onProgress?.({ step: 'wait-healthy' });
-    const [health, notInSpec] = await Promise.all([
-      waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: options.signal }),
-      membership,
-    ]);
-    plan.warnings.push(...notInSpec);
-    const members = prepared.members.map((m) => ctx.reports.get(m.spec.name)!);
+    // Nothing changed since the versions were read: that check, if every member answered it, is the final one.
+    const before = observed.health;
+    const unchanged = plan.noChanges && before?.healthy === true && before.endpoints.every((e) => e.healthy);
+    const health = unchanged ? before : await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: options.signal });
+    const members = prepared.members.map((m, i) => {
+      const report = ctx.reports.get(m.spec.name)!;
+      const version = health.endpoints[i]?.status?.version;
+      return version === undefined ? report : { ...report, version };
+    });
     for (const m of members) {
       const what = m.restarted ? 'restarted' : m.started ? 'started' : m.changedFiles.length > 0 ? 'files updated' : 'up to date';
-      options.onProgress?.({ step: 'done', member: m.name, message: `${what}, healthy` });
+      options.onProgress?.({ step: 'done', member: m.name, message: `${what}, healthy${m.version ? `, etcd ${m.version}` : ''}` });
     }
     options.onProgress?.({ step: 'done', message: plan.noChanges ? 'no changes' : 'deployed' });
     const changed = !plan.noChanges || members.some((m) => m.changedFiles.length > 0 || m.started || m.restarted);
@@ -265,7 +292,10 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
 }
 
 /**
- * Computes what {@link deployEtcdCluster} would do, changing nothing (read-only SSH, PKI only in memory).
+ * Computes what {@link deployEtcdCluster} would do, changing nothing (read-only SSH, PKI only in memory),
+ * and refuses what it would refuse (`VERSION_CHANGE_REFUSED`, ...). One exception to "read-only": an
+ * `etcd.binDir` whose version is not known yet has its etcd uploaded to the first host's staging directory,
+ * run with `--version` and deleted again (once per binary; the answer is remembered on the controller).
  *
  * @example
  * ```ts

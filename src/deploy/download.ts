@@ -47,7 +47,7 @@ function fileNameOf(url: string): string {
  *
  * @example
  * ```ts
- * const { path } = await fetchVerifiedTarball('https://example.org/etcd-v3.4.23-linux-amd64.tar.gz', '<64 hex>');
+ * const { path } = await fetchVerifiedTarball('https://example.org/etcd-v3.6.14-linux-amd64.tar.gz', '<64 hex>');
  * ```
  */
 export async function fetchVerifiedTarball(url: string, sha256: string, options: FetchTarballOptions = {}): Promise<FetchedTarball> {

@@ -19,10 +19,23 @@ export type {
   DeployStep,
   MemberDeployReport,
   MemberPlan,
+  MemberVersionPlan,
   PlannedFileChange,
   PlanOptions,
 } from './types.js';
 export type { ClusterSpecInput, EtcdSourceInput, MemberInput, MemberSshInput, PkiInput, SshInput } from './spec-types.js';
+export {
+  assertInstallableVersion,
+  type ClusterVersionFacts,
+  MIN_PATCH_BEFORE_NEXT_MINOR,
+  type MemberVersions,
+  planVersionChange,
+  type VersionChangeInput,
+  type VersionChangeKind,
+  type VersionChangePlan,
+  type VersionRule,
+  type VersionTransition,
+} from './version-rules.js';
 export {
   type ClusterSpec,
   type EtcdSource,

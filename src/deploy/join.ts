@@ -47,6 +47,7 @@ function joinEnv(member: PreparedMember, membership: EtcdMember[], prepared: Pre
     state: 'existing',
     layout: prepared.spec.layout,
     settings: prepared.spec.settingsInput,
+    etcdVersion: prepared.etcdVersion,
   });
 }
 

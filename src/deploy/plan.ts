@@ -4,7 +4,8 @@ import { inspectMember, type MemberInspection, type SshConnection } from '../rem
 import { parseEnvFile } from '../render/index.js';
 import type { PreparedDeploy, PreparedMember } from './prepare.js';
 import { forEachMember, remoteOptions } from './sessions.js';
-import type { ClusterPlan, DeployOptions, MemberPlan, PlannedFileChange } from './types.js';
+import type { ClusterPlan, DeployOptions, MemberPlan, MemberVersionPlan, PlannedFileChange } from './types.js';
+import type { MemberVersions, VersionChangePlan } from './version-rules.js';
 
 /** A member's inspection plus the decisions derived from it. */
 export interface InspectedMember {
@@ -65,23 +66,43 @@ function restartNeeded(m: PreparedMember, inspection: MemberInspection): boolean
   });
 }
 
-/** Inspects every member over its open connection (one round trip each, concurrently). */
-export async function inspectMembers(
-  prepared: PreparedDeploy,
-  connections: Map<string, SshConnection>,
-  options: DeployOptions,
-): Promise<{ plan: ClusterPlan; inspected: InspectedMember[] }> {
-  const inspections = await forEachMember(prepared.members, 'inspect', (m) =>
-    inspectMember(connections.get(m.spec.name)!, m.steady, remoteOptions(m, options)),
-  );
-  const anyRunning = inspections.some(isRunning);
-  const anySteady = inspections.some(hasSteadyEnv);
-  const mode = anyRunning || anySteady ? 'update' : 'bootstrap';
+/** Inspects every member over its open connection (one round trip each, concurrently). Read-only. */
+export function readMembers(prepared: PreparedDeploy, connections: Map<string, SshConnection>, options: DeployOptions): Promise<MemberInspection[]> {
+  return forEachMember(prepared.members, 'inspect', (m) => inspectMember(connections.get(m.spec.name)!, m.steady, remoteOptions(m, options)));
+}
 
+/** `update` when a member runs or its env file says the cluster exists already, else `bootstrap`. */
+export function clusterMode(inspections: readonly MemberInspection[]): ClusterPlan['mode'] {
+  return inspections.some(isRunning) || inspections.some(hasSteadyEnv) ? 'update' : 'bootstrap';
+}
+
+/** The version side of a plan: what each member runs (observed) and the change decided for it. */
+export interface PlannedVersions {
+  /** Per member, in spec order (see `observeVersions`). */
+  observed: readonly MemberVersions[];
+  /** The decision of `planVersionChange` for the same members. */
+  change: VersionChangePlan;
+}
+
+/**
+ * What the deploy will do on every member, from what the hosts have (`inspections`, spec order) and the
+ * version change decided for them. Pure.
+ */
+export function planCluster(
+  prepared: PreparedDeploy,
+  inspections: readonly MemberInspection[],
+  versions: PlannedVersions,
+): { plan: ClusterPlan; inspected: InspectedMember[] } {
+  const mode = clusterMode(inspections);
   const inspected = prepared.members.map((member, i): InspectedMember => {
     const inspection = inspections[i]!;
     const running = isRunning(inspection);
-    const needsRestart = running && restartNeeded(member, inspection);
+    const observed = versions.observed[i];
+    const transition = versions.change.transitions[i]!;
+    // A member still running another release than the one in place (a deploy cut short between placing the
+    // binary and restarting) needs the restart even though no file differs.
+    const staleProcess = observed?.running !== undefined && observed.running !== versions.change.target;
+    const needsRestart = running && (restartNeeded(member, inspection) || staleProcess);
     // A host with no env file yet, next to a cluster that exists: it joins instead of starting.
     const joins = mode === 'update' && !running && inspection.files.find((f) => f.role === 'env')?.status === 'missing';
     return {
@@ -97,6 +118,12 @@ export async function inspectMembers(
         firewallOpens: inspection.pending.firewallOpens,
         running,
         mainPid: inspection.unit.mainPid,
+        version: {
+          ...(observed?.running === undefined ? {} : { running: observed.running }),
+          ...(observed?.onDisk === undefined ? {} : { onDisk: observed.onDisk }),
+          target: versions.change.target,
+          change: transition.kind,
+        },
       },
     };
   });
@@ -109,7 +136,15 @@ export async function inspectMembers(
     !pki.createCa &&
     pki.issueMembers.length === 0 &&
     pki.issueClients.length === 0 &&
-    inspected.every((m) => m.plan.files.length === 0 && m.plan.service === 'none' && m.plan.firewallOpens.length === 0 && m.plan.hostChanges.length === 0);
+    inspected.every(
+      (m) =>
+        m.plan.files.length === 0 &&
+        m.plan.service === 'none' &&
+        m.plan.firewallOpens.length === 0 &&
+        m.plan.hostChanges.length === 0 &&
+        // A version change is always a change, whatever the files say.
+        m.plan.version.change === 'none',
+    );
   const firewallWarnings = inspected.flatMap(({ member, inspection }) => {
     const { firewallWarning, firewallOpens, firewallPersistent } = inspection.pending;
     const notes = firewallWarning ? [`${member.spec.name}: ${firewallWarning}`] : [];
@@ -122,7 +157,17 @@ export async function inspectMembers(
     return notes;
   });
   const warnings = [...prepared.spec.warnings, ...prepared.pki.warnings, ...firewallWarnings];
-  return { plan: { mode, members: inspected.map((m) => m.plan), pki, noChanges, warnings }, inspected };
+  return {
+    plan: { mode, members: inspected.map((m) => m.plan), pki, etcdVersion: versions.change.target, noChanges, warnings },
+    inspected,
+  };
+}
+
+/** One member's version line: `3.4.23 → 3.5.30 (upgrade)`, `3.5.30 (install)`, `3.5.30 (on disk) → 3.5.33 (patch-up)`. */
+export function formatVersionChange(v: MemberVersionPlan): string {
+  const from = v.running ?? (v.onDisk === undefined ? undefined : `${v.onDisk} (on disk)`);
+  if (from === undefined) return `${v.target} (${v.change})`;
+  return v.change === 'none' ? `${from} (no change)` : `${from} → ${v.target} (${v.change})`;
 }
 
 /**
@@ -137,10 +182,14 @@ export function formatPlan(plan: ClusterPlan): string {
   const lines: string[] = [];
   for (const w of plan.warnings) lines.push(`! warning: ${w}`);
   if (plan.noChanges) {
-    lines.push('No changes: every member is up to date and running.');
+    lines.push(`No changes: every member is up to date and running etcd ${plan.etcdVersion}.`);
     return lines.join('\n');
   }
-  lines.push(plan.mode === 'bootstrap' ? 'Bootstrap a new cluster:' : 'Update the running cluster:');
+  lines.push(plan.mode === 'bootstrap' ? `Bootstrap a new cluster on etcd ${plan.etcdVersion}:` : 'Update the running cluster:');
+  if (plan.mode === 'update') {
+    lines.push(`  etcd ${plan.etcdVersion}:`);
+    for (const m of plan.members) lines.push(`    ${m.name}: ${formatVersionChange(m.version)}`);
+  }
   if (plan.pki.createCa) lines.push('  + pki: create CA and all certificates');
   else {
     for (const m of plan.pki.issueMembers) lines.push(`  ~ pki: issue server/peer certificates for ${m}`);

@@ -26,6 +26,8 @@ export interface PreparedMember {
 export interface PreparedDeploy {
   spec: ClusterSpec;
   binaries: PreparedBinaries;
+  /** The etcd release installed, `X.Y.Z`: every env file and the unit are rendered for it. */
+  etcdVersion: string;
   pki: PkiOutcome;
   token: string;
   endpoints: string[];
@@ -43,7 +45,8 @@ export function clusterToken(spec: ClusterSpec, pki: ClusterPki): string {
   return `etcd-${sha256Hex(pki.ca.certPem).slice(0, 12)}`;
 }
 
-function binariesCacheDir(options: DeployOptions): string {
+/** Where unpacked binaries (and versions read by running them) are kept on the controller. */
+export function binariesCacheDir(options: DeployOptions): string {
   return join(options.downloadCacheDir ?? defaultDownloadCacheDir(), '..', 'binaries');
 }
 
@@ -85,16 +88,19 @@ export async function resolveInput(input: unknown, options: DeployOptions): Prom
 }
 
 /**
- * Creates or reuses the PKI and renders every member's bundles. With `persist: false` (plans, dry runs)
- * a missing PKI is generated in memory and nothing is written.
+ * Creates or reuses the PKI and renders every member's bundles for the binaries' version (which must be
+ * known by now: `resolveTargetVersion`). With `persist: false` (plans, dry runs) a missing PKI is generated
+ * in memory and nothing is written.
  */
 export async function prepareBundles({ spec, binaries }: ResolvedInput, options: DeployOptions, persist: boolean): Promise<PreparedDeploy> {
+  const etcdVersion = binaries.version;
+  if (etcdVersion === undefined) throw new Error('etcd-kit bug: the etcd version must be resolved before rendering');
   options.onProgress?.({ step: 'pki' });
   const pki = await ensureClusterPki(spec, { persist });
   const token = clusterToken(spec, pki.pki);
   const clusterMembers = spec.members.map((m) => m.cluster);
   const endpoints = clusterMembers.map(clientUrl);
-  const unit = renderSystemdUnit({ layout: spec.layout });
+  const unit = renderSystemdUnit({ layout: spec.layout, etcdVersion });
   const etcdctlEnv = renderEtcdctlEnv({ endpoints, layout: spec.layout });
 
   const members = await Promise.all(
@@ -110,7 +116,7 @@ export async function prepareBundles({ spec, binaries }: ResolvedInput, options:
             serverKey: certs.server.keyPem,
             peerCert: certs.peer.certPem,
             peerKey: certs.peer.keyPem,
-            env: renderEtcdEnv({ member: member.name, members: clusterMembers, token, state, layout: spec.layout, settings: spec.settingsInput }),
+            env: renderEtcdEnv({ member: member.name, members: clusterMembers, token, state, layout: spec.layout, settings: spec.settingsInput, etcdVersion }),
             unit,
             etcdctlEnv,
           },
@@ -119,10 +125,10 @@ export async function prepareBundles({ spec, binaries }: ResolvedInput, options:
       return { spec: member, bootstrap, steady };
     }),
   );
-  return { spec, binaries, pki, token, endpoints, members };
+  return { spec, binaries, etcdVersion, pki, token, endpoints, members };
 }
 
-/** {@link resolveInput} then {@link prepareBundles}: everything up to the first SSH connection. */
+/** {@link resolveInput} then {@link prepareBundles}: everything up to the first SSH connection (for sources that name their version). */
 export async function prepareDeploy(input: unknown, options: DeployOptions, persist: boolean): Promise<PreparedDeploy> {
   return prepareBundles(await resolveInput(input, options), options, persist);
 }

@@ -66,8 +66,8 @@ ssh:
 
 # required: where the etcd binaries come from (one of):
 etcd:
-  tarball: ./etcd-v3.4.23-linux-amd64.tar.gz
-  # url: https://github.com/etcd-io/etcd/releases/download/v3.4.23/etcd-v3.4.23-linux-amd64.tar.gz
+  tarball: ./etcd-v3.6.14-linux-amd64.tar.gz
+  # url: https://github.com/etcd-io/etcd/releases/download/v3.6.14/etcd-v3.6.14-linux-amd64.tar.gz
   # sha256: <64 hex characters>      # required with url; checked before any host is touched
   # binDir: /usr/local/bin           # a directory holding etcd and etcdctl
 

@@ -67,7 +67,11 @@ export type EtcdSourceInput =
       sha256: string;
     }
   | {
-      /** Directory holding `etcd` and `etcdctl` (and optionally `etcdutl`). */
+      /**
+       * Directory holding `etcd` and `etcdctl` (and optionally `etcdutl`). Nothing names their version, so the
+       * first deploy or plan runs this etcd once with `--version` on the first host (uploaded to the login
+       * user's staging directory and deleted again); the answer is remembered by the binary's SHA-256.
+       */
       binDir: string;
     };
 

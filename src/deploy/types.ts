@@ -3,6 +3,7 @@
  * @module
  */
 import type { ClusterHealth } from '../etcd/index.js';
+import type { VersionChangeKind } from './version-rules.js';
 
 /** Steps a deploy or plan goes through, in order. */
 export type DeployStep =
@@ -82,6 +83,20 @@ export interface MemberPlan {
   running: boolean;
   /** etcd's main PID (0 when not running). */
   mainPid: number;
+  /** The member's etcd version now and after the deploy. */
+  version: MemberVersionPlan;
+}
+
+/** A member's etcd version before and after a deploy (see `planVersionChange` for the rules). */
+export interface MemberVersionPlan {
+  /** What the running etcd reports (absent when it does not run or answer). */
+  running?: string;
+  /** Version of the etcd binary on the host, for a member that has data but does not answer. */
+  onDisk?: string;
+  /** The release the deploy installs (`X.Y.Z`), the same for every member. */
+  target: string;
+  /** The change: `install` (no etcd yet), `none`, `patch-up`, `patch-down`, `upgrade` or `downgrade` (rollback). */
+  change: VersionChangeKind;
 }
 
 /** Result of {@link planEtcdCluster}. */
@@ -99,6 +114,8 @@ export interface ClusterPlan {
     /** Client certificates that will be issued with the existing CA. */
     issueClients: string[];
   };
+  /** The etcd release the deploy installs on every member, `X.Y.Z` (each member's change: `members[i].version`). */
+  etcdVersion: string;
   /** True when nothing at all would change. */
   noChanges: boolean;
   /** Spec warnings (even member count, ...). */
@@ -121,6 +138,8 @@ export interface MemberDeployReport {
   restarted: boolean;
   /** Ports this run opened in the host's firewall (empty when none were needed). */
   firewallOpened: number[];
+  /** The version etcd reports on this member after the deploy (absent if it did not answer the final check). */
+  version?: string;
 }
 
 /** Paths on the controller of a client certificate issued for the cluster. */
@@ -139,6 +158,8 @@ export interface DeployResult {
   changed: boolean;
   /** The plan the run carried out (the whole result of a dry run). */
   plan: ClusterPlan;
+  /** The etcd release installed (for a dry run: that would be), `X.Y.Z`. */
+  etcdVersion: string;
   /** Per-member report, in spec order (empty for a dry run). */
   members: MemberDeployReport[];
   /** Client URLs of the members. */

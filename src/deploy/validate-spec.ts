@@ -131,7 +131,7 @@ function uniqueHosts(hosts: string[]): string[] {
  * ```ts
  * const spec = resolveClusterSpec({
  *   members: [{ name: 'etcd01', host: '10.0.0.11' }, { name: 'etcd02', host: '10.0.0.12' }, { name: 'etcd03', host: '10.0.0.13' }],
- *   etcd: { tarball: './etcd-v3.4.23-linux-amd64.tar.gz' },
+ *   etcd: { tarball: './etcd-v3.6.14-linux-amd64.tar.gz' },
  * });
  * spec.members[0].address; // '10.0.0.11'
  * ```

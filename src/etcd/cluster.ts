@@ -33,6 +33,7 @@ import {
 import { type ProbeTarget, probeEndpoints } from './probe.js';
 import type { AddMemberResult, ClusterHealth, EtcdMember } from './types.js';
 import { withoutSocketRefs } from './socket-refs.js';
+import { type EtcdVersionInfo, fetchVersionEndpoint, probeAuthEnabled } from './versions.js';
 import { pollUntilHealthy } from './wait.js';
 
 /** An open connection to a cluster: one mTLS client per endpoint. Call {@link EtcdCluster.close} when done. */
@@ -51,6 +52,13 @@ export interface EtcdCluster {
   promoteMember(id: string, options?: MembershipChangeOptions): Promise<EtcdMember[]>;
   /** Removes a member (hex id); returns the membership after the change. */
   removeMember(id: string, options?: MembershipChangeOptions): Promise<EtcdMember[]>;
+  /**
+   * etcd's `/version` (HTTPS on the client URL, mTLS) from the first endpoint that answers, the ones
+   * healthy in the last check first: that member's server version and the cluster version.
+   */
+  readVersion(options?: MembershipCallOptions): Promise<EtcdVersionInfo>;
+  /** Whether etcd auth is enabled, asking the endpoints in turn until one answers (etcd needs a quorum for it). */
+  readAuthEnabled(options?: MembershipCallOptions): Promise<boolean>;
   /**
    * Closes every connection. Idempotent. An open but idle handle already keeps no process alive; after
    * `close()` a connection attempt still in progress is dropped within about a second.
@@ -147,6 +155,20 @@ export function connectCluster(options: EtcdConnectOptions): EtcdCluster {
     }
   };
 
+  const readVersion = async (opts: ResolvedCall): Promise<EtcdVersionInfo> => {
+    ensureOpen();
+    let lastError: EtcdKitError | undefined;
+    for (const { endpoint } of [...targets].sort((a, b) => rank(a.endpoint) - rank(b.endpoint))) {
+      try {
+        return await fetchVersionEndpoint(endpoint, tls, opts.timeoutMs, opts.signal);
+      } catch (err) {
+        if (opts.signal?.aborted) throw new EtcdKitError('ABORTED', 'version read aborted by the caller');
+        lastError = err instanceof EtcdKitError ? err : classifyEtcdError(err, { endpoint, operation: 'GET /version' });
+      }
+    }
+    throw lastError ?? new EtcdKitError('ETCD_UNREACHABLE', 'GET /version: no endpoint to ask');
+  };
+
   return {
     endpoints: targets.map((t) => t.endpoint),
     checkHealth: async (opts) => check(resolveCheckOptions(opts)),
@@ -164,6 +186,8 @@ export function connectCluster(options: EtcdConnectOptions): EtcdCluster {
       const decimal = decimalId(id);
       return change('member remove', (client, ms) => removeMemberWith(client, decimal, ms), resolveChangeOptions(opts));
     },
+    readVersion: async (opts) => readVersion(resolveMembershipOptions(opts)),
+    readAuthEnabled: async (opts) => onAnyEndpoint('auth probe', true, (client, ms) => probeAuthEnabled(client, ms), resolveMembershipOptions(opts)),
     close: () => {
       if (closed) return;
       closed = true;

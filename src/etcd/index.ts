@@ -25,6 +25,7 @@ export type {
   MembershipChangeOptions,
   WaitForHealthyOptions,
 } from './options.js';
+export type { EtcdVersionInfo } from './versions.js';
 export { type SaveSnapshotOptions, type SnapshotResult, saveSnapshot } from './snapshot.js';
 export {
   type DefragmentOptions,

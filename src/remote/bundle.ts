@@ -215,7 +215,7 @@ function portsOf(urls: string | undefined, field: string, requireTls: boolean): 
  *
  * @example
  * ```ts
- * const binaries = await prepareBinaries({ tarball: 'etcd-v3.4.23-linux-amd64.tar.gz' });
+ * const binaries = await prepareBinaries({ tarball: 'etcd-v3.6.14-linux-amd64.tar.gz' });
  * const bundle = await prepareMemberBundle({ binaries, files: { caCert, serverCert, serverKey, peerCert, peerKey, env, unit } });
  * ```
  */

@@ -23,6 +23,13 @@ export interface FactsQuery {
   hashCacheFile?: string;
   /** Small text files whose content is returned too (env files, so callers can see *what* changed). Default: none. */
   readFiles?: readonly string[];
+  /**
+   * The etcd binary (one of `files`): when it exists, its `--version` is reported ({@link HostFacts.etcdVersion}),
+   * run once per content and then remembered in the hash cache by SHA-256. Default: none.
+   */
+  etcdBinary?: string;
+  /** etcd's data dir: reported is whether it holds a member (`<dataDir>/member`). Default: not asked. */
+  dataDir?: string;
 }
 
 /** Mode and ownership of a path. */
@@ -132,6 +139,13 @@ export interface HostFacts {
   firewall: FirewallFacts;
   /** Text of the small files read along (the env file), by path, when they exist as regular files. */
   contents: Map<string, string>;
+  /**
+   * What `FactsQuery.etcdBinary` reports as its version (`etcd Version: X.Y.Z`), `X.Y.Z`; absent
+   * when the binary is missing, was not asked about, or printed no such line.
+   */
+  etcdVersion?: string;
+  /** `FactsQuery.dataDir` holds a member (`member/` exists): etcd has run there. False when not asked. */
+  memberData: boolean;
 }
 
 /**
@@ -147,6 +161,7 @@ const REQUIRED_TOOLS = ['sha256sum', 'install', 'stat', 'useradd', 'groupadd', '
 /** The read-only `sh` script that gathers {@link HostFacts}; run it as root. */
 export function factsScript(query: FactsQuery): string {
   const unit = shellQuote(query.unitName);
+  const etcdBinary = shellQuote(query.etcdBinary ?? '');
   // Every fork costs the host a few ms of CPU: builtins where they do, one stat for all files, the hash
   // cache read once and searched with parameter expansion, one systemctl show, one ls of etcd's fds.
   return `export LC_ALL=C
@@ -164,6 +179,8 @@ cache=${shellQuote(query.hashCacheFile ?? HASH_CACHE_FILE)}
 cached=$(cat "$cache" 2>/dev/null) || cached=''
 now=$(date +%s)
 new=''
+etcdbin=${etcdBinary}
+etcdsum=''
 set --
 for f in ${shellArgs(query.files)}; do
   if [ -f "$f" ] && [ ! -L "$f" ]; then set -- "$@" "$f"; else printf 'MISSING  %s\\n' "$f"; fi
@@ -180,16 +197,35 @@ if [ $# -gt 0 ]; then
     [ \${#sum} -eq 64 ] || sum=''
     if [ -z "$sum" ]; then sum=$(sha256sum -- "$f"); sum=\${sum%% *}; sum=\${sum#\\\\}; fi
     printf '%s  %s\\n' "$sum" "$f"
+    [ "$f" != "$etcdbin" ] || etcdsum=$sum
     # Racy entries (changed within the last second) are not cached: two writes in one clock tick share a timestamp.
     [ $((now - ctime)) -lt 2 ] || new="$new$sum $key $f$nl"
   done <<ETCD_KIT_META
 $meta
 ETCD_KIT_META
 fi
+echo @@etcdversion
+# Keyed by content (a line '<sha256> version X.Y.Z' in the cache): etcd runs once per binary, not per read.
+if [ -n "$etcdsum" ]; then
+  ver=''
+  case "$nl$cached$nl" in
+    *"$nl$etcdsum version "*) ver=\${nl}\${cached}\${nl}; ver=\${ver#*"$nl$etcdsum version "}; ver=\${ver%%"$nl"*} ;;
+  esac
+  case "$ver" in
+    ''|*[!0-9.]*)
+      if command -v timeout >/dev/null 2>&1; then ver=$(timeout 10 "$etcdbin" --version 2>/dev/null) || ver=''
+      else ver=$("$etcdbin" --version 2>/dev/null) || ver=''; fi
+      ver=\${ver%%"$nl"*}; ver=\${ver#etcd Version: }
+      case "$ver" in ''|*[!0-9.]*) ver='' ;; esac ;;
+  esac
+  printf '%s\\n' "$ver"
+  [ -z "$ver" ] || new="$new$etcdsum version $ver$nl"
+fi
 if [ -n "$new" ] && [ "$new" != "$cached$nl" ]; then
   mkdir -p "\${cache%/*}" && chmod 0700 "\${cache%/*}" && printf '%s' "$new" >"$cache.$$" && mv -f "$cache.$$" "$cache" || true
 fi
-echo @@stats
+${query.dataDir === undefined ? '' : `echo @@memberdata; if [ -d ${shellQuote(`${query.dataDir}/member`)} ]; then echo yes; else echo no; fi
+`}echo @@stats
 set --
 for p in ${shellArgs([...query.dirs, ...query.files])}; do
   if [ -e "$p" ] || [ -L "$p" ]; then set -- "$@" "$p"; fi
@@ -282,8 +318,11 @@ export function parseFacts(stdout: string): HostFacts {
     const space = line.lastIndexOf(' ');
     if (space > 0) contents.set(line.slice(0, space), Buffer.from(line.slice(space + 1), 'base64').toString('utf8'));
   }
+  const etcdVersion = first('etcdversion');
   return {
     contents,
+    ...(/^\d+\.\d+\.\d+$/.test(etcdVersion) ? { etcdVersion } : {}),
+    memberData: first('memberdata') === 'yes',
     uid: Number.parseInt(first('uid'), 10),
     arch: first('arch'),
     systemd: first('systemd') === 'yes',

@@ -14,6 +14,7 @@ export {
   type PreparedBinary,
   prepareBinaries,
 } from './binaries.js';
+export { probeEtcdVersion } from './binary-version.js';
 export {
   type BundleDir,
   type BundleFile,

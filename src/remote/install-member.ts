@@ -9,7 +9,7 @@ import { type MemberBundle, type PreparedBundle, prepareMemberBundle } from './b
 import { resolveInstallOptions } from './options.js';
 import type { HostFacts } from './facts.js';
 import type { MemberInspection } from './inspect-member.js';
-import { applyScript, checkHost, factsAfterInstall, planInstall, planIsEmpty, STAGED_HASH_MISMATCH_EXIT } from './plan.js';
+import { applyScript, checkHost, ETCD_VERSION_MISMATCH_EXIT, factsAfterInstall, planInstall, planIsEmpty, STAGED_HASH_MISMATCH_EXIT } from './plan.js';
 import { type RemoteHost, readFacts, withConnection } from './session.js';
 import { stageFiles } from './staging.js';
 import type { RemoteCallOptions } from './types.js';
@@ -84,11 +84,12 @@ export interface InstallReport {
  *
  * The bundle is checked before any connection is made (`BUNDLE_INVALID`). Other failures:
  * `SSH_*` (see {@link connect}), `SSH_SUDO_REQUIRED`, `HOST_UNSUPPORTED`, `HOST_PORT_IN_USE`,
- * `SSH_TRANSFER_FAILED`, `SSH_COMMAND_FAILED`, `ABORTED`.
+ * `SSH_TRANSFER_FAILED`, `SSH_COMMAND_FAILED`, `ABORTED`, and `BUNDLE_INVALID` when the uploaded etcd's
+ * `--version` is not the bundle's version (a mislabelled release: checked before anything is replaced).
  *
  * @example
  * ```ts
- * const binaries = await prepareBinaries({ tarball: 'etcd-v3.4.23-linux-amd64.tar.gz' });
+ * const binaries = await prepareBinaries({ tarball: 'etcd-v3.6.14-linux-amd64.tar.gz' });
  * const report = await installMember(
  *   { host: '10.0.0.11', privateKeyPath: 'id_ed25519', knownHostsPath: 'known_hosts' },
  *   { binaries, files: { caCert, serverCert, serverKey, peerCert, peerKey, env, unit } },
@@ -131,6 +132,14 @@ export async function installMember(
           member: conn.host,
           details: { stderrTail: result.stderr },
         });
+      }
+      if (result.exitCode === ETCD_VERSION_MISMATCH_EXIT) {
+        const reported = /the new etcd reports: (.*)/.exec(result.stderr)?.[1]?.trim() ?? '';
+        throw new EtcdKitError(
+          'BUNDLE_INVALID',
+          `${conn.host}: the etcd binary reports '${reported}', not etcd ${prepared.version} as its release says; nothing was replaced`,
+          { member: conn.host, field: 'binaries', details: { expected: prepared.version, reported } },
+        );
       }
       if (result.exitCode !== 0) {
         throw new EtcdKitError('SSH_COMMAND_FAILED', `${conn.host}: install failed with exit code ${result.exitCode}`, {

@@ -175,7 +175,12 @@ export function factsAfterInstall(bundle: PreparedBundle, plan: InstallPlan, fac
     // The rule's new handle is not known; a following install only needs its ports.
     nftables: nftables.map((c) => (kind === 'nftables' && commands.length > 0 ? { ...c, etcdKitRule: { ports: [...bundle.firewallPorts] } } : c)),
   };
-  return { ...facts, userExists: true, groupExists: true, hashes, stats, contents, unit, firewall };
+  // The etcd now in place is the bundle's: its version is the bundle's when known, else unchanged only if
+  // the binary was not replaced.
+  const etcd = bundle.files.find((f) => f.role === 'etcd');
+  const etcdVersion = bundle.version ?? (etcd && facts.hashes.get(etcd.path) === etcd.sha256 ? facts.etcdVersion : undefined);
+  const { etcdVersion: _old, ...rest } = facts;
+  return { ...rest, ...(etcdVersion ? { etcdVersion } : {}), userExists: true, groupExists: true, hashes, stats, contents, unit, firewall };
 }
 
 function dirOf(path: string): string {
@@ -204,6 +209,30 @@ function groupTemps(files: readonly BundleFile[], temps: readonly string[], key:
 
 /** Exit status of the apply script when a staged file does not hash to what was sent. */
 export const STAGED_HASH_MISMATCH_EXIT = 90;
+
+/** Exit status of the apply script when the new etcd's `--version` is not the bundle's version. */
+export const ETCD_VERSION_MISMATCH_EXIT = 91;
+
+/**
+ * Lines that run the new etcd (at its temp name, already executable, in the binaries' directory) with
+ * `--version` and, unless it reports `bundle.version`, remove every temp file and the staging copies and
+ * exit with {@link ETCD_VERSION_MISMATCH_EXIT}: a release whose name lies about its version replaces
+ * nothing. Empty when no etcd is uploaded or the version is unknown.
+ */
+function verifyEtcdVersion(bundle: PreparedBundle, plan: InstallPlan, temps: readonly string[], stagingDir: string): string[] {
+  const i = plan.upload.findIndex((f) => f.role === 'etcd');
+  if (i < 0 || bundle.version === undefined) return [];
+  const q = shellQuote;
+  const line = q(`etcd Version: ${bundle.version}`);
+  return [
+    "nl='\n'",
+    `v=$(${q(temps[i] ?? '')} --version 2>&1) || v=''`,
+    `case "$v" in ${line}|${line}"$nl"*) ;; *)`,
+    `  rm -f -- ${shellArgs(temps)}; rm -rf -- ${q(stagingDir)}`,
+    `  printf 'the new etcd reports: %s\\n' "\${v%%"$nl"*}" >&2; exit ${ETCD_VERSION_MISMATCH_EXIT} ;;`,
+    'esac',
+  ];
+}
 
 const blake2bCache = new WeakMap<Buffer, string>();
 
@@ -284,6 +313,8 @@ export function applyScript(bundle: PreparedBundle, plan: InstallPlan, stagingDi
     for (const [key, paths] of groupTemps(plan.upload, temps, (f) => octal(f.mode))) lines.push(`chmod ${key} -- ${shellArgs(paths)}`);
     // SELinux hosts: a file moved from a home directory keeps its home label; give it the target's.
     lines.push(`if command -v restorecon >/dev/null 2>&1; then restorecon -F -- ${shellArgs(temps)}; fi`);
+    // The exact bytes about to replace etcd report the version everything was decided for, or nothing moves.
+    lines.push(...verifyEtcdVersion(bundle, plan, temps, stagingDir));
     lines.push(`sync -- ${shellArgs(temps)} 2>/dev/null || sync`);
     plan.upload.forEach((f, i) => {
       lines.push(`mv -f -- ${q(temps[i] ?? '')} ${q(f.path)}`);

@@ -29,6 +29,12 @@ export async function withConnection<T>(
   }
 }
 
+/** The binary whose version the facts report, and the data dir whose use they report. */
+function etcdQuery(bundle: PreparedBundle): { etcdBinary?: string; dataDir: string } {
+  const etcd = bundle.files.find((f) => f.role === 'etcd');
+  return { ...(etcd ? { etcdBinary: etcd.path } : {}), dataDir: bundle.layout.dataDir };
+}
+
 /** Runs the read-only facts script for `bundle` (one privileged round trip). */
 export async function readFacts(conn: SshConnection, bundle: PreparedBundle, options: RemoteCallOptions): Promise<HostFacts> {
   conn.requirePrivilege();
@@ -41,6 +47,7 @@ export async function readFacts(conn: SshConnection, bundle: PreparedBundle, opt
     unitName: bundle.unitName,
     serviceUser: bundle.serviceUser,
     serviceGroup: bundle.serviceGroup,
+    ...etcdQuery(bundle),
   });
   const result = await conn.run(script, { label: 'inspect host', ...(options.signal ? { signal: options.signal } : {}) });
   try {

@@ -1,5 +1,7 @@
 import { isIP } from 'node:net';
-import { formatEnvFile } from './env-file.js';
+import { type EnvSection, formatEnvFile } from './env-file.js';
+import { assertEnvForEtcdVersion } from './env-guard.js';
+import { DEFAULT_ETCD_VERSION, resolveEtcdVersion } from './etcd-versions.js';
 import { assertSafeValue, invalidInput } from './invalid.js';
 import { type EtcdLayout, resolveLayout } from './layout.js';
 import {
@@ -11,7 +13,8 @@ import {
   urlHost,
   validateClusterMembers,
 } from './members.js';
-import { type EtcdSettings, resolveSettings } from './settings.js';
+import { settingsForEtcdVersion } from './setting-vars.js';
+import { type EtcdSettings, resolveSettingsWithOrigin } from './settings.js';
 
 /** Options of {@link renderEtcdEnv}. */
 export interface RenderEtcdEnvOptions {
@@ -37,6 +40,12 @@ export interface RenderEtcdEnvOptions {
    * address when that is an IP, and `0.0.0.0` (all IPv4 interfaces) when it is a DNS name.
    */
   listenAddress?: string;
+  /**
+   * etcd release the file is for, `X.Y.Z`: only variables that exact release reads are written, under the names it
+   * uses (see {@link resolveEtcdVersion}). Default: {@link DEFAULT_ETCD_VERSION} (`'3.6.14'`). Pass the version of
+   * the binary you install: a 3.4 binary given a 3.6 file only logs the names it does not know and loses those settings.
+   */
+  etcdVersion?: string;
 }
 
 const TOKEN = /^[A-Za-z0-9._-]{1,128}$/;
@@ -48,13 +57,20 @@ function socketOf(url: string): string {
 }
 
 /**
- * Renders the etcd 3.4 EnvironmentFile of one member: `ETCD_*` variables (etcd reads every flag from
- * `ETCD_<FLAG_IN_UPPER_SNAKE_CASE>`) in commented sections. mTLS is always on for clients and peers and no
- * plaintext client or peer listener is ever written. Output is deterministic: the same options give
- * byte-identical text, so a re-render that matches the file on the host means "nothing to do".
- * Throws `RENDER_INVALID_INPUT` naming the field for any bad input.
+ * Renders the etcd EnvironmentFile of one member for one etcd release (`etcdVersion`, default
+ * {@link DEFAULT_ETCD_VERSION}): `ETCD_*` variables (etcd reads every flag from `ETCD_<FLAG_IN_UPPER_SNAKE_CASE>`)
+ * in commented sections. mTLS is always on for clients and peers and no plaintext client or peer listener is ever
+ * written. Output is deterministic: the same options give byte-identical text, so a re-render that matches the
+ * file on the host means "nothing to do". Throws `RENDER_INVALID_INPUT` naming the field for any bad input.
  *
- * Not emitted because etcd 3.4 has no such flag: `ETCD_TLS_MIN_VERSION` (3.4 always requires TLS ≥ 1.2).
+ * Version-aware: every name written is one that exact release lists in `etcd --help`, never a deprecated one
+ * (checked once more right before formatting). So, for example:
+ * - 3.4 (before 3.4.25) and 3.5 (before 3.5.8) get no `ETCD_TLS_MIN_VERSION` (their minimum is fixed at TLS 1.2;
+ *   `tlsMinVersion: 'TLS1.3'` is refused there).
+ * - 3.4 gets `ETCD_ENABLE_V2="false"`; 3.5 deprecates and 3.6 removed the variable (v2 is off by default).
+ * - 3.4/3.5 get `ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK`, 3.6+ `ETCD_FEATURE_GATES="InitialCorruptCheck=true"`.
+ * - 3.6+ deprecate `ETCD_MAX_SNAPSHOTS` (and 3.6.0–3.6.7 `ETCD_SNAPSHOT_COUNT`): left to etcd's default, which
+ *   is etcd-kit's, unless set explicitly, which is refused.
  *
  * @example
  * ```ts
@@ -66,6 +82,7 @@ function socketOf(url: string): string {
  *     { name: 'etcd03', address: '192.168.35.138' },
  *   ],
  *   token: 'k8s-etcd-7f3a9c',
+ *   etcdVersion: '3.5.33', // the release the hosts run
  * });
  * ```
  */
@@ -85,7 +102,17 @@ export function renderEtcdEnv(opts: RenderEtcdEnvOptions): string {
   const listenLocalhost = opts.listenLocalhost ?? true;
   if (typeof listenLocalhost !== 'boolean') throw invalidInput('listenLocalhost', 'must be true or false');
   const layout = resolveLayout(opts.layout ?? {});
-  const s = resolveSettings(opts.settings ?? {});
+  const v = resolveEtcdVersion(opts.etcdVersion ?? DEFAULT_ETCD_VERSION, 'etcdVersion');
+  const origin = resolveSettingsWithOrigin(opts.settings ?? {});
+  const s = origin.settings;
+  const versioned = settingsForEtcdVersion(v, origin);
+  /** The setting's variable under this release's name, or nothing when the release takes it otherwise. */
+  const set = (key: keyof EtcdSettings): (readonly [string, string])[] => {
+    const entry = versioned.vars.get(key);
+    return entry ? [entry] : [];
+  };
+  // Off explicitly wherever the release still reads the variable undeprecated (3.4); 3.5 deprecates it, 3.6 removed it.
+  const enableV2 = v.envVars.has('ETCD_ENABLE_V2') && !v.deprecatedEnvVars.has('ETCD_ENABLE_V2');
 
   let bindIp: string;
   if (opts.listenAddress !== undefined) {
@@ -116,77 +143,77 @@ export function renderEtcdEnv(opts: RenderEtcdEnvOptions): string {
   // Belt and braces: everything below is validated already, but a value that could escape its quotes must never be written.
   assertSafeValue(initialCluster, 'members');
 
-  const onOff = (b: boolean): string => (b ? 'true' : 'false');
-  return formatEnvFile(
-    [`etcd ${self.name}: rendered by etcd-kit. Edit the inputs and re-render; hand edits are overwritten.`],
-    [
-      {
-        title: 'Member',
-        entries: [
-          ['ETCD_NAME', self.name],
-          ['ETCD_DATA_DIR', layout.dataDir],
-          ['ETCD_LISTEN_PEER_URLS', listenPeer],
-          ['ETCD_LISTEN_CLIENT_URLS', listenClients.join(',')],
-        ],
-      },
-      {
-        title: 'Clustering',
-        entries: [
-          ['ETCD_INITIAL_ADVERTISE_PEER_URLS', peerUrl(self)],
-          ['ETCD_ADVERTISE_CLIENT_URLS', clientUrl(self)],
-          ['ETCD_INITIAL_CLUSTER', initialCluster],
-          ['ETCD_INITIAL_CLUSTER_TOKEN', opts.token],
-          ['ETCD_INITIAL_CLUSTER_STATE', state],
-          ['ETCD_STRICT_RECONFIG_CHECK', 'true'],
-          ['ETCD_PRE_VOTE', onOff(s.preVote)],
-          ['ETCD_ENABLE_V2', 'false'],
-        ],
-      },
-      {
-        title: 'Security',
-        entries: [
-          ['ETCD_CERT_FILE', layout.serverCertFile],
-          ['ETCD_KEY_FILE', layout.serverKeyFile],
-          ['ETCD_TRUSTED_CA_FILE', layout.caFile],
-          ['ETCD_CLIENT_CERT_AUTH', 'true'],
-          ['ETCD_PEER_CERT_FILE', layout.peerCertFile],
-          ['ETCD_PEER_KEY_FILE', layout.peerKeyFile],
-          ['ETCD_PEER_TRUSTED_CA_FILE', layout.caFile],
-          ['ETCD_PEER_CLIENT_CERT_AUTH', 'true'],
-          ...(s.cipherSuites.length > 0 ? [['ETCD_CIPHER_SUITES', s.cipherSuites.join(',')] as const] : []),
-        ],
-      },
-      {
-        title: 'Tuning',
-        entries: [
-          ['ETCD_HEARTBEAT_INTERVAL', String(s.heartbeatMs)],
-          ['ETCD_ELECTION_TIMEOUT', String(s.electionMs)],
-          ['ETCD_SNAPSHOT_COUNT', String(s.snapshotCount)],
-          ['ETCD_QUOTA_BACKEND_BYTES', String(s.quotaBackendBytes)],
-          ['ETCD_AUTO_COMPACTION_MODE', s.autoCompactionMode],
-          ['ETCD_AUTO_COMPACTION_RETENTION', s.autoCompactionRetention],
-          ['ETCD_MAX_REQUEST_BYTES', String(s.maxRequestBytes)],
-          ['ETCD_MAX_SNAPSHOTS', String(s.maxSnapshots)],
-          ['ETCD_MAX_WALS', String(s.maxWals)],
-          ['ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK', onOff(s.initialCorruptCheck)],
-        ],
-      },
-      {
-        title: 'Monitoring',
-        entries: [
-          ['ETCD_METRICS', s.metrics],
-          ...(s.metricsUrls.length > 0 ? [['ETCD_LISTEN_METRICS_URLS', s.metricsUrls.join(',')] as const] : []),
-        ],
-      },
-      {
-        title: 'Logging',
-        entries: [
-          // zap to stderr: journald captures stderr of the unit, and capnslog is deprecated.
-          ['ETCD_LOGGER', 'zap'],
-          ['ETCD_LOG_OUTPUTS', 'stderr'],
-          ['ETCD_LOG_LEVEL', s.logLevel],
-        ],
-      },
-    ],
-  );
+  const sections: EnvSection[] = [
+    {
+      title: 'Member',
+      entries: [
+        ['ETCD_NAME', self.name],
+        ['ETCD_DATA_DIR', layout.dataDir],
+        ['ETCD_LISTEN_PEER_URLS', listenPeer],
+        ['ETCD_LISTEN_CLIENT_URLS', listenClients.join(',')],
+      ],
+    },
+    {
+      title: 'Clustering',
+      entries: [
+        ['ETCD_INITIAL_ADVERTISE_PEER_URLS', peerUrl(self)],
+        ['ETCD_ADVERTISE_CLIENT_URLS', clientUrl(self)],
+        ['ETCD_INITIAL_CLUSTER', initialCluster],
+        ['ETCD_INITIAL_CLUSTER_TOKEN', opts.token],
+        ['ETCD_INITIAL_CLUSTER_STATE', state],
+        ['ETCD_STRICT_RECONFIG_CHECK', 'true'],
+        ...set('preVote'),
+        ...(enableV2 ? [['ETCD_ENABLE_V2', 'false'] as const] : []),
+      ],
+    },
+    {
+      title: 'Security',
+      entries: [
+        ['ETCD_CERT_FILE', layout.serverCertFile],
+        ['ETCD_KEY_FILE', layout.serverKeyFile],
+        ['ETCD_TRUSTED_CA_FILE', layout.caFile],
+        ['ETCD_CLIENT_CERT_AUTH', 'true'],
+        ['ETCD_PEER_CERT_FILE', layout.peerCertFile],
+        ['ETCD_PEER_KEY_FILE', layout.peerKeyFile],
+        ['ETCD_PEER_TRUSTED_CA_FILE', layout.caFile],
+        ['ETCD_PEER_CLIENT_CERT_AUTH', 'true'],
+        ...set('tlsMinVersion'),
+        ...set('cipherSuites'),
+      ],
+    },
+    {
+      title: 'Tuning',
+      entries: [
+        ...set('heartbeatMs'),
+        ...set('electionMs'),
+        ...set('snapshotCount'),
+        ...set('quotaBackendBytes'),
+        ...set('autoCompactionMode'),
+        ...set('autoCompactionRetention'),
+        ...set('maxRequestBytes'),
+        ...set('maxSnapshots'),
+        ...set('maxWals'),
+        ...set('initialCorruptCheck'),
+        ...(versioned.gates.length > 0 ? [['ETCD_FEATURE_GATES', versioned.gates.join(',')] as const] : []),
+      ],
+    },
+    {
+      title: 'Monitoring',
+      entries: [
+        ...set('metrics'),
+        ...set('metricsUrls'),
+      ],
+    },
+    {
+      title: 'Logging',
+      entries: [
+        // zap to stderr: journald captures stderr of the unit; 3.4 defaults to capnslog, which 3.5 removed.
+        ['ETCD_LOGGER', 'zap'],
+        ['ETCD_LOG_OUTPUTS', 'stderr'],
+        ...set('logLevel'),
+      ],
+    },
+  ];
+  assertEnvForEtcdVersion(v, sections);
+  return formatEnvFile([`etcd ${self.name}: rendered by etcd-kit for etcd ${v.text}. Edit the inputs and re-render; hand edits are overwritten.`], sections);
 }

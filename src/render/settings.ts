@@ -13,7 +13,11 @@ export interface EtcdSettings {
   heartbeatMs?: number;
   /** Raft election timeout in ms (`ETCD_ELECTION_TIMEOUT`), ≥ 5 × heartbeatMs, ≤ 50000. Default: 1000. */
   electionMs?: number;
-  /** Committed transactions between snapshots (`ETCD_SNAPSHOT_COUNT`). Range 1–10000000. Default: 10000 (etcd 3.5's default, less memory than 3.4's 100000). */
+  /**
+   * Committed transactions between snapshots (`ETCD_SNAPSHOT_COUNT`). Range 1–10000000. Default: 10000 (etcd 3.6's
+   * default; less memory than the 100000 of 3.4 and 3.5, which get it written out). etcd 3.6.0–3.6.7 mark the
+   * variable deprecated: there the default is left to etcd (also 10000) and an explicit value is refused.
+   */
   snapshotCount?: number;
   /** Backend size in bytes that raises the NOSPACE alarm (`ETCD_QUOTA_BACKEND_BYTES`). Range 1 MiB–8 GiB (etcd's recommended maximum). Default: 2147483648 (2 GiB). */
   quotaBackendBytes?: number;
@@ -27,8 +31,10 @@ export interface EtcdSettings {
   /** Largest client request in bytes (`ETCD_MAX_REQUEST_BYTES`). Range 1–10485760 (10 MiB). Default: 1572864 (1.5 MiB). */
   maxRequestBytes?: number;
   /**
-   * Lowest TLS version on client and peer listeners. Default: `'TLS1.2'`. etcd 3.4 has no `--tls-min-version`
-   * flag but always enforces TLS 1.2 as minimum, so `'TLS1.2'` emits nothing and `'TLS1.3'` is rejected.
+   * Lowest TLS version on client and peer listeners (`ETCD_TLS_MIN_VERSION`). Default: `'TLS1.2'`. Releases without
+   * `--tls-min-version` (3.4 before 3.4.25, 3.5 before 3.5.8) always enforce TLS 1.2: for them `'TLS1.2'` emits
+   * nothing and `'TLS1.3'` is refused. `'TLS1.3'` cannot be combined with `cipherSuites` (etcd refuses to start:
+   * TLS 1.3 suites are not configurable).
    */
   tlsMinVersion?: 'TLS1.2' | 'TLS1.3';
   /**
@@ -46,20 +52,38 @@ export interface EtcdSettings {
   metrics?: 'basic' | 'extensive';
   /** Log level (`ETCD_LOG_LEVEL`). Default: `'info'`. */
   logLevel?: EtcdLogLevel;
-  /** Snapshot files kept, 0 = unlimited (`ETCD_MAX_SNAPSHOTS`). Range 0–1000. Default: 5. */
+  /**
+   * Snapshot files kept, 0 = unlimited (`ETCD_MAX_SNAPSHOTS`). Range 0–1000. Default: 5 (etcd's own default).
+   * Deprecated from etcd 3.6 on: there the default is left to etcd and an explicit value is refused.
+   */
   maxSnapshots?: number;
   /** WAL files kept, 0 = unlimited (`ETCD_MAX_WALS`). Range 0–1000. Default: 5. */
   maxWals?: number;
   /** Raft pre-vote, which stops a partitioned member from disrupting the leader on rejoin (`ETCD_PRE_VOTE`). Default: true (etcd 3.5's default). */
   preVote?: boolean;
-  /** Check the data against peers before serving (`ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK`). Default: true (as kubeadm). */
+  /**
+   * Check the data against peers before serving: `ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK` up to 3.5, the feature gate
+   * `InitialCorruptCheck` in `ETCD_FEATURE_GATES` from 3.6 on. Default: true (as kubeadm).
+   */
   initialCorruptCheck?: boolean;
 }
 
 /** {@link EtcdSettings} with every default filled in. */
 export type ResolvedEtcdSettings = Required<EtcdSettings>;
 
-// Cipher suites etcd 3.4 (Go 1.19) knows that give forward secrecy and authenticated encryption.
+/** What {@link resolveSettingsWithOrigin} returns: the values, and which of them the caller gave. */
+export interface SettingsResolution {
+  /** Every setting, defaults filled in: the same object {@link resolveSettings} returns. */
+  settings: ResolvedEtcdSettings;
+  /**
+   * Settings the caller gave (a key set to `undefined` counts as not given); every other value is etcd-kit's
+   * default. The renderer needs the difference: a default may be left to etcd where a release deprecates the
+   * variable, an explicit value must then be refused rather than dropped.
+   */
+  explicit: ReadonlySet<keyof EtcdSettings>;
+}
+
+// Cipher suites every supported etcd (Go 1.19+) knows that give forward secrecy and authenticated encryption.
 const ALLOWED_CIPHER_SUITES: readonly string[] = [
   'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256',
   'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384',
@@ -133,8 +157,9 @@ function checkMetricsUrl(raw: unknown, field: string): string {
 }
 
 /**
- * Fills in every default of {@link EtcdSettings} and validates the values. The one place the defaults live.
- * Throws `RENDER_INVALID_INPUT` with `field` = `settings.<name>`.
+ * Fills in every default of {@link EtcdSettings} and validates the values. Throws `RENDER_INVALID_INPUT` with
+ * `field` = `settings.<name>`. Checks that depend on the etcd release (a variable it lacks or deprecates) are
+ * the renderer's (and `checkSettingsForEtcdVersion`'s).
  *
  * @example
  * ```ts
@@ -142,6 +167,19 @@ function checkMetricsUrl(raw: unknown, field: string): string {
  * ```
  */
 export function resolveSettings(s: EtcdSettings = {}): ResolvedEtcdSettings {
+  return resolveSettingsWithOrigin(s).settings;
+}
+
+/**
+ * {@link resolveSettings} that also reports which settings were given and which are defaults. The one place
+ * the defaults live. Throws `RENDER_INVALID_INPUT` with `field` = `settings.<name>`.
+ *
+ * @example
+ * ```ts
+ * resolveSettingsWithOrigin({ maxWals: 5 }).explicit.has('maxWals'); // true, although 5 is the default
+ * ```
+ */
+export function resolveSettingsWithOrigin(s: EtcdSettings = {}): SettingsResolution {
   if (s === null || typeof s !== 'object') throw invalidInput('settings', 'must be an object');
   for (const key of Object.keys(s)) {
     if (!(SETTING_KEYS as readonly string[]).includes(key) && (s as Record<string, unknown>)[key] !== undefined) {
@@ -177,10 +215,8 @@ export function resolveSettings(s: EtcdSettings = {}): ResolvedEtcdSettings {
   const maxRequestBytes = s.maxRequestBytes ?? 1_572_864;
   assertIntInRange(maxRequestBytes, 'settings.maxRequestBytes', 1, 10 * 1024 * 1024, 'bytes');
 
+  // Whether the release can express TLS 1.3 is the renderer's check: it depends on the etcd version.
   const tlsMinVersion = oneOf(s.tlsMinVersion ?? 'TLS1.2', ['TLS1.2', 'TLS1.3'], 'settings.tlsMinVersion');
-  if (tlsMinVersion === 'TLS1.3') {
-    throw invalidInput('settings.tlsMinVersion', "etcd 3.4 has no --tls-min-version flag (its minimum is fixed at TLS 1.2); only 'TLS1.2' can be rendered");
-  }
 
   const cipherSuites = s.cipherSuites ?? [];
   if (!Array.isArray(cipherSuites)) throw invalidInput('settings.cipherSuites', 'must be an array of cipher suite names');
@@ -193,6 +229,10 @@ export function resolveSettings(s: EtcdSettings = {}): ResolvedEtcdSettings {
     if (seenSuites.has(suite)) throw invalidInput(field, `duplicate cipher suite '${suite}'`);
     seenSuites.add(suite);
   });
+  // etcd exits with "cipher suites cannot be configured when only TLS1.3 is enabled" (Go fixes the 1.3 suites).
+  if (tlsMinVersion === 'TLS1.3' && cipherSuites.length > 0) {
+    throw invalidInput('settings.cipherSuites', "must be empty with tlsMinVersion 'TLS1.3': etcd refuses cipher suites when only TLS 1.3 is enabled");
+  }
 
   const rawMetricsUrls = s.metricsUrls ?? [];
   if (!Array.isArray(rawMetricsUrls)) throw invalidInput('settings.metricsUrls', 'must be an array of URLs');
@@ -209,7 +249,8 @@ export function resolveSettings(s: EtcdSettings = {}): ResolvedEtcdSettings {
   const preVote = bool(s.preVote ?? true, 'settings.preVote');
   const initialCorruptCheck = bool(s.initialCorruptCheck ?? true, 'settings.initialCorruptCheck');
 
-  return {
+  const explicit = new Set(SETTING_KEYS.filter((key) => s[key] !== undefined));
+  const settings: ResolvedEtcdSettings = {
     heartbeatMs,
     electionMs,
     snapshotCount,
@@ -227,4 +268,5 @@ export function resolveSettings(s: EtcdSettings = {}): ResolvedEtcdSettings {
     preVote,
     initialCorruptCheck,
   };
+  return { settings, explicit };
 }

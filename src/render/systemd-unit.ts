@@ -1,3 +1,4 @@
+import { DEFAULT_ETCD_VERSION, resolveEtcdVersion } from './etcd-versions.js';
 import { assertSafeValue, invalidInput } from './invalid.js';
 import { type EtcdLayout, resolveLayout } from './layout.js';
 
@@ -11,6 +12,11 @@ export interface RenderSystemdUnitOptions {
   group?: string;
   /** Unit `Description=`. Default: `'etcd key-value store'`. */
   description?: string;
+  /**
+   * etcd release the unit runs, `X.Y.Z`; `Documentation=` links that minor's docs (`https://etcd.io/docs/v3.6/`).
+   * Default: {@link DEFAULT_ETCD_VERSION} (`'3.6.14'`).
+   */
+  etcdVersion?: string;
 }
 
 const POSIX_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
@@ -22,10 +28,11 @@ function unitValue(value: string): string {
 
 /**
  * Renders the systemd unit for etcd. The unit passes no flags: `ExecStart` is the bare binary and every setting
- * comes from `EnvironmentFile=` ({@link renderEtcdEnv}), so there is one source of truth. Deterministic output.
+ * comes from `EnvironmentFile=` ({@link renderEtcdEnv}, rendered for the same `etcdVersion`), so there is one
+ * source of truth. Deterministic output. The only version-dependent line is `Documentation=`.
  *
  * Choices:
- * - `Type=notify` with `TimeoutStartSec=0`: etcd 3.4 reports ready only once the cluster has quorum, so the
+ * - `Type=notify` with `TimeoutStartSec=0`: etcd reports ready only once the cluster has quorum, so the
  *   first member of a new cluster legitimately waits for its peers; a start timeout would kill it mid-bootstrap
  *   and turn a slow rollout into a restart loop. Callers start members with `systemctl start --no-block` (or
  *   all at once) and judge success by `endpoint health`, not by systemctl's exit.
@@ -35,12 +42,13 @@ function unitValue(value: string): string {
  *
  * @example
  * ```ts
- * const unit = renderSystemdUnit({ layout: { prefix: '/opt/etcd' } });
+ * const unit = renderSystemdUnit({ layout: { prefix: '/opt/etcd' }, etcdVersion: '3.5.33' }); // Documentation=https://etcd.io/docs/v3.5/
  * ```
  */
 export function renderSystemdUnit(opts: RenderSystemdUnitOptions = {}): string {
   if (opts === null || typeof opts !== 'object') throw invalidInput('options', 'must be an object');
   const layout = resolveLayout(opts.layout ?? {});
+  const v = resolveEtcdVersion(opts.etcdVersion ?? DEFAULT_ETCD_VERSION, 'etcdVersion');
   const user = opts.user ?? 'etcd';
   if (typeof user !== 'string' || !POSIX_USER.test(user)) throw invalidInput('user', `must be a system user name ([a-z_][a-z0-9_-]{0,31}), got ${JSON.stringify(user)}`);
   // Running etcd as root is exactly what the hardening is meant to prevent.
@@ -55,7 +63,7 @@ export function renderSystemdUnit(opts: RenderSystemdUnitOptions = {}): string {
     '# Rendered by etcd-kit. Settings live in the EnvironmentFile; re-render instead of editing.',
     '[Unit]',
     `Description=${unitValue(description)}`,
-    'Documentation=https://etcd.io/docs/v3.4/',
+    `Documentation=${v.table.docsUrl}`,
     'After=network-online.target',
     'Wants=network-online.target',
     '',

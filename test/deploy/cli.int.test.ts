@@ -6,16 +6,17 @@ import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from '
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeReleaseTarball, type ReleaseTarball } from '../helpers/release-tarball.js';
+import type { EtcdRelease } from '../helpers/etcd-releases.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';
+import { e2eRelease } from './deploy-helpers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cliPath = join(root, 'dist/cli.js');
 let tb: Testbed;
-let release: ReleaseTarball;
+let release: EtcdRelease;
 let server: Server;
 let baseUrl: string;
 let sha: string;
@@ -43,6 +44,11 @@ function writeSpec(name: string, etcd: string): string {
   return path;
 }
 
+/** The release tarball's file name, as the URLs the local server answers end. */
+function tarballName(): string {
+  return basename(release.tarball);
+}
+
 async function untouched(): Promise<boolean> {
   for (const h of tb.hosts) {
     if ((await tb.exec(h.name, 'test -e /opt/etcd', { allowFailure: true })).code === 0) return false;
@@ -52,14 +58,15 @@ async function untouched(): Promise<boolean> {
 
 beforeAll(async () => {
   if (!existsSync(cliPath)) throw new Error('dist/cli.js missing: run npm run build first');
-  [tb, release] = await Promise.all([startTestbed({ hosts: 3 }), makeReleaseTarball()]);
+  release = e2eRelease();
+  tb = await startTestbed({ hosts: 3 });
   const payload = readFileSync(release.tarball);
   sha = createHash('sha256').update(payload).digest('hex');
   server = createServer((req, res) => {
     downloads.push(req.url ?? '');
-    if (req.url === '/etcd-v3.4.23-linux-amd64.tar.gz') {
+    if (req.url === `/${tarballName()}`) {
       res.writeHead(200, { 'content-length': payload.length }).end(payload);
-    } else if (req.url === '/truncated/etcd-v3.4.23-linux-amd64.tar.gz') {
+    } else if (req.url === `/truncated/${tarballName()}`) {
       res.writeHead(200, { 'content-length': payload.length });
       res.write(payload.subarray(0, 1_000_000), () => res.socket?.destroy());
     } else res.writeHead(404).end();
@@ -70,12 +77,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise((ok) => server?.close(ok));
   await tb?.destroy();
-  await release?.cleanup();
 });
 
 describe('etcd-kit CLI on real hosts, binaries by URL', () => {
   it('refuses a wrong sha256 before any host is touched', async () => {
-    const spec = writeSpec('wrong-sha.yaml', `etcd:\n  url: ${baseUrl}/etcd-v3.4.23-linux-amd64.tar.gz\n  sha256: "${'0'.repeat(64)}"`);
+    const spec = writeSpec('wrong-sha.yaml', `etcd:\n  url: ${baseUrl}/${tarballName()}\n  sha256: "${'0'.repeat(64)}"`);
     const res = await cli('deploy', '-f', spec);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('CHECKSUM_MISMATCH');
@@ -84,7 +90,7 @@ describe('etcd-kit CLI on real hosts, binaries by URL', () => {
   });
 
   it('refuses a truncated download before any host is touched', async () => {
-    const spec = writeSpec('truncated.yaml', `etcd:\n  url: ${baseUrl}/truncated/etcd-v3.4.23-linux-amd64.tar.gz\n  sha256: ${sha}`);
+    const spec = writeSpec('truncated.yaml', `etcd:\n  url: ${baseUrl}/truncated/${tarballName()}\n  sha256: ${sha}`);
     const res = await cli('deploy', '-f', spec);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain('DOWNLOAD_FAILED');
@@ -92,8 +98,8 @@ describe('etcd-kit CLI on real hosts, binaries by URL', () => {
   });
 
   it('deploys from a YAML file with the right sha256 and prints health and kube-apiserver flags', async () => {
-    const before = downloads.filter((d) => d === '/etcd-v3.4.23-linux-amd64.tar.gz').length;
-    const spec = writeSpec('cluster.yaml', `etcd:\n  url: ${baseUrl}/etcd-v3.4.23-linux-amd64.tar.gz\n  sha256: ${sha}`);
+    const before = downloads.filter((d) => d === `/${tarballName()}`).length;
+    const spec = writeSpec('cluster.yaml', `etcd:\n  url: ${baseUrl}/${tarballName()}\n  sha256: ${sha}`);
     const res = await cli('deploy', '-f', spec);
     expect(res.stderr).not.toMatch(/error/i);
     expect(res.code).toBe(0);
@@ -103,7 +109,7 @@ describe('etcd-kit CLI on real hosts, binaries by URL', () => {
     expect(res.stdout).toContain('etcdctl --endpoints=');
     // plain (non-TTY) progress: one line per step per member
     expect(res.stderr).toMatch(/etcd02\s+upload \/opt\/etcd\/bin\/etcd/);
-    expect(downloads.filter((d) => d === '/etcd-v3.4.23-linux-amd64.tar.gz').length).toBe(before + 1);
+    expect(downloads.filter((d) => d === `/${tarballName()}`).length).toBe(before + 1);
   });
 
   it('re-deploys with no changes and no download (cache)', async () => {
@@ -124,7 +130,7 @@ describe('etcd-kit CLI on real hosts, binaries by URL', () => {
     expect(health.code).toBe(0);
     expect(health.stdout).toMatch(/ENDPOINT\s+MEMBER\s+HEALTHY\s+LEADER\s+VERSION\s+DB SIZE\s+TOOK/);
     expect(health.stdout.match(/\strue\s/g)).toHaveLength(3);
-    expect(health.stdout).toContain('3.4.23');
+    expect(health.stdout).toContain(release.version);
     const json = JSON.parse((await cli('health', '-f', join(work, 'cluster.yaml'), '--json')).stdout) as { healthy: boolean; leader: { name: string } };
     expect(json.healthy).toBe(true);
     expect(json.leader.name).toMatch(/^etcd0[123]$/);

@@ -6,9 +6,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ClusterSpecInput, DeployResult } from '../../src/index.js';
+import { type EtcdRelease, etcdRelease } from '../helpers/etcd-releases.js';
 import type { Testbed } from '../testbed/index.js';
 
 const run = promisify(execFile);
+
+/**
+ * Minor of etcd the deploy e2e suite runs on: the newest cached patch of it. `ETCD_KIT_E2E_ETCD` picks
+ * another (`3.7`, or an exact `3.5.33`). Default: `3.6`.
+ */
+export const E2E_ETCD_MINOR = process.env.ETCD_KIT_E2E_ETCD ?? '3.6';
+
+/** The release the deploy e2e suite deploys (see {@link E2E_ETCD_MINOR}). */
+export function e2eRelease(): EtcdRelease {
+  return etcdRelease(E2E_ETCD_MINOR);
+}
 
 /** A spec for the first `count` hosts of a testbed, members etcd01.., a fresh PKI dir. */
 export function testbedSpec(tb: Testbed, tarball: string, count = tb.hosts.length): ClusterSpecInput & { pki: { dir: string } } {

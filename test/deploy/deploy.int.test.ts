@@ -4,7 +4,6 @@ import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   checkHealth,
-  createEtcdClient,
   type DeployProgressEvent,
   type DeployResult,
   deployEtcdCluster,
@@ -15,22 +14,23 @@ import {
   readPkiDir,
   resetEtcdCluster,
 } from '../../src/index.js';
-import { makeReleaseTarball, type ReleaseTarball } from '../helpers/release-tarball.js';
+import type { EtcdRelease } from '../helpers/etcd-releases.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';
-import { etcdctl, mainPids, testbedSpec } from './deploy-helpers.js';
+import { e2eRelease, etcdctl, mainPids, testbedSpec } from './deploy-helpers.js';
+import { lostWrites, startWriter, type WriterReport } from './writer.js';
 
 let tb: Testbed;
-let release: ReleaseTarball;
+let release: EtcdRelease;
 let spec: ReturnType<typeof testbedSpec>;
 let first: DeployResult;
 
 beforeAll(async () => {
-  [tb, release] = await Promise.all([startTestbed({ hosts: 3 }), makeReleaseTarball()]);
+  release = e2eRelease();
+  tb = await startTestbed({ hosts: 3 });
   spec = testbedSpec(tb, release.tarball);
 });
 afterAll(async () => {
   await tb?.destroy();
-  await release?.cleanup();
 });
 
 describe('deployEtcdCluster on 3 real hosts', () => {
@@ -134,23 +134,10 @@ describe('deployEtcdCluster on 3 real hosts', () => {
     const pidsBefore = await mainPids(tb);
     const admin = await readPkiDir(spec.pki.dir);
     const tls = { caPem: admin.ca.certPem, certPem: admin.clients['admin']!.certPem, keyPem: admin.clients['admin']!.keyPem };
-    const client = createEtcdClient({ endpoints: first.endpoints, tls });
-    let writing = true;
-    const acked: string[] = [];
     const order: string[] = [];
     // For each acknowledged write: how many members had begun restarting by then.
     const ackedAtStage = new Set<number>();
-    const writer = (async () => {
-      for (let i = 0; writing; i++) {
-        try {
-          await client.put(`/roll/${i}`).value(String(i));
-          acked.push(`/roll/${i}`);
-          ackedAtStage.add(order.length);
-        } catch {
-          await new Promise((r) => setTimeout(r, 20)); // a member is restarting: retry shortly
-        }
-      }
-    })();
+    const writer = startWriter(first.endpoints, tls, '/roll/', () => ackedAtStage.add(order.length));
     const samples: boolean[] = [];
     let sampling = true;
     const sampler = (async () => {
@@ -160,15 +147,15 @@ describe('deployEtcdCluster on 3 real hosts', () => {
       }
     })();
     let rolled: DeployResult;
+    let written: WriterReport;
     try {
       rolled = await deployEtcdCluster(
         { ...spec, settings: { snapshotCount: 20_000 } },
         { onProgress: (e) => e.step === 'restart' && e.member && order.at(-1) !== e.member && order.push(e.member) },
       );
     } finally {
-      writing = false;
       sampling = false;
-      await Promise.all([writer, sampler]);
+      [written] = await Promise.all([writer.stop(), sampler]);
     }
     expect(rolled.plan.mode).toBe('update');
     expect(rolled.plan.members.map((m) => m.service)).toEqual(['restart', 'restart', 'restart']);
@@ -185,12 +172,7 @@ describe('deployEtcdCluster on 3 real hosts', () => {
     expect(samples.every(Boolean)).toBe(true);
     // (not necessarily in every stage: a stage can be shorter than the client's circuit-breaker back-off)
     expect([...ackedAtStage].some((stage) => stage >= 1)).toBe(true);
-    client.close();
-    // read back with a fresh client: the writer's may still hold a circuit breaker open for a member it saw restart
-    const reader = createEtcdClient({ endpoints: first.endpoints, tls });
-    const stored = new Set(await reader.getAll().prefix('/roll/').keys());
-    reader.close();
-    expect(acked.filter((k) => !stored.has(k))).toEqual([]);
+    expect(await lostWrites(first.endpoints, tls, '/roll/', written.acked)).toEqual([]);
     for (const h of tb.hosts) expect((await tb.exec(h.name, 'cat /opt/etcd/cfg/etcd.env')).stdout).toContain('ETCD_SNAPSHOT_COUNT="20000"');
   });
 

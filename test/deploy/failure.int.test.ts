@@ -4,22 +4,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DeployResult, deployEtcdCluster } from '../../src/index.js';
 import { rejection } from '../helpers/rejection.js';
-import { makeReleaseTarball, type ReleaseTarball } from '../helpers/release-tarball.js';
+import type { EtcdRelease } from '../helpers/etcd-releases.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';
-import { etcdctl, mainPids, testbedSpec } from './deploy-helpers.js';
+import { e2eRelease, etcdctl, mainPids, testbedSpec } from './deploy-helpers.js';
 
 let tb: Testbed;
-let release: ReleaseTarball;
+let release: EtcdRelease;
 let spec: ReturnType<typeof testbedSpec>;
 
 beforeAll(async () => {
-  [tb, release] = await Promise.all([startTestbed({ hosts: 5 }), makeReleaseTarball()]);
+  release = e2eRelease();
+  tb = await startTestbed({ hosts: 5 });
   spec = testbedSpec(tb, release.tarball);
   spec.pki = { ...spec.pki, keyAlgorithm: 'ecdsa-p256' };
 });
 afterAll(async () => {
   await tb?.destroy();
-  await release?.cleanup();
 });
 
 

@@ -2,17 +2,18 @@
 // then member remove + host clean-up + the others' files rewritten without restarts; re-runs converge.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkHealth, deployEtcdCluster, EtcdKitError, readPkiDir, removeEtcdMember } from '../../src/index.js';
-import { makeReleaseTarball, type ReleaseTarball } from '../helpers/release-tarball.js';
+import type { EtcdRelease } from '../helpers/etcd-releases.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';
-import { etcdctl, mainPids, testbedSpec } from './deploy-helpers.js';
+import { e2eRelease, etcdctl, mainPids, testbedSpec } from './deploy-helpers.js';
 
 let tb: Testbed;
-let release: ReleaseTarball;
+let release: EtcdRelease;
 let four: ReturnType<typeof testbedSpec>;
 let three: ReturnType<typeof testbedSpec>;
 
 beforeAll(async () => {
-  [tb, release] = await Promise.all([startTestbed({ hosts: 4 }), makeReleaseTarball()]);
+  release = e2eRelease();
+  tb = await startTestbed({ hosts: 4 });
   four = testbedSpec(tb, release.tarball);
   three = { ...four, members: four.members.slice(0, 3) };
   const first = await deployEtcdCluster(four);
@@ -21,7 +22,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await tb?.destroy();
-  await release?.cleanup();
 });
 
 /** The cluster's membership as etcd lists it (names, sorted). */

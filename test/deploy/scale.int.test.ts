@@ -2,19 +2,19 @@
 // learners and are promoted; the running members are not restarted; a re-run changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployEtcdCluster, formatPlan, planEtcdCluster } from '../../src/index.js';
-import { makeReleaseTarball, type ReleaseTarball } from '../helpers/release-tarball.js';
+import type { EtcdRelease } from '../helpers/etcd-releases.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';
-import { etcdctl, mainPids, testbedSpec } from './deploy-helpers.js';
+import { e2eRelease, etcdctl, mainPids, testbedSpec } from './deploy-helpers.js';
 
 let tb: Testbed;
-let release: ReleaseTarball;
+let release: EtcdRelease;
 
 beforeAll(async () => {
-  [tb, release] = await Promise.all([startTestbed({ hosts: 5 }), makeReleaseTarball()]);
+  release = e2eRelease();
+  tb = await startTestbed({ hosts: 5 });
 });
 afterAll(async () => {
   await tb?.destroy();
-  await release?.cleanup();
 });
 
 describe('scaling a running cluster', () => {

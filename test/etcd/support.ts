@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { ClusterHealth, EtcdMember } from '../../src/etcd/index.js';
 import { pkiPaths, signPeerCert, signServerCert } from '../../src/pki/index.js';
 import { type ClusterMember, clientUrl, parseEnvFile, peerUrl, renderEtcdEnv } from '../../src/render/index.js';
-import { ETCD_BIN, freePorts, type LocalCluster } from '../helpers/local-cluster.js';
+import { freePorts, type LocalCluster } from '../helpers/local-cluster.js';
 
 /** A TCP forwarder listening on `host` (OS-assigned port) that pipes every connection to `target`. */
 export interface TcpForwarder {
@@ -111,6 +111,7 @@ export async function prepareExtraMember(cluster: LocalCluster, name: string): P
         members: clusterMembers,
         token,
         state: 'existing',
+        etcdVersion: cluster.etcdVersion,
         listenLocalhost: false,
         layout: { prefix: home, dataDir: join(home, 'data'), caFile: pkiPaths(cluster.pkiDir).caCert, ...files },
       });
@@ -119,7 +120,7 @@ export async function prepareExtraMember(cluster: LocalCluster, name: string): P
       const env = parseEnvFile(await readFile(envFile, 'utf8'));
       const fd = openSync(join(home, 'etcd.log'), 'a');
       try {
-        child = spawn(ETCD_BIN, [], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', fd, fd] });
+        child = spawn(cluster.etcdBin, [], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', fd, fd] });
         child.once('error', () => {});
       } finally {
         closeSync(fd);

@@ -1,6 +1,6 @@
 /**
- * Test helper: a real etcd 3.4 cluster of local processes, configured only through etcd-kit's own PKI and
- * env-file renderer. Every test file gets its own temp dir and OS-assigned ports, so files never collide;
+ * Test helper: a real etcd cluster of local processes (the machine's /usr/bin/etcd unless told otherwise),
+ * configured only through etcd-kit's own PKI and env-file renderer, for the binary's own etcd version. Every test file gets its own temp dir and OS-assigned ports, so files never collide;
  * `close()` (and a process-exit safety net) leaves no etcd process and no temp dir behind.
  *
  * @example
@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -36,6 +36,14 @@ export const ETCD_BIN = '/usr/bin/etcd';
 /** Path of etcdctl. */
 export const ETCDCTL_BIN = '/usr/bin/etcdctl';
 
+/** The release an etcd binary reports (`etcd Version: 3.4.23` → `'3.4.23'`). Throws when it reports none. */
+export function etcdBinaryVersion(etcdBin: string = ETCD_BIN): string {
+  const out = execFileSync(etcdBin, ['--version'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  const match = /etcd Version: ([0-9]+\.[0-9]+\.[0-9]+)/.exec(out);
+  if (!match?.[1]) throw new Error(`cannot read the version of ${etcdBin}: ${out}`);
+  return match[1];
+}
+
 /** Options of {@link startLocalCluster}. */
 export interface LocalClusterOptions {
   /** Number of members. Default: 3. */
@@ -44,8 +52,12 @@ export interface LocalClusterOptions {
   keyAlgorithm?: KeyAlgorithm;
   /** Address of each member (loopback addresses; `::1` works too). Default: `127.0.0.1` for every member. */
   addresses?: string[];
-  /** etcd tunables passed to `renderEtcdEnv`. Default: etcd-kit's defaults. */
-  settings?: EtcdSettings;
+  /**
+   * etcd tunables passed to `renderEtcdEnv`: one object for every member, or a function of the member when members
+   * need different values (e.g. each its own metrics listener on loopback: use `sparePort`, picked together with
+   * the cluster's client and peer ports so it never collides with them). Default: etcd-kit's defaults.
+   */
+  settings?: EtcdSettings | ((member: LocalMemberSlot) => EtcdSettings);
   /** Also listen on `https://127.0.0.1:<clientPort>` (renderEtcdEnv's `listenLocalhost`). Default: false. */
   listenLocalhost?: boolean;
   /** Initial cluster token. Default: a random one per cluster. */
@@ -54,6 +66,27 @@ export interface LocalClusterOptions {
   namePrefix?: string;
   /** How long to wait for every member to report healthy, in ms. Default: 60000. */
   readyTimeoutMs?: number;
+  /** etcd server binary every member runs. Default: {@link ETCD_BIN} (`/usr/bin/etcd`). */
+  etcdBin?: string;
+  /** etcdctl the helper checks health with. Default: {@link ETCDCTL_BIN} (`/usr/bin/etcdctl`). */
+  etcdctlBin?: string;
+  /**
+   * etcd release the env files are rendered for (renderEtcdEnv's `etcdVersion`). Default: what `etcdBin --version`
+   * reports, so the files always name what the binary reads.
+   */
+  etcdVersion?: string;
+}
+
+/** What a per-member `settings` function learns about the member it configures. */
+export interface LocalMemberSlot {
+  /** 0-based position in the cluster. */
+  index: number;
+  /** Member name. */
+  name: string;
+  /** Address the member listens on. */
+  address: string;
+  /** A free TCP port on `address`, distinct from every client and peer port of the cluster. */
+  sparePort: number;
 }
 
 /** One running (or stopped) member of a {@link LocalCluster}. */
@@ -102,6 +135,10 @@ export interface LocalCluster {
   members: LocalMember[];
   /** Client URLs of all members. */
   endpoints: string[];
+  /** The etcd binary every member runs. */
+  etcdBin: string;
+  /** The release the env files were rendered for. */
+  etcdVersion: string;
   /** The `admin` client certificate (clientAuth) and the CA, as PEM. */
   tls: { caPem: string; certPem: string; keyPem: string };
   /** The same admin credentials as files, for etcdctl. */
@@ -120,8 +157,10 @@ export interface LocalCluster {
   restart(name: string): Promise<void>;
   /** Waits until every named member (default: all running ones) passes `endpoint health`. */
   waitHealthy(names?: string[], timeoutMs?: number): Promise<void>;
-  /** The member's log so far. */
+  /** The member's log so far (stdout + stderr of every run). */
   readLog(name: string): Promise<string>;
+  /** Every member's log so far, by member name. */
+  readLogs(): Promise<Record<string, string>>;
   /** Kills every process and removes the temp dir. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -129,7 +168,7 @@ export interface LocalCluster {
 // Safety net for test runs that never reach close() (a failing beforeAll, a forgotten afterAll, a worker the
 // runner kills hard, where no 'exit' handler runs): a tiny shell watchdog per cluster holds a pipe from this
 // process. When this process dies for any reason the pipe closes, `read` returns, and the watchdog kills the
-// etcd pids listed in the cluster's pid file (only if they still run /usr/bin/etcd) and removes the temp dir.
+// etcd pids listed in the cluster's pid file (only if they still run an etcd binary) and removes the temp dir.
 const WATCHDOG = `trap '' INT TERM HUP
 read _ || true
 for p in $(cat "$1/pids" 2>/dev/null); do
@@ -145,11 +184,11 @@ function startWatchdog(dir: string): ChildProcess {
   return dog;
 }
 
-/** Runs etcdctl (API v3) with exactly the given arguments. Never throws for a non-zero exit. */
-export function runEtcdctl(args: string[], timeoutMs = 20_000): Promise<EtcdctlResult> {
+/** Runs etcdctl (API v3, `etcdctlBin`, default {@link ETCDCTL_BIN}) with exactly the given arguments. Never throws for a non-zero exit. */
+export function runEtcdctl(args: string[], timeoutMs = 20_000, etcdctlBin = ETCDCTL_BIN): Promise<EtcdctlResult> {
   return new Promise((resolve) => {
     execFile(
-      ETCDCTL_BIN,
+      etcdctlBin,
       args,
       { timeout: timeoutMs, killSignal: 'SIGKILL', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ETCDCTL_API: '3' } },
       (err, stdout, stderr) => {
@@ -210,8 +249,8 @@ function waitExit(child: ChildProcess): Promise<void> {
 
 /**
  * Starts a local etcd cluster: creates the PKI with `createClusterPki` (member hosts = the member's address)
- * and writes it with `writePkiDir`, renders every member's env file with `renderEtcdEnv`, launches all members
- * concurrently from `/usr/bin/etcd` with the environment parsed back from those files, and resolves once
+ * and writes it with `writePkiDir`, renders every member's env file with `renderEtcdEnv` for `etcdVersion`, launches
+ * all members concurrently from `etcdBin` with the environment parsed back from those files, and resolves once
  * `etcdctl endpoint health` with the admin client certificate passes on every member. On any failure it
  * cleans up and rejects with the tail of the member logs.
  */
@@ -223,6 +262,11 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
   const namePrefix = opts.namePrefix ?? 'etcd';
   const readyTimeoutMs = opts.readyTimeoutMs ?? 60_000;
   const token = opts.token ?? `local-${Math.random().toString(36).slice(2, 10)}`;
+  const etcdBin = opts.etcdBin ?? ETCD_BIN;
+  const etcdctlBin = opts.etcdctlBin ?? ETCDCTL_BIN;
+  const etcdVersion = opts.etcdVersion ?? etcdBinaryVersion(etcdBin);
+  const given = opts.settings;
+  const settingsFor = typeof given === 'function' ? given : given ? () => given : undefined;
 
   const dir = await mkdtemp(join(tmpdir(), 'etcd-kit-cluster-'));
   const watchdog = startWatchdog(dir);
@@ -252,14 +296,19 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     const portHosts = addresses.flatMap((a) => [
       listenLocalhost && a !== '127.0.0.1' ? [a, '127.0.0.1'] : [a], // client port
       [a], // peer port
+      [a], // spare port (per-member settings)
     ]);
     const ports = await freePorts(portHosts);
     const clusterMembers: ClusterMember[] = names.map((name, i) => ({
       name,
       address: addresses[i]!,
-      clientPort: ports[2 * i]!,
-      peerPort: ports[2 * i + 1]!,
+      clientPort: ports[3 * i]!,
+      peerPort: ports[3 * i + 1]!,
     }));
+    const slot = (m: ClusterMember): LocalMemberSlot => {
+      const index = clusterMembers.indexOf(m);
+      return { index, name: m.name, address: m.address, sparePort: ports[3 * index + 2]! };
+    };
 
     const pki = await createClusterPki({
       members: clusterMembers.map((m) => ({ name: m.name, hosts: [m.address] })),
@@ -290,7 +339,8 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
         state: 'new',
         layout,
         listenLocalhost,
-        ...(opts.settings ? { settings: opts.settings } : {}),
+        etcdVersion,
+        ...(settingsFor ? { settings: settingsFor(slot(m)) } : {}),
       };
       const text = renderEtcdEnv(renderOptions);
       const envFile = join(home, 'cfg', 'etcd.env');
@@ -325,7 +375,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       const env = parseEnvFile(await readFile(m.envFile, 'utf8'));
       const fd = openSync(m.logFile, 'a');
       try {
-        const child = spawn(ETCD_BIN, [], {
+        const child = spawn(etcdBin, [], {
           env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
           stdio: ['ignore', fd, fd],
         });
@@ -358,6 +408,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
           ...args,
         ],
         o.timeoutMs,
+        etcdctlBin,
       );
 
     const waitHealthy = async (names?: string[], timeoutMs = readyTimeoutMs): Promise<void> => {
@@ -403,6 +454,8 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       pkiDir,
       members,
       endpoints,
+      etcdBin,
+      etcdVersion,
       tls: { caPem: pki.ca.certPem, certPem: admin.certPem, keyPem: admin.keyPem },
       tlsFiles,
       member: byName,
@@ -420,6 +473,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       },
       waitHealthy,
       readLog: (name) => readFile(byName(name).logFile, 'utf8'),
+      readLogs: async () => Object.fromEntries(await Promise.all(members.map(async (m) => [m.name, await readFile(m.logFile, 'utf8')] as const))),
       close,
     };
   } catch (err) {

@@ -7,8 +7,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEtcdKitError } from '../../src/errors.js';
 import { elfArch, prepareBinaries } from '../../src/remote/binaries.js';
+import { type MemberFiles, prepareMemberBundle } from '../../src/remote/index.js';
 import { readTar } from '../../src/remote/tar.js';
 import { makeReleaseTarball, type ReleaseTarball, SOURCE_ETCD, SOURCE_ETCDCTL } from '../helpers/release-tarball.js';
+import { createTestPki, renderMemberFiles } from './cluster-files.js';
 
 const run = promisify(execFile);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -68,6 +70,27 @@ describe('prepareBinaries', () => {
     await expect(prepareBinaries({ dir: join(dir, 'absent') })).rejects.toSatisfy(isBundleInvalid('binaries.dir'));
     await writeFile(join(dir, 'garbage.tar.gz'), Buffer.from([0x1f, 0x8b, 1, 2, 3]));
     await expect(prepareBinaries({ tarball: join(dir, 'garbage.tar.gz') })).rejects.toSatisfy(isBundleInvalid('binaries.tarball'));
+  });
+
+  it('takes etcdutl from a 3.5+ release like etcd: hashed from the archive, installed beside etcd as a hash-checked bundle file', async () => {
+    // The release layout of 3.5+: etcd, etcdctl and etcdutl (any ELF stands in for etcdutl here).
+    const top = 'etcd-v3.5.99-linux-amd64';
+    await mkdir(join(dir, 'with-etcdutl', top), { recursive: true });
+    await copyFile(SOURCE_ETCD, join(dir, 'with-etcdutl', top, 'etcd'));
+    await copyFile(SOURCE_ETCDCTL, join(dir, 'with-etcdutl', top, 'etcdctl'));
+    await copyFile(SOURCE_ETCDCTL, join(dir, 'with-etcdutl', top, 'etcdutl'));
+    const tarball = join(dir, `${top}.tar.gz`);
+    await run('tar', ['-I', 'gzip -1', '-cf', tarball, '-C', join(dir, 'with-etcdutl'), top]);
+    const prepared = await prepareBinaries({ tarball });
+    expect(prepared.version).toBe('3.5.99');
+    expect(prepared.files.map((f) => f.name)).toEqual(['etcd', 'etcdctl', 'etcdutl']);
+    expect(prepared.files[2]!.sha256).toBe(sha(await readFile(SOURCE_ETCDCTL)));
+    const pki = await createTestPki([{ name: 'etcd01', address: '10.77.0.11' }]);
+    const files = renderMemberFiles(pki, { members: [{ name: 'etcd01', address: '10.77.0.11' }] }).etcd01 as MemberFiles;
+    const bundle = await prepareMemberBundle({ binaries: prepared, files });
+    const etcdutl = bundle.files.find((f) => f.role === 'etcdutl')!;
+    // installed beside etcd, root-owned and executable; a new etcdutl alone does not restart etcd
+    expect(etcdutl).toMatchObject({ path: '/opt/etcd/bin/etcdutl', mode: 0o755, owner: 'root', group: 'root', restartsService: false, sha256: prepared.files[2]!.sha256 });
   });
 
   it('recognises ELF machines as uname -m names', async () => {

@@ -24,6 +24,8 @@ export interface ClusterFilesOptions {
   layout?: Partial<EtcdLayout>;
   /** Settings for renderEtcdEnv. */
   settings?: EtcdSettings;
+  /** Release the files are for: pass the version of the binaries a test runs (env names differ by release). Default: renderEtcdEnv's. */
+  etcdVersion?: string;
 }
 
 /** Creates the PKI (ECDSA P-256: fast) for `members` plus an `admin` client. */
@@ -53,9 +55,10 @@ export function renderMemberFiles(pki: ClusterPki, options: ClusterFilesOptions)
         members: options.members,
         token: options.token ?? 'etcd-kit-remote-test',
         layout,
+        ...(options.etcdVersion ? { etcdVersion: options.etcdVersion } : {}),
         ...(options.settings ? { settings: options.settings } : {}),
       }),
-      unit: renderSystemdUnit({ layout }),
+      unit: renderSystemdUnit({ layout, ...(options.etcdVersion ? { etcdVersion: options.etcdVersion } : {}) }),
       etcdctlEnv: renderEtcdctlEnv({ endpoints: [`https://${m.address}:2379`], layout }),
     };
   }

@@ -101,6 +101,50 @@ describe('factsScript, run by a real /bin/sh on this machine', () => {
     expect(facts.firewall.nftables).toEqual([]);
   });
 
+  it('reports the etcd binary’s version, runs it once per content, and whether the data dir holds a member', async () => {
+    const bin = join(dir, 'ver-bin');
+    const data = join(dir, 'ver-data');
+    await mkdir(bin);
+    await mkdir(data);
+    const etcd = join(bin, 'etcd');
+    const runs = join(dir, 'ver-runs');
+    // A stand-in etcd: prints what `etcd --version` prints and counts how often it ran.
+    const fake = (version: string) =>
+      `#!/bin/sh\necho x >>'${runs}'\n[ "$1" = --version ] || exit 2\nprintf 'etcd Version: ${version}\\nGit SHA: Not provided\\nGo Version: go1.26.8\\nGo OS/Arch: linux/amd64\\n'\n`;
+    await writeFile(etcd, fake('3.5.30'), { mode: 0o755 });
+    const cache = join(dir, 'ver-cache', 'sums');
+    const query = { files: [etcd], dirs: [], unitName: 'x.service', serviceUser: 'root', serviceGroup: 'root', hashCacheFile: cache, etcdBinary: etcd, dataDir: data };
+    const facts = async () => parseFacts((await run('/bin/sh', ['-c', factsScript(query)])).stdout);
+    const runCount = async () => (await readFile(runs, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+
+    const first = await facts();
+    expect(first.etcdVersion).toBe('3.5.30');
+    expect(first.memberData).toBe(false);
+    expect(await runCount()).toBe(1);
+    // remembered by content: the next reads do not run it again
+    await mkdir(join(data, 'member'));
+    const second = await facts();
+    expect(second).toMatchObject({ etcdVersion: '3.5.30', memberData: true });
+    expect(await runCount()).toBe(1);
+    expect(await readFile(cache, 'utf8')).toContain(`${createHash('sha256').update(fake('3.5.30')).digest('hex')} version 3.5.30\n`);
+
+    // new content: run again
+    await writeFile(etcd, fake('3.6.14'), { mode: 0o755 });
+    expect((await facts()).etcdVersion).toBe('3.6.14');
+    expect(await runCount()).toBe(2);
+    // something that does not print `etcd Version: X.Y.Z` has no version; a missing binary neither
+    await writeFile(etcd, '#!/bin/sh\necho "not etcd"\n', { mode: 0o755 });
+    expect((await facts()).etcdVersion).toBeUndefined();
+    await rm(etcd);
+    const missing = await facts();
+    expect(missing.etcdVersion).toBeUndefined();
+    expect(missing.hashes.get(etcd)).toBeNull();
+    // not asked: neither reported
+    const plain = parseFacts((await run('/bin/sh', ['-c', factsScript({ ...query, etcdBinary: undefined, dataDir: undefined })])).stdout);
+    expect(plain).toMatchObject({ memberData: false });
+    expect(plain.etcdVersion).toBeUndefined();
+  });
+
   it('rejects truncated output', () => {
     expect(() => parseFacts('@@uid\n0\n@@arch\nx86_64\n')).toThrow(/truncated/);
   });

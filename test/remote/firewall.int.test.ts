@@ -104,7 +104,7 @@ beforeAll(async () => {
   members = tb.hosts.map((h, i) => ({ name: `etcd0${i + 1}`, address: h.ip }));
   [release, pki] = await Promise.all([makeReleaseTarball(), createTestPki(members)]);
   binaries = await prepareBinaries({ tarball: release.tarball });
-  files = renderMemberFiles(pki, { members });
+  files = renderMemberFiles(pki, { members, etcdVersion: release.version });
   controllerRulesetBefore = await controllerRuleset();
   for (let i = 0; i < tb.hosts.length; i++) {
     // Hosts boot without a firewall; this one is the host admin's, not etcd-kit's.

@@ -116,7 +116,7 @@ beforeAll(async () => {
   members = tb.hosts.map((h, i) => ({ name: `etcd0${i + 1}`, address: h.ip }));
   [release, pki] = await Promise.all([makeReleaseTarball(), createTestPki(members)]);
   binaries = await prepareBinaries({ tarball: release.tarball });
-  files = renderMemberFiles(pki, { members });
+  files = renderMemberFiles(pki, { members, etcdVersion: release.version });
   clientDir = await mkdtemp(join(tmpdir(), 'etcd-kit-remote-client-'));
   const admin = pki.clients.admin;
   if (!admin) throw new Error('no admin client certificate');
@@ -256,7 +256,7 @@ describe('re-runs and changes', () => {
 
   it('one changed setting uploads only that file and restarts only that member; the cluster stays healthy', async () => {
     const before = await Promise.all(tb.hosts.map((_, i) => mainPid(i)));
-    const changedEnv = renderMemberFiles(pki, { members, settings: { logLevel: 'warn' } }).etcd02?.env ?? '';
+    const changedEnv = renderMemberFiles(pki, { members, etcdVersion: release.version, settings: { logLevel: 'warn' } }).etcd02?.env ?? '';
     expect(changedEnv).toContain('ETCD_LOG_LEVEL="warn"');
     const reports = await Promise.all(tb.hosts.map((_, i) => installMember(target(i), bundle(i, i === 1 ? { env: changedEnv } : {}))));
     expect(reports[1]?.changedFiles).toEqual(['/opt/etcd/cfg/etcd.env']);

@@ -9,7 +9,7 @@ import { renderSystemdUnit } from '../../src/render/index.js';
 import { factsScript, type HostFacts, parseFacts } from '../../src/remote/facts.js';
 import { planFirewall } from '../../src/remote/firewall.js';
 import { type MemberFiles, type PreparedBundle, prepareBinaries, prepareMemberBundle } from '../../src/remote/index.js';
-import { applyScript, checkHost, describeHostChanges, factsAfterInstall, planInstall, planIsEmpty, STAGED_HASH_MISMATCH_EXIT } from '../../src/remote/plan.js';
+import { applyScript, checkHost, describeHostChanges, ETCD_VERSION_MISMATCH_EXIT, factsAfterInstall, planInstall, planIsEmpty, STAGED_HASH_MISMATCH_EXIT } from '../../src/remote/plan.js';
 import { SOURCE_ETCD } from '../helpers/release-tarball.js';
 import { createTestPki, renderMemberFiles } from './cluster-files.js';
 
@@ -36,6 +36,7 @@ function bareFacts(overrides: Partial<HostFacts> = {}): HostFacts {
     mainPidSockets: new Set(),
     firewall: { firewalld: { active: false, openPorts: [] }, ufw: { active: false, allowedPorts: [] }, nftables: [] },
     contents: new Map(),
+    memberData: false,
     ...overrides,
   };
 }
@@ -423,5 +424,53 @@ describe('applyScript, run by a real /bin/sh against a scratch layout', () => {
     const predicted = factsAfterInstall(local, plan, facts);
     expect(predicted.hashes).toEqual(after.hashes);
     expect(predicted.stats).toEqual(after.stats);
+  });
+
+  it('runs the new etcd before placing anything: a release whose name lies about its version replaces nothing', async () => {
+    const root = join(dir, 'host-version');
+    const layout = { prefix: `${root}/opt/etcd`, dataDir: `${root}/var/lib/etcd`, unitPath: `${root}/systemd/etcd.service` };
+    const pki = await createTestPki(members);
+    const rendered = renderMemberFiles(pki, { members, layout }).etcd01 as MemberFiles;
+    const files = { ...rendered, unit: renderSystemdUnit({ layout, user: 'nobody', group: 'nogroup' }) };
+    const binaries = await prepareBinaries({ dir: join(dir, 'bin') });
+    const real = (await run(SOURCE_ETCD, ['--version'])).stdout.split('\n')[0]!.replace('etcd Version: ', '');
+    const bundleOf = (version: string) => prepareMemberBundle({ binaries: { ...binaries, version }, files, layout });
+    const query = (b: PreparedBundle) => ({
+      files: b.files.map((f) => f.path),
+      dirs: b.dirs.map((d) => d.path),
+      unitName: b.unitName,
+      serviceUser: b.serviceUser,
+      serviceGroup: b.serviceGroup,
+      hashCacheFile: join(root, 'hash-cache'),
+      etcdBinary: b.files.find((f) => f.role === 'etcd')!.path,
+    });
+    const apply = async (b: PreparedBundle) => {
+      await mkdir(root, { recursive: true });
+      const facts = parseFacts((await run('/bin/sh', ['-c', factsScript(query(b))])).stdout);
+      const plan = planInstall(b, facts, { restart: 'never', openFirewall: false });
+      plan.daemonReload = false;
+      plan.enable = false;
+      const staging = join(root, 'staging');
+      await mkdir(staging, { mode: 0o700, recursive: true });
+      for (const f of plan.upload) await writeFile(join(staging, f.sha256), f.data, { mode: 0o600 });
+      return { facts, plan, result: await run('/bin/sh', ['-c', applyScript(b, plan, staging)]).catch((e) => e) };
+    };
+
+    const lying = await bundleOf('3.5.99');
+    const refused = await apply(lying);
+    expect([refused.result.code, refused.result.stdout]).toEqual([ETCD_VERSION_MISMATCH_EXIT, '']);
+    expect(refused.result.stderr).toContain(`the new etcd reports: etcd Version: ${real}`);
+    // not one file placed, no temp file left next to them, the staging copies gone
+    for (const f of lying.files) await expect(stat(f.path)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await readdir(join(root, 'opt/etcd/bin'))).toEqual([]);
+    await expect(stat(join(root, 'staging'))).rejects.toMatchObject({ code: 'ENOENT' });
+
+    const honest = await bundleOf(real);
+    const placed = await apply(honest);
+    expect(placed.result.code).toBeUndefined();
+    expect((await readFile(honest.files[0]!.path)).equals(honest.files[0]!.data)).toBe(true);
+    // the predicted facts carry the version; the host then reports the same
+    expect(factsAfterInstall(honest, placed.plan, placed.facts).etcdVersion).toBe(real);
+    expect(parseFacts((await run('/bin/sh', ['-c', factsScript(query(honest))])).stdout).etcdVersion).toBe(real);
   });
 });

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClusterPki, type KeyAlgorithm, pkiPaths, writePkiDir } from '../../src/pki/index.js';
 import { parseEnvFile, renderEtcdctlEnv, renderEtcdEnv } from '../../src/render/index.js';
-import { type EtcdctlResult, freePorts, type LocalCluster, runEtcdctl, startLocalCluster } from '../helpers/local-cluster.js';
+import { type EtcdctlResult, type LocalCluster, runEtcdctl, startLocalCluster } from '../helpers/local-cluster.js';
 
 const sh = promisify(execFile);
 const UNRECOGNIZED = 'unrecognized environment variable';
@@ -158,20 +158,23 @@ describe('optional listeners and tunables on a real etcd 3.4', () => {
   let metricsPort: number;
 
   beforeAll(async () => {
-    [metricsPort] = (await freePorts([['127.0.0.1']])) as [number];
     cluster = await startLocalCluster({
       size: 1,
-      settings: {
-        metricsUrls: [`http://127.0.0.1:${metricsPort}`],
-        cipherSuites: ['TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256'],
-        heartbeatMs: 50,
-        electionMs: 500,
-        autoCompactionMode: 'revision',
-        autoCompactionRetention: '1000',
-        metrics: 'extensive',
-        logLevel: 'debug',
-        preVote: false,
-        initialCorruptCheck: false,
+      // The spare port is picked with the cluster's own ports, so the metrics listener never collides with them.
+      settings: ({ sparePort }) => {
+        metricsPort = sparePort;
+        return {
+          metricsUrls: [`http://127.0.0.1:${sparePort}`],
+          cipherSuites: ['TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256', 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256'],
+          heartbeatMs: 50,
+          electionMs: 500,
+          autoCompactionMode: 'revision',
+          autoCompactionRetention: '1000',
+          metrics: 'extensive',
+          logLevel: 'debug',
+          preVote: false,
+          initialCorruptCheck: false,
+        };
       },
     });
   });

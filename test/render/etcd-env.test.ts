@@ -8,10 +8,12 @@ const members: ClusterMember[] = [
   { name: 'etcd03', address: '192.168.35.138' },
 ];
 const base: RenderEtcdEnvOptions = { member: 'etcd01', members, token: 'k8s-etcd-7f3a9c' };
+// Debian 12's etcd: the tests that pin names are about the 3.4 file (test/render/etcd-env-versions.test.ts covers the others).
+const v34: RenderEtcdEnvOptions = { ...base, etcdVersion: '3.4.23' };
 
 describe('renderEtcdEnv', () => {
-  it('renders the recipe cluster with mTLS and safe defaults, byte for byte', () => {
-    expect(renderEtcdEnv(base)).toBe(`# etcd etcd01: rendered by etcd-kit. Edit the inputs and re-render; hand edits are overwritten.
+  it('renders the recipe cluster for etcd 3.4.23 with mTLS and safe defaults, byte for byte', () => {
+    expect(renderEtcdEnv(v34)).toBe(`# etcd etcd01: rendered by etcd-kit for etcd 3.4.23. Edit the inputs and re-render; hand edits are overwritten.
 
 #[Member]
 ETCD_NAME="etcd01"
@@ -94,9 +96,10 @@ ETCD_LOG_LEVEL="info"
     expect(e2.ETCD_INITIAL_CLUSTER).toBe(e3.ETCD_INITIAL_CLUSTER);
   });
 
-  it('honours state, layout, ports, listenLocalhost and tunables', () => {
+  it('honours state, layout, ports, listenLocalhost and tunables (etcd 3.4.23)', () => {
     const env = parseEnvFile(
       renderEtcdEnv({
+        etcdVersion: '3.4.23',
         member: 'b',
         members: [
           { name: 'a', address: '127.0.0.1', clientPort: 32379, peerPort: 32380 },
@@ -153,8 +156,9 @@ ETCD_LOG_LEVEL="info"
     expect(parseEnvFile(renderEtcdEnv({ ...base, listenLocalhost: false })).ETCD_LISTEN_CLIENT_URLS).toBe('https://192.168.35.128:2379');
   });
 
-  it('never emits ETCD_TLS_MIN_VERSION, which etcd 3.4 does not know', () => {
-    expect(renderEtcdEnv({ ...base, settings: { tlsMinVersion: 'TLS1.2' } })).not.toContain('TLS_MIN_VERSION');
+  it('never emits ETCD_TLS_MIN_VERSION for etcd 3.4.23, which does not know it', () => {
+    expect(renderEtcdEnv({ ...v34, settings: { tlsMinVersion: 'TLS1.2' } })).not.toContain('TLS_MIN_VERSION');
+    expect(renderEtcdEnv(v34)).not.toContain('TLS_MIN_VERSION');
   });
 
   it('brackets IPv6 everywhere and binds the IPv6 address', () => {

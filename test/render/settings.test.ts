@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resolveSettings } from '../../src/render/index.js';
+import { resolveSettings, resolveSettingsWithOrigin } from '../../src/render/index.js';
 import { expectInvalid } from './expect-invalid.js';
 
 describe('resolveSettings', () => {
@@ -75,10 +75,25 @@ describe('resolveSettings', () => {
     expectInvalid(() => resolveSettings({ heartbeat: 100 } as never), 'settings.heartbeat');
   });
 
-  it('rejects TLS 1.3 as minimum because etcd 3.4 cannot express it', () => {
-    const err = expectInvalid(() => resolveSettings({ tlsMinVersion: 'TLS1.3' }), 'settings.tlsMinVersion');
-    expect(err.message).toMatch(/3\.4/);
+  it('accepts TLS 1.3 as minimum (whether a release can express it is the renderer\'s check), but not with cipher suites', () => {
+    expect(resolveSettings({ tlsMinVersion: 'TLS1.3' }).tlsMinVersion).toBe('TLS1.3');
     expectInvalid(() => resolveSettings({ tlsMinVersion: 'TLS1.1' as never }), 'settings.tlsMinVersion');
+    // etcd: "cipher suites cannot be configured when only TLS1.3 is enabled".
+    const err = expectInvalid(
+      () => resolveSettings({ tlsMinVersion: 'TLS1.3', cipherSuites: ['TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256'] }),
+      'settings.cipherSuites',
+    );
+    expect(err.message).toContain('TLS 1.3');
+    expect(resolveSettings({ tlsMinVersion: 'TLS1.2', cipherSuites: ['TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256'] }).cipherSuites).toHaveLength(1);
+  });
+
+  it('remembers which settings were given and which are defaults', () => {
+    expect([...resolveSettingsWithOrigin().explicit]).toEqual([]);
+    const r = resolveSettingsWithOrigin({ maxWals: 5, heartbeatMs: 200, logLevel: undefined });
+    // Given with the default value still counts as given; undefined counts as not given.
+    expect([...r.explicit].sort()).toEqual(['heartbeatMs', 'maxWals']);
+    expect(r.settings).toEqual(resolveSettings({ maxWals: 5, heartbeatMs: 200 }));
+    expect(r.settings.logLevel).toBe('info');
   });
 
   it('accepts only ECDHE+AEAD cipher suites, once each', () => {

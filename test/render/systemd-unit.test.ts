@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { renderSystemdUnit } from '../../src/render/index.js';
+import { DEFAULT_ETCD_VERSION, renderSystemdUnit } from '../../src/render/index.js';
 import { expectInvalid } from './expect-invalid.js';
 
 function directives(unit: string): string[] {
@@ -65,6 +65,23 @@ describe('renderSystemdUnit', () => {
     expect(d).toContain('Description=etcd for cluster 100%%');
     expect(directives(renderSystemdUnit({ user: 'svc' }))).toContain('Group=svc');
     expect(directives(renderSystemdUnit({ layout: { binDir: '/usr/bin' } }))).toContain('ExecStart=/usr/bin/etcd');
+  });
+
+  it('links the docs of the etcd minor it runs (default: DEFAULT_ETCD_VERSION, 3.6)', () => {
+    expect(directives(renderSystemdUnit())).toContain('Documentation=https://etcd.io/docs/v3.6/');
+    for (const [etcdVersion, minor] of [
+      ['3.4.23', '3.4'],
+      ['3.5.33', '3.5'],
+      ['3.6.14', '3.6'],
+      ['3.7.1', '3.7'],
+    ] as const) {
+      const unit = renderSystemdUnit({ etcdVersion });
+      expect(directives(unit)).toContain(`Documentation=https://etcd.io/docs/v${minor}/`);
+      // Nothing else depends on the version.
+      expect(unit.replace(`v${minor}/`, 'v3.6/')).toBe(renderSystemdUnit());
+    }
+    expect(renderSystemdUnit({ etcdVersion: DEFAULT_ETCD_VERSION })).toBe(renderSystemdUnit());
+    for (const etcdVersion of ['3.8.0', '3.6', 'v3.6.14']) expectInvalid(() => renderSystemdUnit({ etcdVersion }), 'etcdVersion');
   });
 
   it('rejects root, bad names and unsafe text', () => {

@@ -1,0 +1,198 @@
+// The version side of a plan, pure: what each member runs and will run, a version change always being a
+// change (and a restart), and how formatPlan shows it.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memberVersions } from '../../src/deploy/observe-versions.js';
+import { formatPlan, formatVersionChange, planCluster } from '../../src/deploy/plan.js';
+import { type PreparedDeploy, prepareBundles, resolveInput } from '../../src/deploy/prepare.js';
+import type { ClusterPlan, MemberPlan } from '../../src/deploy/types.js';
+import { planVersionChange } from '../../src/deploy/version-rules.js';
+import type { ClusterHealth } from '../../src/etcd/index.js';
+import type { MemberInspection } from '../../src/remote/index.js';
+
+let dir: string;
+let prepared: PreparedDeploy;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'etcd-kit-plan-versions-'));
+  // A tiny stand-in etcd (an ELF header is all prepareBinaries checks): no need to read 20 MB here.
+  const bin = join(dir, 'bin');
+  await mkdir(bin);
+  const elf = Buffer.alloc(64);
+  elf.writeUInt32BE(0x7f454c46, 0);
+  elf[5] = 1;
+  elf.writeUInt16LE(0x3e, 18);
+  await writeFile(join(bin, 'etcd'), elf);
+  await writeFile(join(bin, 'etcdctl'), elf);
+  // The spec checks these exist; nothing here connects.
+  await writeFile(join(dir, 'id'), 'unused', { mode: 0o600 });
+  await writeFile(join(dir, 'known_hosts'), '');
+  const input = await resolveInput(
+    {
+      members: ['11', '12', '13'].map((n, i) => ({ name: `etcd0${i + 1}`, host: `10.0.0.${n}` })),
+      ssh: { privateKeyPath: join(dir, 'id'), knownHostsPath: join(dir, 'known_hosts') },
+      etcd: { binDir: bin },
+      pki: { dir: join(dir, 'pki') },
+    },
+    {},
+  );
+  const fresh = await prepareBundles({ ...input, binaries: { ...input.binaries, version: '3.5.33' } }, {}, false);
+  // As if the PKI existed already: these tests are about versions.
+  prepared = { ...fresh, pki: { ...fresh.pki, createdCa: false, issuedMembers: [], issuedClients: [] } };
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A host where the member's bundle is in place and etcd runs (or not). */
+function inspection(i: number, running = true, memberData = true, etcdVersion = '3.5.33'): MemberInspection {
+  const bundle = prepared.members[i]!.steady;
+  const unit = running
+    ? { loadState: 'loaded', activeState: 'active', subState: 'running', mainPid: 100 + i, unitFileState: 'enabled', needDaemonReload: false }
+    : { loadState: 'loaded', activeState: 'inactive', subState: 'dead', mainPid: 0, unitFileState: 'enabled', needDaemonReload: false };
+  return {
+    host: prepared.members[i]!.spec.ssh.host,
+    arch: 'x86_64',
+    systemd: true,
+    userExists: true,
+    files: bundle.files.map((f) => ({
+      role: f.role,
+      path: f.path,
+      status: 'same',
+      expectedSha256: f.sha256,
+      actualSha256: f.sha256,
+      metadataOk: true,
+      ...(f.role === 'env' ? { hostContent: f.data.toString('utf8') } : {}),
+    })),
+    unit,
+    facts: { memberData, etcdVersion, hashes: new Map(bundle.files.map((f) => [f.path, f.sha256])) } as MemberInspection['facts'],
+    pending: { changedFiles: [], service: 'none', hostChanges: [], firewallOpens: [], firewallPersistent: true },
+  };
+}
+
+/** A health picture where member i reports `versions[i]` (undefined: did not answer). */
+function health(...versions: (string | undefined)[]): ClusterHealth {
+  return {
+    healthy: true,
+    leader: null,
+    quorum: { votingMembers: 3, needed: 2, healthyVoters: 3 },
+    members: [],
+    endpoints: versions.map((version, i) => ({
+      endpoint: prepared.endpoints[i]!,
+      healthy: version !== undefined,
+      tookMs: 1,
+      ...(version === undefined
+        ? {}
+        : { status: { memberId: `${i}`, version, dbSizeBytes: 0, dbSizeInUseBytes: 0, leaderId: '1', raftIndex: 1, raftAppliedIndex: 1, raftTerm: 1, isLearner: false, errors: [] } }),
+    })),
+    alarms: [],
+    tookMs: 1,
+  };
+}
+
+function plan(inspections: MemberInspection[], h: ClusterHealth | undefined) {
+  const observed = memberVersions(prepared.members, inspections, h);
+  const change = planVersionChange({ members: observed, cluster: { authEnabled: false }, target: prepared.etcdVersion });
+  return planCluster(prepared, inspections, { observed, change });
+}
+
+describe('memberVersions', () => {
+  it('running from etcd’s own status; on disk only for a member that has data and does not answer', () => {
+    const insp = [inspection(0), inspection(1, false, true, '3.5.30'), inspection(2, false, false, '3.4.23')];
+    expect(memberVersions(prepared.members, insp, health('3.5.30', undefined, undefined))).toEqual([
+      { name: 'etcd01', running: '3.5.30' },
+      { name: 'etcd02', onDisk: '3.5.30' },
+      // a binary without data is a leftover, not a member: a new install
+      { name: 'etcd03' },
+    ]);
+    expect(memberVersions(prepared.members, insp, undefined)[1]).toEqual({ name: 'etcd02', onDisk: '3.5.30' });
+  });
+});
+
+describe('planCluster: versions', () => {
+  it('every member on the target with nothing to change: no changes', () => {
+    const { plan: p } = plan([0, 1, 2].map((i) => inspection(i)), health('3.5.33', '3.5.33', '3.5.33'));
+    expect(p.noChanges).toBe(true);
+    expect(p.etcdVersion).toBe('3.5.33');
+    expect(p.members.map((m) => m.version)).toEqual([0, 1, 2].map(() => ({ running: '3.5.33', target: '3.5.33', change: 'none' })));
+    expect(formatPlan(p)).toBe('No changes: every member is up to date and running etcd 3.5.33.');
+  });
+
+  it('a member still running an older release than the binary in place is restarted, never "no changes"', () => {
+    // the binary on disk is the target's already (a deploy cut short before its restart)
+    const { plan: p, inspected } = plan([0, 1, 2].map((i) => inspection(i)), health('3.5.30', '3.5.33', '3.5.33'));
+    expect(p.noChanges).toBe(false);
+    expect(p.members.map((m) => [m.service, m.version.change])).toEqual([
+      ['restart', 'patch-up'],
+      ['none', 'none'],
+      ['none', 'none'],
+    ]);
+    expect(inspected[0]!.needsRestart).toBe(true);
+    expect(formatPlan(p).split('\n')).toEqual([
+      'Update the running cluster:',
+      '  etcd 3.5.33:',
+      '    etcd01: 3.5.30 → 3.5.33 (patch-up)',
+      '    etcd02: 3.5.33 (no change)',
+      '    etcd03: 3.5.33 (no change)',
+      '  etcd01 (10.0.0.11):',
+      '    > restart etcd (rolling, one member at a time)',
+      '  etcd02 (10.0.0.12): up to date',
+      '  etcd03 (10.0.0.13): up to date',
+    ]);
+  });
+
+  it('a stopped member is shown with its on-disk version', () => {
+    const { plan: p } = plan([inspection(0), inspection(1), inspection(2, false, true, '3.5.30')], health('3.5.33', '3.5.33', undefined));
+    expect(p.members[2]!.version).toEqual({ onDisk: '3.5.30', target: '3.5.33', change: 'patch-up' });
+    expect(p.members[2]!.service).toBe('start');
+    expect(formatPlan(p)).toContain('    etcd03: 3.5.30 (on disk) → 3.5.33 (patch-up)');
+  });
+});
+
+describe('formatPlan / formatVersionChange', () => {
+  const member = (name: string, version: MemberPlan['version'], service: MemberPlan['service'] = 'restart'): MemberPlan => ({
+    name,
+    host: `${name}.example`,
+    files: [{ path: '/opt/etcd/bin/etcd', action: 'update' }],
+    service,
+    hostChanges: [],
+    firewallOpens: [],
+    running: true,
+    mainPid: 1,
+    version,
+  });
+  const base: Omit<ClusterPlan, 'members' | 'mode' | 'etcdVersion'> = {
+    pki: { createCa: false, issueMembers: [], issueClients: [] },
+    noChanges: false,
+    warnings: [],
+  };
+
+  it('shows every member’s change, `etcd01: 3.4.23 → 3.5.30 (upgrade)`', () => {
+    const text = formatPlan({
+      ...base,
+      mode: 'update',
+      etcdVersion: '3.5.30',
+      members: [
+        member('etcd01', { running: '3.4.23', target: '3.5.30', change: 'upgrade' }),
+        member('etcd02', { running: '3.5.30', target: '3.5.30', change: 'none' }, 'none'),
+        member('etcd04', { target: '3.5.30', change: 'install' }, 'join'),
+      ],
+    });
+    expect(text).toContain('  etcd 3.5.30:\n    etcd01: 3.4.23 → 3.5.30 (upgrade)\n    etcd02: 3.5.30 (no change)\n    etcd04: 3.5.30 (install)\n');
+    expect(text).toContain('  etcd01 (etcd01.example):\n    ~ /opt/etcd/bin/etcd\n    > restart etcd (rolling, one member at a time)');
+  });
+
+  it('a bootstrap names the release once', () => {
+    const text = formatPlan({ ...base, mode: 'bootstrap', etcdVersion: '3.6.14', members: [member('etcd01', { target: '3.6.14', change: 'install' }, 'start')] });
+    expect(text.split('\n')[0]).toBe('Bootstrap a new cluster on etcd 3.6.14:');
+  });
+
+  it('formatVersionChange covers every shape', () => {
+    expect(formatVersionChange({ running: '3.6.14', target: '3.5.33', change: 'downgrade' })).toBe('3.6.14 → 3.5.33 (downgrade)');
+    expect(formatVersionChange({ running: '3.5.33', target: '3.5.30', change: 'patch-down' })).toBe('3.5.33 → 3.5.30 (patch-down)');
+    expect(formatVersionChange({ onDisk: '3.5.30', target: '3.5.30', change: 'none' })).toBe('3.5.30 (on disk) (no change)');
+    expect(formatVersionChange({ target: '3.7.1', change: 'install' })).toBe('3.7.1 (install)');
+  });
+});
