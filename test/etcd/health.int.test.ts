@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isEtcdKitError } from '../../src/errors.js';
@@ -26,11 +27,22 @@ function pid(name: string): number {
   return p;
 }
 
-/** SIGSTOP: the process keeps its sockets open but answers nothing, like a hung host. */
-function pause(name: string): void {
+/**
+ * SIGSTOP: the process keeps its sockets open but answers nothing, like a hung host. Resolves once every
+ * thread of it has stopped: the signal is only queued when kill() returns, and a Go runtime thread that is
+ * running right then can still answer a request that arrives meanwhile.
+ */
+async function pause(name: string): Promise<void> {
   const p = pid(name);
   process.kill(p, 'SIGSTOP');
   paused.add(p);
+  for (let i = 0; i < 200; i++) {
+    const tasks = await readdir(`/proc/${p}/task`);
+    const states = await Promise.all(tasks.map(async (t) => (await readFile(`/proc/${p}/task/${t}/stat`, 'utf8')).replace(/^.*\) /s, '')[0]));
+    if (states.every((s) => s === 'T' || s === 't')) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`${name} (pid ${p}) did not stop`);
 }
 
 function resume(name: string): void {
@@ -196,7 +208,7 @@ describe('members down', () => {
   it('a hung member (SIGSTOP) is unhealthy with ETCD_TIMEOUT; the cluster keeps quorum and its leader', async () => {
     const before = await handle.checkHealth();
     const [victim] = followers(cluster, before);
-    pause(victim!);
+    await pause(victim!);
     for (const health of [
       await handle.checkHealth({ timeoutMs: CHECK_MS }),
       await checkHealth({ endpoints: cluster.endpoints, tls: cluster.tls, timeoutMs: CHECK_MS }),
@@ -243,8 +255,8 @@ describe('members down', () => {
     const before = await handle.checkHealth();
     const [a, b] = followers(cluster, before);
     const live = before.leader!.name;
-    pause(a!);
-    pause(b!);
+    await pause(a!);
+    await pause(b!);
     const health = await handle.checkHealth({ timeoutMs: CHECK_MS });
     expect(health.healthy).toBe(false);
     expect(health.error?.code).toBe('ETCD_NO_QUORUM');
@@ -300,8 +312,8 @@ describe('waitForHealthy', () => {
 
   it('an AbortSignal cancels a wait promptly with ABORTED', async () => {
     const [a, b] = followers(cluster, await handle.checkHealth());
-    pause(a!);
-    pause(b!);
+    await pause(a!);
+    await pause(b!);
     const controller = new AbortController();
     const waiting = handle.waitForHealthy({ timeoutMs: 120_000, signal: controller.signal });
     setTimeout(() => controller.abort(), 300);
@@ -319,7 +331,7 @@ describe('waitForHealthy', () => {
 describe('no connection outlives close()', () => {
   it('a process that checks a cluster with a hung member and closes exits by itself', async () => {
     const [victim] = followers(cluster, await handle.checkHealth());
-    pause(victim!);
+    await pause(victim!);
     const script = fileURLToPath(new URL('./fixtures/check-and-close.ts', import.meta.url));
     const child = spawn(
       process.execPath,
