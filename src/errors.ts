@@ -57,6 +57,15 @@ export type EtcdKitErrorCode =
   // The etcd version change a deploy would make breaks etcd's upgrade rules; raised before any host
   // changes, naming the member, with `details: { from, to, rule }`.
   | 'VERSION_CHANGE_REFUSED'
+  // Running members trust a CA the PKI dir does not hold (a lost or fresh PKI dir): raised before any host
+  // changes and before the PKI dir is written, naming the members and both CA fingerprints
+  // (`details: { pkiDir, pkiCa, createdCa, members }`).
+  | 'CA_MISMATCH'
+  // A change to the membership that is not safe now (replacing a failed member while another member is
+  // down, two at once, or without a quorum of the others): raised before any host changes, naming the
+  // member, with `details: { rule, ... }`. Not ETCD_NO_QUORUM: the cluster may well have quorum; the
+  // refusal is etcd-kit's policy, and "fix the others first" is the way out.
+  | 'UNSAFE_CHANGE'
   | 'DOWNLOAD_FAILED'
   | 'CHECKSUM_MISMATCH'
   // Cancellation through an AbortSignal.

@@ -24,7 +24,7 @@ export function table(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-/** The health table: endpoint, healthy, leader, version, db size, took. */
+/** The health table (endpoint, member, healthy, leader, version, db size, took), then the verdict line and alarms. */
 export function formatHealth(health: ClusterHealth): string {
   const leaderId = health.leader?.id;
   const rows = health.endpoints.map((e) => [
@@ -36,9 +36,14 @@ export function formatHealth(health: ClusterHealth): string {
     e.status ? formatBytes(e.status.dbSizeBytes) : '',
     `${e.tookMs.toFixed(1)} ms`,
   ]);
-  const summary = health.healthy
-    ? `cluster is healthy: ${health.quorum.healthyVoters}/${health.quorum.votingMembers} voting members answered, leader ${health.leader?.name ?? '?'}`
-    : `cluster is NOT healthy: ${health.error?.code ?? 'no quorum'}${health.error ? ` (${health.error.message})` : ''}`;
+  const answered = `${health.quorum.healthyVoters}/${health.quorum.votingMembers} voting members answered, leader ${health.leader?.name ?? '?'}`;
+  const down = health.endpoints.filter((e) => !e.healthy).map((e) => `${e.memberName ?? e.endpoint}${e.error ? ` (${e.error.code})` : ''}`);
+  const summary =
+    health.verdict === 'healthy'
+      ? `cluster is healthy: ${answered}`
+      : health.verdict === 'degraded'
+        ? `cluster is DEGRADED (quorum, but not every member answers): ${answered}${down.length > 0 ? `; not answering: ${down.join(', ')}` : ''}`
+        : `cluster is UNAVAILABLE (no quorum): ${health.error?.code ?? 'ETCD_NO_QUORUM'}${health.error ? ` (${health.error.message})` : ''}`;
   const alarms = health.alarms.map((a) => `alarm ${a.alarm} on ${a.memberName ?? a.memberId}`);
   return [table(['ENDPOINT', 'MEMBER', 'HEALTHY', 'LEADER', 'VERSION', 'DB SIZE', 'TOOK'], rows), '', summary, ...alarms].join('\n');
 }

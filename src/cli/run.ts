@@ -33,10 +33,14 @@ export const EXIT = {
   failed: 1,
   /** Bad input: usage error, invalid spec, or an etcd version change etcd's rules refuse; nothing was touched. */
   invalid: 2,
-  /** `health`: the cluster (or an endpoint, with --all) is not healthy. */
-  unhealthy: 3,
+  /** `health`: the cluster is unavailable (no quorum: it serves no linearizable read and no write). */
+  unavailable: 3,
+  /** `pki inspect --warn-days N`: a certificate expires within N days. */
+  certExpiring: 3,
   /** `plan --exit-code`: changes are pending. */
   changesPending: 4,
+  /** `health`: the cluster is degraded (it has a quorum, but a member does not answer). */
+  degraded: 5,
 } as const;
 
 /** Where the CLI writes; injectable for tests. */
@@ -188,6 +192,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
           return;
         }
         io.stdout(`${result.changed ? 'deployed' : 'no changes'} in ${(result.durationMs / 1000).toFixed(1)} s, etcd ${result.etcdVersion}\n\n`);
+        if (result.snapshot) io.stdout(`snapshot before the version change: ${result.snapshot.path} (${result.snapshot.bytes} bytes, sha256 ${result.snapshot.sha256})\n\n`);
         if (result.health) io.stdout(`${formatHealth(result.health)}\n\n`);
         io.stdout(`kube-apiserver flags:\n  ${result.kubeApiserverFlags.join(' \\\n  ')}\n\n`);
         io.stdout(`try:\n  ${etcdctlHint(spec, result.endpoints)}\n`);
@@ -196,15 +201,25 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       }
     });
 
-  accessOptions(program.command('health').description('check every member over mTLS (linearizable read per endpoint)'))
+  accessOptions(
+    program
+      .command('health')
+      .description('check every member over mTLS (linearizable read per endpoint)')
+      .addHelpText(
+        'after',
+        `\nVerdict and exit code: healthy (every member answers) ${EXIT.ok}, degraded (quorum, but a member does not answer) ${EXIT.degraded}, unavailable (no quorum) ${EXIT.unavailable}.`,
+      ),
+  )
     .addOption(new Option('--timeout <ms>', 'per-endpoint budget in ms').default(2000).argParser(Number))
-    .option('--all', `exit ${EXIT.unhealthy} unless every endpoint is healthy (default: quorum)`)
+    // Deprecated: "every endpoint healthy" is what exit 0 means now; accepted so scripts keep working.
+    .addOption(new Option('--all', 'deprecated, no effect: exit 0 needs every member healthy').hideHelp())
     .option('--json', 'machine-readable output')
     .action(async (opts: AccessOptions & { timeout: number; all?: boolean; json?: boolean }) => {
       const { endpoints, tls } = await clusterAccess('health', opts);
       const health = await checkHealth({ endpoints, tls, timeoutMs: opts.timeout });
       io.stdout(opts.json ? `${JSON.stringify(health, null, 2)}\n` : `${formatHealth(health)}\n`);
-      if (!health.healthy || (opts.all && health.endpoints.some((e) => !e.healthy))) setExit(EXIT.unhealthy);
+      if (health.verdict === 'degraded') setExit(EXIT.degraded);
+      else if (health.verdict === 'unavailable') setExit(EXIT.unavailable);
     });
 
   const snapshot = program.command('snapshot').description('backups of the key space');
@@ -316,7 +331,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .description('list every certificate with its SANs and expiry')
     .option('-d, --dir <dir>', 'PKI dir', './pki')
     .option('--json', 'machine-readable output')
-    .option('--warn-days <days>', `exit ${EXIT.unhealthy} when a certificate expires within this many days`, Number)
+    .option('--warn-days <days>', `exit ${EXIT.certExpiring} when a certificate expires within this many days`, Number)
     .action(async (opts: { dir: string; json?: boolean; warnDays?: number }) => {
       const read = await readPkiDir(opts.dir);
       const paths = pkiPaths(opts.dir);
@@ -345,12 +360,12 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
           )}\n`,
         );
       }
-      if (opts.warnDays !== undefined && infos.some((i) => i.daysLeft < opts.warnDays!)) setExit(EXIT.unhealthy);
+      if (opts.warnDays !== undefined && infos.some((i) => i.daysLeft < opts.warnDays!)) setExit(EXIT.certExpiring);
     });
   return program;
 }
 
-const INVALID_INPUT: ReadonlySet<string> = new Set(['INVALID_SPEC', 'INVALID_ARGUMENT', 'VERSION_CHANGE_REFUSED']);
+const INVALID_INPUT: ReadonlySet<string> = new Set(['INVALID_SPEC', 'INVALID_ARGUMENT', 'VERSION_CHANGE_REFUSED', 'UNSAFE_CHANGE', 'CA_MISMATCH']);
 
 /** Exit code for an error: bad input (a refused version change included: raised before any change) is 2, everything else 1. */
 export function exitCodeFor(err: unknown): number {

@@ -109,3 +109,12 @@ export async function ensureClusterPki(spec: ClusterSpec, options: { persist?: b
   if (persist) await writePkiDir(dir, merged);
   return { pki: merged, createdCa: false, issuedMembers: stale.map((m) => m.name), issuedClients: missingClients, warnings };
 }
+
+/**
+ * Writes what {@link ensureClusterPki} made in memory (`persist: false`) to `dir`, when it made anything:
+ * a deploy calls it only once every check passed (a refused deploy leaves the PKI dir as it was; a CA made
+ * next to a running cluster is never written, see `CA_MISMATCH`).
+ */
+export async function persistClusterPki(dir: string, outcome: PkiOutcome): Promise<void> {
+  if (outcome.createdCa || outcome.issuedMembers.length > 0 || outcome.issuedClients.length > 0) await writePkiDir(dir, outcome.pki);
+}

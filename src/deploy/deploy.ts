@@ -1,34 +1,34 @@
 // deployEtcdCluster and planEtcdCluster: validate → binaries + PKI → connect → inspect → (bootstrap |
 // update with rolling restarts) → health. Policy lives here; src/remote only carries it out.
 import { EtcdKitError } from '../errors.js';
-import { connectCluster, type EtcdCluster } from '../etcd/index.js';
-import { type HostFacts, type InstallReport, installMember, readMemberUnit, restartMember, type SshConnection, startMember } from '../remote/index.js';
+import { caIdentity, connectCluster, type EtcdCluster } from '../etcd/index.js';
+import { type InstallReport, installMember, readMemberUnit, restartMember, type SshConnection, startMember } from '../remote/index.js';
 import { clientUrl, peerUrl } from '../render/index.js';
-import { adminTls } from './cluster-pki.js';
+import { assertCaMatches } from './ca-rules.js';
+import { adminTls, persistClusterPki } from './cluster-pki.js';
 import { joinMember } from './join.js';
+import { type ReplaceContext, replaceMembers } from './replace.js';
+import { explainStartFailure } from './start-failure.js';
+import { observeCas } from './observe-ca.js';
 import { observeVersions } from './observe-versions.js';
 import { clusterMode, type InspectedMember, planCluster, readMembers } from './plan.js';
 import { binariesCacheDir, clientCertPaths, type PreparedDeploy, type PreparedMember, prepareBundles, resolveInput } from './prepare.js';
 import { closeAll, connectMembers, forEachMember, memberError, remoteOptions } from './sessions.js';
-import type { ClusterPlan, DeployOptions, DeployResult, MemberDeployReport, PlanOptions } from './types.js';
+import type { ClusterPlan, DeployOptions, DeployResult, PlanOptions } from './types.js';
 import type { ClusterSpecInput } from './spec-types.js';
 import { confirmTargetVersion, resolveTargetVersion } from './target-version.js';
 import type { ClusterSpec } from './validate-spec.js';
 import { planVersionChange } from './version-rules.js';
+import { backupDirOf, takePreChangeSnapshot } from './pre-change-snapshot.js';
+import { needsPreChangeSnapshot } from './restart-order.js';
+import { rollingRestart } from './rolling-restart.js';
 import { waitForEndpoints } from './wait.js';
 
 const DEFAULT_HEALTH_TIMEOUT_MS = 120_000;
 const UNIT_POLL_MS = 200;
 
-interface RunContext {
-  prepared: PreparedDeploy;
-  connections: Map<string, SshConnection>;
-  options: DeployOptions;
-  healthTimeoutMs: number;
-  reports: Map<string, MemberDeployReport>;
-  /** Each member's host as last read or left by an install: the next install starts from it, no re-read. */
-  facts: Map<string, HostFacts>;
-}
+/** Everything one deploy run carries between its steps (a replacement needs the same). */
+type RunContext = ReplaceContext;
 
 function conn(ctx: RunContext, m: PreparedMember): SshConnection {
   return ctx.connections.get(m.spec.name)!;
@@ -104,10 +104,16 @@ async function waitForNewMainPid(ctx: RunContext, m: PreparedMember, before: num
   }
 }
 
-/** Changes a running cluster: stage files everywhere, start stopped members, then restart one member at a time. */
+/**
+ * Changes a running cluster: stage the files of members that do not restart, start stopped members, then
+ * restart one member at a time (its files placed at its own turn, the leader last: rolling-restart.ts).
+ */
 async function update(ctx: RunContext, cluster: EtcdCluster, inspected: InspectedMember[]): Promise<void> {
   // Files to place, or only the host to fix (a firewall switched on after the deploy, the unit disabled).
-  const staged = inspected.filter((i) => i.plan.files.length > 0 || i.plan.firewallOpens.length > 0 || i.plan.hostChanges.length > 0);
+  // A member that restarts gets its files at its own turn (rollingRestart), never earlier.
+  const staged = inspected.filter(
+    (i) => i.plan.service !== 'restart' && (i.plan.files.length > 0 || i.plan.firewallOpens.length > 0 || i.plan.hostChanges.length > 0),
+  );
   await forEachMember(
     staged.map((i) => i.member),
     'upload',
@@ -116,6 +122,8 @@ async function update(ctx: RunContext, cluster: EtcdCluster, inspected: Inspecte
     },
   );
 
+  // A member whose data is gone is replaced first, one at a time, the others healthy before and after.
+  await replaceMembers(ctx, cluster, inspected);
   const joining = inspected.filter((i) => i.plan.service === 'join').map((i) => i.member);
   const present = ctx.prepared.members.filter((m) => !joining.includes(m)).map((m) => clientUrl(m.spec.cluster));
   const stopped = inspected.filter((i) => i.plan.service === 'start').map((i) => i.member);
@@ -127,7 +135,8 @@ async function update(ctx: RunContext, cluster: EtcdCluster, inspected: Inspecte
     });
   }
 
-  const toRestart = inspected.filter((i) => i.plan.service === 'restart').map((i) => i.member);
+  const restarting = inspected.filter((i) => i.plan.service === 'restart');
+  const toRestart = restarting.map((i) => i.member);
   if (stopped.length > 0 || toRestart.length > 0 || joining.length > 0) {
     ctx.options.onProgress?.({ step: 'wait-healthy', message: 'cluster must be healthy before any membership change or restart' });
     await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: ctx.options.signal, endpoints: present });
@@ -148,19 +157,31 @@ async function update(ctx: RunContext, cluster: EtcdCluster, inspected: Inspecte
       throw memberError(m, 'start', err);
     }
   }
-  // Rolling: never more than one member down, and the next waits until the last one serves again.
-  for (const m of toRestart) {
-    try {
-      ctx.options.onProgress?.({ step: 'restart', member: m.spec.name });
-      const { before } = await restartMember(conn(ctx, m), { layout: ctx.prepared.spec.layout, ...remoteOptions(m, ctx.options) });
-      await waitForNewMainPid(ctx, m, before.mainPid);
-      ctx.options.onProgress?.({ step: 'wait-healthy', member: m.spec.name });
-      await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: ctx.options.signal });
-      ctx.reports.get(m.spec.name)!.restarted = true;
-    } catch (err) {
-      throw memberError(m, 'restart', err);
-    }
-  }
+  if (toRestart.length === 0) return;
+  // Rolling: never more than one member down, followers first, the leader last (see rolling-restart.ts).
+  const stageAtTurn = new Set(
+    restarting.filter((i) => i.plan.files.length > 0 || i.plan.firewallOpens.length > 0 || i.plan.hostChanges.length > 0).map((i) => i.member),
+  );
+  await rollingRestart(
+    {
+      cluster,
+      members: ctx.prepared.members,
+      options: ctx.options,
+      healthTimeoutMs: ctx.healthTimeoutMs,
+      health: await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: ctx.options.signal }),
+      stage: async (m) => {
+        if (stageAtTurn.has(m)) record(ctx, m, await installMember(conn(ctx, m), m.steady, installOptions(ctx, m, 'never')));
+      },
+      restart: async (m) => {
+        const { before } = await restartMember(conn(ctx, m), { layout: ctx.prepared.spec.layout, ...remoteOptions(m, ctx.options) });
+        await waitForNewMainPid(ctx, m, before.mainPid);
+        ctx.reports.get(m.spec.name)!.restarted = true;
+      },
+      // Failed to restart, or restarted but never healthy (systemd's Restart= loop): its journal says why.
+      fail: async (m, err) => memberError(m, 'restart', await explainStartFailure(conn(ctx, m), m, err, ctx.options.signal)),
+    },
+    toRestart,
+  );
 }
 
 function kubeApiserverFlags(prepared: PreparedDeploy): string[] {
@@ -222,7 +243,8 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
       binariesCacheDir(options),
       options,
     );
-    prepared = await prepareBundles({ ...input, binaries }, options, !dryRun);
+    // Rendered in memory only: the PKI dir is written once every check passed (see persistClusterPki below).
+    prepared = await prepareBundles({ ...input, binaries }, options, false);
   } catch (err) {
     await closeAll(await connecting.catch(() => new Map()));
     throw err;
@@ -232,6 +254,14 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
   try {
     const inspections = await readMembers(prepared, connections, options);
     confirmTargetVersion(prepared.members, inspections, prepared.etcdVersion);
+    // Running members must trust the PKI dir's CA, else shipping it is an outage: CA_MISMATCH, nothing changed.
+    assertCaMatches({
+      mode: clusterMode(inspections),
+      pkiDir: prepared.spec.pki.dir,
+      pkiCa: caIdentity(prepared.pki.pki.ca.certPem),
+      createdCa: prepared.pki.createdCa,
+      members: clusterMode(inspections) === 'update' ? await observeCas(prepared.members, inspections, prepared.pki.pki.ca.certPem, options.signal) : [],
+    });
     // Listing members overlaps with reading the versions (whose health check is the final one when nothing changes).
     if (clusterMode(inspections) === 'update') cluster = openCluster(prepared);
     const [observed, notInSpec] = await Promise.all([
@@ -240,7 +270,7 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
     ]);
     // etcd's rules for changing versions, before any host changes (a plan refuses the same way).
     const change = planVersionChange({ members: observed.members, cluster: observed.cluster, target: prepared.etcdVersion });
-    const { plan, inspected } = planCluster(prepared, inspections, { observed: observed.members, change });
+    const { plan, inspected } = planCluster(prepared, inspections, { observed: observed.members, change }, { health: observed.health });
     const base = {
       plan,
       etcdVersion: prepared.etcdVersion,
@@ -250,9 +280,12 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
       token: prepared.token,
     };
     plan.warnings.push(...notInSpec);
+    if (plan.mode === 'update' && !plan.noChanges && needsPreChangeSnapshot(plan.members)) plan.snapshotBeforeChange = { dir: backupDirOf(options.backupDir) };
     if (dryRun) {
       return { ...base, changed: !plan.noChanges, members: [], health: undefined, durationMs: performance.now() - started };
     }
+    // Every refusal is behind us: now a new or renewed PKI goes to disk, before any host gets its files.
+    await persistClusterPki(prepared.spec.pki.dir, prepared.pki);
 
     const ctx: RunContext = {
       prepared,
@@ -265,6 +298,18 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
       facts: new Map(inspected.map((i) => [i.member.spec.name, i.inspection.facts])),
     };
     cluster ??= openCluster(prepared);
+    // A checked snapshot on the controller before any version change, before any host changes.
+    const snapshot = plan.snapshotBeforeChange
+      ? await takePreChangeSnapshot({
+          dir: plan.snapshotBeforeChange.dir,
+          token: prepared.token,
+          version: [...new Set(plan.members.flatMap((m) => (m.version.running ? [m.version.running] : [])))].join('+') || 'unknown',
+          endpoints: prepared.endpoints,
+          tls: adminTls(prepared.pki.pki),
+          signal: options.signal,
+        })
+      : undefined;
+    if (snapshot) options.onProgress?.({ step: 'snapshot', message: `checked snapshot before the version change: ${snapshot.path}` });
     if (plan.mode === 'bootstrap') await bootstrap(ctx, cluster);
     else if (!plan.noChanges) await update(ctx, cluster, inspected);
 
@@ -284,7 +329,7 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
     }
     options.onProgress?.({ step: 'done', message: plan.noChanges ? 'no changes' : 'deployed' });
     const changed = !plan.noChanges || members.some((m) => m.changedFiles.length > 0 || m.started || m.restarted);
-    return { ...base, changed, members, health, durationMs: performance.now() - started };
+    return { ...base, changed, members, health, durationMs: performance.now() - started, ...(snapshot ? { snapshot } : {}) };
   } finally {
     cluster?.close();
     await closeAll(connections);

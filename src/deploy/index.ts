@@ -22,6 +22,7 @@ export type {
   MemberVersionPlan,
   PlannedFileChange,
   PlanOptions,
+  PreChangeSnapshot,
 } from './types.js';
 export type { ClusterSpecInput, EtcdSourceInput, MemberInput, MemberSshInput, PkiInput, SshInput } from './spec-types.js';
 export {

@@ -8,6 +8,7 @@ import { type ClusterMember, clientUrl, peerUrl, renderEtcdEnv } from '../render
 import type { PreparedDeploy, PreparedMember } from './prepare.js';
 import { sha256Hex } from './hash.js';
 import { remoteOptions } from './sessions.js';
+import { explainStartFailure } from './start-failure.js';
 import type { DeployOptions, MemberDeployReport } from './types.js';
 import { waitForEndpoints } from './wait.js';
 
@@ -83,7 +84,12 @@ export async function joinMember(member: PreparedMember, ctx: JoinContext): Prom
   ctx.report.started = true;
 
   options.onProgress?.({ step: 'wait-healthy', member: member.spec.name, message: 'catching up' });
-  await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: options.signal, endpoints: [clientUrl(member.spec.cluster)] });
+  try {
+    await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: options.signal, endpoints: [clientUrl(member.spec.cluster)] });
+  } catch (err) {
+    // The new member never served: its journal says why (a bad setting, a data dir it cannot use, ...).
+    throw await explainStartFailure(ctx.connection, member, err, options.signal);
+  }
   if (entry.isLearner) {
     options.onProgress?.({ step: 'start', member: member.spec.name, message: 'promoting to a voting member' });
     await cluster.promoteMember(entry.id, { retryTimeoutMs: ctx.healthTimeoutMs });

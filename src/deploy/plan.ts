@@ -1,7 +1,9 @@
 // Compares what each host has with what it should have, without changing anything, and decides what a
 // deploy will do: found a new cluster, or update a running one (files, starts, rolling restarts).
+import type { ClusterHealth } from '../etcd/index.js';
 import { inspectMember, type MemberInspection, type SshConnection } from '../remote/index.js';
-import { parseEnvFile } from '../render/index.js';
+import { parseEnvFile, peerUrl } from '../render/index.js';
+import { assertReplacementsSafe, clusterObservation, decideMemberStates, type MemberObservation, type MemberState } from './member-state.js';
 import type { PreparedDeploy, PreparedMember } from './prepare.js';
 import { forEachMember, remoteOptions } from './sessions.js';
 import type { ClusterPlan, DeployOptions, MemberPlan, MemberVersionPlan, PlannedFileChange } from './types.js';
@@ -14,6 +16,8 @@ export interface InspectedMember {
   plan: MemberPlan;
   /** Files etcd reads changed in a way that needs a restart (a state-only env change does not). */
   needsRestart: boolean;
+  /** What the member is in the running cluster (`up`, `down`, `replace`, `new`); absent without a running cluster. */
+  state?: MemberState;
 }
 
 function isRunning(inspection: MemberInspection): boolean {
@@ -84,17 +88,58 @@ export interface PlannedVersions {
   change: VersionChangePlan;
 }
 
+/** The running cluster as the deploy's one health check before any change saw it. */
+export interface PlannedLiveState {
+  /** That check (spec order); absent without a running cluster. */
+  health: ClusterHealth | undefined;
+}
+
 /**
- * What the deploy will do on every member, from what the hosts have (`inspections`, spec order) and the
- * version change decided for them. Pure.
+ * Each member's state in a running cluster (see member-state.ts), or undefined without one (bootstrap, or no
+ * health check). Throws `UNSAFE_CHANGE` for a replacement that is not safe now.
+ */
+function memberStates(prepared: PreparedDeploy, inspections: readonly MemberInspection[], live: PlannedLiveState | undefined): MemberState[] | undefined {
+  if (!live?.health) return undefined;
+  const health = live.health;
+  const observations = prepared.members.map(
+    (m, i): MemberObservation => ({
+      name: m.spec.name,
+      peerUrl: peerUrl(m.spec.cluster),
+      answers: health.endpoints[i]?.healthy === true,
+      facts: { ...inspections[i]!.facts, unit: inspections[i]!.unit },
+    }),
+  );
+  const cluster = clusterObservation(health);
+  const states = decideMemberStates(observations, cluster);
+  assertReplacementsSafe(observations, states, cluster);
+  return states;
+}
+
+/** The service action of a member the cluster sees as `state`, on top of what its files ask for. */
+function serviceFor(state: MemberState | undefined, fromFiles: MemberPlan['service']): Pick<MemberPlan, 'service' | 'reason'> {
+  if (state?.kind === 'replace') return { service: 'replace', reason: state.reason };
+  // Down, its data there: started (a crash-looping unit is started again at once), never "up to date".
+  if (state?.kind === 'down') return { service: fromFiles === 'restart' ? 'restart' : 'start', reason: state.reason };
+  if (state?.kind === 'new' && fromFiles === 'none') return { service: 'start', reason: 'not answering' };
+  return { service: fromFiles };
+}
+
+/**
+ * What the deploy will do on every member, from what the hosts have (`inspections`, spec order), the
+ * version change decided for them and (for a running cluster) the health check before any change: a
+ * member that does not answer is never "up to date", a member that lost its data is replaced. Pure.
+ * Throws `UNSAFE_CHANGE` for a replacement that is not safe now (see `assertReplacementsSafe`).
  */
 export function planCluster(
   prepared: PreparedDeploy,
   inspections: readonly MemberInspection[],
   versions: PlannedVersions,
+  live?: PlannedLiveState,
 ): { plan: ClusterPlan; inspected: InspectedMember[] } {
   const mode = clusterMode(inspections);
+  const states = mode === 'update' ? memberStates(prepared, inspections, live) : undefined;
   const inspected = prepared.members.map((member, i): InspectedMember => {
+    const state = states?.[i];
     const inspection = inspections[i]!;
     const running = isRunning(inspection);
     const observed = versions.observed[i];
@@ -105,15 +150,17 @@ export function planCluster(
     const needsRestart = running && (restartNeeded(member, inspection) || staleProcess);
     // A host with no env file yet, next to a cluster that exists: it joins instead of starting.
     const joins = mode === 'update' && !running && inspection.files.find((f) => f.role === 'env')?.status === 'missing';
+    const service = serviceFor(state, running ? (needsRestart ? 'restart' : 'none') : joins ? 'join' : 'start');
     return {
       member,
       inspection,
-      needsRestart,
+      needsRestart: needsRestart && service.service === 'restart',
+      ...(state ? { state } : {}),
       plan: {
         name: member.spec.name,
         host: member.spec.ssh.host,
         files: fileChanges(inspection),
-        service: running ? (needsRestart ? 'restart' : 'none') : joins ? 'join' : 'start',
+        ...service,
         hostChanges: inspection.pending.hostChanges,
         firewallOpens: inspection.pending.firewallOpens,
         running,
@@ -186,10 +233,13 @@ export function formatPlan(plan: ClusterPlan): string {
     return lines.join('\n');
   }
   lines.push(plan.mode === 'bootstrap' ? `Bootstrap a new cluster on etcd ${plan.etcdVersion}:` : 'Update the running cluster:');
+  // Members that are not well first, one line each with its reason.
+  for (const m of plan.members) if (m.reason !== undefined) lines.push(`  ${m.service} ${m.name}: ${m.reason}`);
   if (plan.mode === 'update') {
     lines.push(`  etcd ${plan.etcdVersion}:`);
     for (const m of plan.members) lines.push(`    ${m.name}: ${formatVersionChange(m.version)}`);
   }
+  if (plan.snapshotBeforeChange) lines.push(`  + snapshot: a checked snapshot before the first restart, into ${plan.snapshotBeforeChange.dir}`);
   if (plan.pki.createCa) lines.push('  + pki: create CA and all certificates');
   else {
     for (const m of plan.pki.issueMembers) lines.push(`  ~ pki: issue server/peer certificates for ${m}`);
@@ -208,6 +258,9 @@ export function formatPlan(plan: ClusterPlan): string {
     if (m.service === 'start') lines.push('    > start etcd');
     if (m.service === 'join') lines.push('    > join the running cluster (added as a learner, promoted once caught up)');
     if (m.service === 'restart') lines.push('    > restart etcd (rolling, one member at a time)');
+    if (m.service === 'replace') {
+      lines.push('    > replace: stop etcd, member remove, data dir cleared (a non-empty one kept aside), added as a learner, started, promoted');
+    }
   }
   return lines.join('\n');
 }

@@ -8,6 +8,7 @@ import { connect, type SshTarget, type UninstallReport, uninstallMember } from '
 import { clientUrl } from '../render/index.js';
 import { adminTls } from './cluster-pki.js';
 import { deployEtcdCluster } from './deploy.js';
+import { assertServedCa } from './observe-ca.js';
 import { isResolvedSpec } from './prepare.js';
 import type { ClusterSpecInput } from './spec-types.js';
 import type { DeployOptions, DeployResult } from './types.js';
@@ -89,7 +90,10 @@ export async function removeEtcdMember(
     });
   }
   const healthTimeoutMs = options.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
-  const cluster = connectCluster({ endpoints: resolved.members.map((m) => clientUrl(m.cluster)), tls: adminTls(await readPkiDir(resolved.pki.dir)) });
+  const pki = await readPkiDir(resolved.pki.dir);
+  // A PKI dir with another CA than the cluster's: CA_MISMATCH now, not a health wait that cannot succeed.
+  await assertServedCa(resolved.members, resolved.pki.dir, pki.ca.certPem, signal);
+  const cluster = connectCluster({ endpoints: resolved.members.map((m) => clientUrl(m.cluster)), tls: adminTls(pki) });
   let removed: EtcdMember | undefined;
   try {
     onProgress?.({ step: 'wait-healthy', message: 'every remaining member must be healthy before a member is removed' });

@@ -16,7 +16,9 @@ export type DeployStep =
   | 'apply'
   | 'start'
   | 'wait-healthy'
+  | 'snapshot'
   | 'restart'
+  | 'replace'
   | 'finalize'
   | 'remove'
   | 'done';
@@ -49,10 +51,17 @@ export interface DeployOptions {
   healthTimeoutMs?: number;
   /** Download cache for `etcd.url` sources. Default: `~/.cache/etcd-kit/downloads`. */
   downloadCacheDir?: string;
+  /**
+   * Directory on the controller (this machine) for the checked snapshot a deploy takes before it changes
+   * any member's etcd version (upgrade, downgrade, patch change). Relative paths are resolved against the
+   * process's working directory; created 0700 when missing; files are
+   * `<token>-<running version>-<UTC yyyymmddThhmmssZ>.db`, mode 0600. Default: `./etcd-kit-backups`.
+   */
+  backupDir?: string;
 }
 
 /** Options of {@link planEtcdCluster}. */
-export type PlanOptions = Pick<DeployOptions, 'onProgress' | 'signal' | 'downloadCacheDir'>;
+export type PlanOptions = Pick<DeployOptions, 'onProgress' | 'signal' | 'downloadCacheDir' | 'backupDir'>;
 
 /** What will happen (plan) to one file on one member. */
 export interface PlannedFileChange {
@@ -72,9 +81,16 @@ export interface MemberPlan {
   files: PlannedFileChange[];
   /**
    * Service action: start a stopped member, restart (rolling) a running one, join a new host to the running
-   * cluster (added as a learner, started, promoted once caught up), or nothing.
+   * cluster (added as a learner, started, promoted once caught up), replace a member whose data is gone or
+   * no longer matches the cluster (stop, member remove, data dir cleared, added as a learner, started,
+   * promoted), or nothing.
    */
-  service: 'none' | 'start' | 'restart' | 'join';
+  service: 'none' | 'start' | 'restart' | 'join' | 'replace';
+  /**
+   * Why, for a member that is not well: `down (etcd inactive/dead, data intact)`, `data dir empty`, ...
+   * Absent for a member that answers (or a plan without a running cluster).
+   */
+  reason?: string;
   /** Other changes to the host, in words: account, directory modes, unit enablement, daemon-reload. */
   hostChanges: string[];
   /** Ports to open in the host's active firewall (empty when open already, or no firewall blocks them). */
@@ -120,6 +136,14 @@ export interface ClusterPlan {
   noChanges: boolean;
   /** Spec warnings (even member count, ...). */
   warnings: string[];
+  /**
+   * Set when the deploy will take a checked snapshot before its first restart (a member's etcd version
+   * changes): the directory on the controller it goes to. Absent otherwise.
+   */
+  snapshotBeforeChange?: {
+    /** Absolute directory on the controller the snapshot file goes to (`DeployOptions.backupDir`). */
+    dir: string;
+  };
 }
 
 /** What happened on one member during a deploy. */
@@ -136,6 +160,8 @@ export interface MemberDeployReport {
   started: boolean;
   /** etcd was restarted (rolling, one member at a time). */
   restarted: boolean;
+  /** The member was replaced (its data was gone or no longer matched the cluster): it has a new member id. */
+  replaced?: boolean;
   /** Ports this run opened in the host's firewall (empty when none were needed). */
   firewallOpened: number[];
   /** The version etcd reports on this member after the deploy (absent if it did not answer the final check). */
@@ -174,4 +200,20 @@ export interface DeployResult {
   token: string;
   /** Wall time in ms. */
   durationMs: number;
+  /** The checked snapshot taken before the first restart because an etcd version changed (absent otherwise). */
+  snapshot?: PreChangeSnapshot;
+}
+
+/** A snapshot {@link deployEtcdCluster} took on the controller before changing an etcd version. */
+export interface PreChangeSnapshot {
+  /** Absolute path of the file (mode 0600). */
+  path: string;
+  /** Hex SHA-256 of the whole file. */
+  sha256: string;
+  /** Size in bytes. */
+  bytes: number;
+  /** Revision of the key space at the snapshot (etcd 3.5+ reports it; absent for 3.4). */
+  revision?: string;
+  /** Endpoint that served it. */
+  endpoint: string;
 }

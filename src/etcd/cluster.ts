@@ -12,6 +12,7 @@ import { summarizeHealth } from './health.js';
 import {
   addMemberWith,
   decimalId,
+  hexId,
   listMembersWith,
   promoteMemberWith,
   removeMemberWith,
@@ -60,10 +61,29 @@ export interface EtcdCluster {
   /** Whether etcd auth is enabled, asking the endpoints in turn until one answers (etcd needs a quorum for it). */
   readAuthEnabled(options?: MembershipCallOptions): Promise<boolean>;
   /**
+   * Hands the leadership to member `toMemberId` (hex id, a voting member): finds the current leader with a
+   * health check and sends etcd's `MoveLeader` to the leader's own endpoint (etcd refuses it anywhere
+   * else), which answers once the transfer is done. A no-op when `toMemberId` already leads. While the
+   * leader changes under the request (`not leader`), retries for `retryTimeoutMs`. Throws
+   * `ETCD_NO_QUORUM` when no leader is known, `ETCD_MEMBERSHIP` when etcd refuses the target (a learner,
+   * an unknown id), and the usual `ETCD_*` / `ABORTED` errors.
+   */
+  moveLeader(toMemberId: string, options?: MembershipChangeOptions): Promise<MoveLeaderResult>;
+  /**
    * Closes every connection. Idempotent. An open but idle handle already keeps no process alive; after
    * `close()` a connection attempt still in progress is dropped within about a second.
    */
   close(): void;
+}
+
+/** What {@link EtcdCluster.moveLeader} did. */
+export interface MoveLeaderResult {
+  /** Hex id of the leader before the call. */
+  from: string;
+  /** Hex id of the leader after it (the requested member). */
+  to: string;
+  /** False when the requested member already led (nothing was sent). */
+  moved: boolean;
 }
 
 type ResolvedCall = ReturnType<typeof resolveMembershipOptions>;
@@ -169,6 +189,34 @@ export function connectCluster(options: EtcdConnectOptions): EtcdCluster {
     throw lastError ?? new EtcdKitError('ETCD_UNREACHABLE', 'GET /version: no endpoint to ask');
   };
 
+  const moveLeader = async (toMemberId: string, opts: ResolvedChange): Promise<MoveLeaderResult> => {
+    const targetID = decimalId(toMemberId, 'toMemberId');
+    const to = hexId(targetID);
+    const giveUpAt = performance.now() + opts.retryTimeoutMs;
+    for (;;) {
+      const health = await check({ timeoutMs: opts.timeoutMs, signal: opts.signal });
+      const from = health.leader?.id;
+      if (!from) throw new EtcdKitError('ETCD_NO_QUORUM', 'move leader: the cluster has no leader', { details: { health } });
+      if (from === to) return { from, to, moved: false };
+      const index = health.endpoints.findIndex((e) => e.status?.memberId === from);
+      const leader = targets[index];
+      try {
+        if (!leader) throw new EtcdKitError('ETCD_UNREACHABLE', `move leader: the leader ${from} is not one of this handle's endpoints`);
+        await withoutSocketRefs(() =>
+          raceDeadline(leader.client.maintenance.moveLeader({ targetID }, { deadline: Date.now() + opts.timeoutMs }), opts.timeoutMs, opts.signal),
+        );
+        return { from, to, moved: true };
+      } catch (err) {
+        const failure = err instanceof EtcdKitError ? err : classifyEtcdError(err, { endpoint: leader?.endpoint, operation: 'move leader' });
+        const passing = /not leader|leader changed|no leader|timed out/i.test(`${String((err as Error)?.message)} ${String(failure.cause)}`);
+        if (failure.code === 'ABORTED' || !passing || performance.now() + opts.retryIntervalMs > giveUpAt) throw failure;
+        await sleep(opts.retryIntervalMs, opts.signal).catch((e: unknown) => {
+          throw classifyEtcdError(e, { operation: 'move leader' });
+        });
+      }
+    }
+  };
+
   return {
     endpoints: targets.map((t) => t.endpoint),
     checkHealth: async (opts) => check(resolveCheckOptions(opts)),
@@ -188,6 +236,7 @@ export function connectCluster(options: EtcdConnectOptions): EtcdCluster {
     },
     readVersion: async (opts) => readVersion(resolveMembershipOptions(opts)),
     readAuthEnabled: async (opts) => onAnyEndpoint('auth probe', true, (client, ms) => probeAuthEnabled(client, ms), resolveMembershipOptions(opts)),
+    moveLeader: async (toMemberId, opts) => moveLeader(toMemberId, resolveChangeOptions(opts)),
     close: () => {
       if (closed) return;
       closed = true;

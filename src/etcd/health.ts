@@ -5,7 +5,7 @@
  */
 import type { EtcdKitError, EtcdKitErrorCode } from '../errors.js';
 import { alarmsInStatus, type EndpointProbe, type ProbeResult } from './probe.js';
-import type { ClusterHealth, EndpointHealth, EtcdAlarm, EtcdFailure, EtcdMember } from './types.js';
+import type { ClusterHealth, EndpointHealth, EtcdAlarm, EtcdFailure, EtcdMember, HealthVerdict } from './types.js';
 
 /** Builds the {@link ClusterHealth} of one check. */
 export function summarizeHealth(result: ProbeResult, tookMs: number): ClusterHealth {
@@ -27,10 +27,12 @@ export function summarizeHealth(result: ProbeResult, tookMs: number): ClusterHea
     return name ? { ...a, memberName: name } : a;
   });
 
+  const quorum = { votingMembers, needed, healthyVoters };
   const health: ClusterHealth = {
     healthy,
+    verdict: healthVerdict({ healthy, quorum, endpoints }),
     leader,
-    quorum: { votingMembers, needed, healthyVoters },
+    quorum,
     members,
     endpoints,
     alarms,
@@ -38,6 +40,24 @@ export function summarizeHealth(result: ProbeResult, tookMs: number): ClusterHea
   };
   if (!healthy) health.error = clusterError(endpoints, needed, votingMembers);
   return health;
+}
+
+/**
+ * The verdict of a health picture: `unavailable` without quorum; `healthy` when every endpoint answered and
+ * so did every voting member of the member list; `degraded` otherwise. Pure: usable on any
+ * {@link ClusterHealth} (or a hand-built one).
+ *
+ * @example
+ * ```ts
+ * const health = await checkHealth({ endpoints, tls });
+ * if (healthVerdict(health) === 'degraded') console.warn('a member is down; the cluster still has quorum');
+ * ```
+ */
+export function healthVerdict(health: Pick<ClusterHealth, 'healthy' | 'quorum' | 'endpoints'>): HealthVerdict {
+  if (!health.healthy) return 'unavailable';
+  const everyEndpoint = health.endpoints.every((e) => e.healthy);
+  const everyVoter = health.quorum.healthyVoters >= health.quorum.votingMembers;
+  return everyEndpoint && everyVoter ? 'healthy' : 'degraded';
 }
 
 function endpointHealth(p: EndpointProbe, member: EtcdMember | undefined): EndpointHealth {

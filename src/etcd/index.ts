@@ -11,6 +11,7 @@ export {
   connectCluster,
   type EtcdCluster,
   listMembers,
+  type MoveLeaderResult,
   promoteMember,
   removeMember,
   waitForHealthy,
@@ -28,6 +29,14 @@ export type {
 export type { EtcdVersionInfo } from './versions.js';
 export { type SaveSnapshotOptions, type SnapshotResult, saveSnapshot } from './snapshot.js';
 export {
+  type CaIdentity,
+  caIdentity,
+  issuingCa,
+  type ReadServedCertificateOptions,
+  readServedCertificate,
+  type ServedCertificate,
+} from './served-certificate.js';
+export {
   type DefragmentOptions,
   type DefragmentProgress,
   type DefragmentResult,
@@ -43,5 +52,7 @@ export type {
   EtcdAlarm,
   EtcdFailure,
   EtcdMember,
+  HealthVerdict,
   QuorumInfo,
 } from './types.js';
+export { healthVerdict } from './health.js';

@@ -98,14 +98,31 @@ export interface QuorumInfo {
   healthyVoters: number;
 }
 
+/**
+ * The one-word answer of a health check:
+ * - `healthy`: a quorum, and every member answered (every endpoint checked, and every voting member of the
+ *   member list through one of them);
+ * - `degraded`: a quorum (the cluster serves reads and writes), but at least one member did not answer;
+ *   one more failure may cost the quorum;
+ * - `unavailable`: no quorum (the cluster serves no linearizable read and no write).
+ */
+export type HealthVerdict = 'healthy' | 'degraded' | 'unavailable';
+
 /** The answer of a cluster health check. */
 export interface ClusterHealth {
   /**
    * True when the cluster has a quorum: a linearizable read succeeded on at least one endpoint, which etcd
    * only serves once its leader has confirmed a quorum of voting members. With every member listed in
-   * `endpoints` this is the same as "a quorum of members answered".
+   * `endpoints` this is the same as "a quorum of members answered". Also true for a `degraded` cluster
+   * (a member down): read {@link ClusterHealth.verdict} to know whether every member answered.
    */
   healthy: boolean;
+  /**
+   * `healthy` (quorum and every member answered), `degraded` (quorum, but not every member answered) or
+   * `unavailable` (no quorum; then `healthy` is false). A voting member that none of the checked
+   * endpoints reached counts as not answering: check every member's endpoint for a `healthy` verdict.
+   */
+  verdict: HealthVerdict;
   /** Why the cluster is not healthy (`ETCD_NO_QUORUM`, or the one code every endpoint failed with). */
   error?: EtcdFailure;
   /** The leader as the healthy members see it; null without quorum. */

@@ -12,7 +12,8 @@ type Check = (options: { timeoutMs: number; signal: AbortSignal | undefined }) =
 
 /**
  * Runs `check` until it reports a healthy cluster. Gives up after `timeoutMs` with `ETCD_UNHEALTHY`,
- * carrying the last picture in `details.health` and naming every failing member in the message.
+ * carrying the last complete picture in `details.health` (a final check cut short by the deadline does
+ * not replace it) and every endpoint's answer in that picture in the message.
  */
 export async function pollUntilHealthy(check: Check, options: ReturnType<typeof resolveWaitOptions>): Promise<ClusterHealth> {
   const { timeoutMs, intervalMs, maxIntervalMs, checkTimeoutMs, signal } = options;
@@ -24,9 +25,13 @@ export async function pollUntilHealthy(check: Check, options: ReturnType<typeof 
   try {
     while (left() > 0) {
       throwIfAborted(signal);
-      last = await check({ timeoutMs: Math.max(1, Math.min(checkTimeoutMs, left())), signal });
+      const budget = Math.max(1, Math.min(checkTimeoutMs, left()));
+      const health = await check({ timeoutMs: budget, signal });
       attempts += 1;
-      if (satisfied(last, options.mustAnswer)) return last;
+      if (satisfied(health, options.mustAnswer)) return health;
+      // A check the deadline cut short ("no answer within 1 ms") is no answer: what the timeout reports is
+      // the last check that had its full per-endpoint budget, unless no such check ran.
+      if (budget >= checkTimeoutMs || last === undefined) last = health;
       if (left() <= 0) break;
       await sleep(Math.min(pause, left()), signal);
       pause = Math.min(pause * 1.5, maxIntervalMs);
@@ -48,11 +53,14 @@ function satisfied(health: ClusterHealth, mustAnswer: ReturnType<typeof resolveW
   return wanted.every((e) => e.healthy);
 }
 
-function unhealthyMessage(last: ClusterHealth | undefined, waitedMs: number, attempts: number): string {
+/** The head, the verdict, then every endpoint's answer in the last complete check (healthy ones too). */
+export function unhealthyMessage(last: ClusterHealth | undefined, waitedMs: number, attempts: number): string {
   const head = `etcd cluster not healthy after ${waitedMs} ms (${attempts} check${attempts === 1 ? '' : 's'})`;
   if (last === undefined) return `${head}: no check completed`;
-  const failing = last.endpoints
-    .filter((e) => !e.healthy)
-    .map((e) => `${e.memberName ? `${e.memberName} ` : ''}${e.error?.code ?? 'unhealthy'}: ${e.error?.message ?? ''}`);
-  return `${head}; ${last.error?.code ?? 'unhealthy'}; ${failing.join('; ')}`;
+  const verdict = last.healthy ? `${last.verdict} (quorum)` : (last.error?.code ?? 'unavailable');
+  const answers = last.endpoints.map((e) => {
+    const who = e.memberName ? `${e.memberName} (${e.endpoint})` : e.endpoint;
+    return e.healthy ? `${who}: ok in ${Math.round(e.tookMs)} ms` : `${who}: ${e.error?.code ?? 'unhealthy'}: ${e.error?.message ?? ''}`;
+  });
+  return `${head}; ${verdict}; last answers: ${answers.join('; ')}`;
 }

@@ -138,6 +138,18 @@ const SHARED_SYSTEM_DIRS = new Set([
   '/etc/sudoers.d',
 ]);
 
+/** A remote call's `layout` option resolved; a bad one is `INVALID_ARGUMENT` naming its field. */
+export function resolveLayoutOption(layout: Partial<EtcdLayout> | undefined): EtcdLayout {
+  try {
+    return resolveLayout(layout ?? {});
+  } catch (err) {
+    throw new EtcdKitError('INVALID_ARGUMENT', err instanceof Error ? err.message : 'invalid layout', {
+      field: err instanceof EtcdKitError && err.field ? err.field : 'layout',
+      cause: err,
+    });
+  }
+}
+
 /**
  * Throws `BUNDLE_INVALID` for a directory etcd-kit must not own: top-level directories (`/opt`, `/etc`) and
  * shared system directories (`/usr/local/bin`, `/etc/ssl`, ...).

@@ -58,6 +58,8 @@ export interface UnitFacts {
   unitFileState: string;
   /** The unit file changed on disk since systemd loaded it. */
   needDaemonReload: boolean;
+  /** How often systemd restarted the service since it was last started by hand (`NRestarts`); absent when not reported. */
+  restarts?: number;
 }
 
 /** Host firewalls found active. */
@@ -146,6 +148,11 @@ export interface HostFacts {
   etcdVersion?: string;
   /** `FactsQuery.dataDir` holds a member (`member/` exists): etcd has run there. False when not asked. */
   memberData: boolean;
+  /**
+   * The last fatal lines etcd wrote to its journal (`panic`/`fatal` level, at most 3, each cut to 400
+   * characters), read only while its unit is failing (not running, and crashed or restarting); else empty.
+   */
+  etcdFatal?: string[];
 }
 
 /**
@@ -232,7 +239,7 @@ for p in ${shellArgs([...query.dirs, ...query.files])}; do
 done
 [ $# -eq 0 ] || stat -c '%a %U %G %F|%n' -- "$@" 2>/dev/null || true
 echo @@unit
-unitinfo=$(systemctl show ${unit} -p LoadState -p ActiveState -p SubState -p MainPID -p UnitFileState -p NeedDaemonReload 2>/dev/null) || unitinfo=''
+unitinfo=$(systemctl show ${unit} -p LoadState -p ActiveState -p SubState -p MainPID -p UnitFileState -p NeedDaemonReload -p NRestarts 2>/dev/null) || unitinfo=''
 printf '%s\\n' "$unitinfo"
 # systemd caches UnitFileState until a daemon-reload; is-enabled reads the symlinks on disk.
 echo @@enabled; systemctl is-enabled ${unit} 2>/dev/null || true
@@ -242,6 +249,15 @@ echo @@mainpid
 case "$unitinfo" in *MainPID=*) pid=\${unitinfo#*MainPID=}; pid=\${pid%%"$nl"*} ;; *) pid='' ;; esac
 if [ -n "$pid" ] && [ "$pid" != 0 ]; then
   ls -l /proc/"$pid"/fd 2>/dev/null | sed -n 's/.* -> \\(socket:\\[[0-9]*\\]\\)$/\\1/p'
+fi
+echo @@etcdfatal
+# Only while the unit is failing (a crash loop, or given up): why etcd exits, from its own last words.
+sub=''; act=''; nres=''
+for kv in $unitinfo; do
+  case "$kv" in SubState=*) sub=\${kv#*=} ;; ActiveState=*) act=\${kv#*=} ;; NRestarts=*) nres=\${kv#*=} ;; esac
+done
+if [ "$sub" != running ] && { [ "$act" = activating ] || [ "$act" = failed ] || [ "\${nres:-0}" != 0 ]; }; then
+  journalctl -u ${unit} -n 40 -o cat --no-pager 2>/dev/null | grep -E '"level":"(panic|fatal)"|^panic: ' | tail -n 3 | cut -c1-400 || true
 fi
 echo @@firewalld
 if command -v firewall-cmd >/dev/null 2>&1 && systemctl is-active --quiet firewalld 2>/dev/null; then
@@ -323,6 +339,7 @@ export function parseFacts(stdout: string): HostFacts {
     contents,
     ...(/^\d+\.\d+\.\d+$/.test(etcdVersion) ? { etcdVersion } : {}),
     memberData: first('memberdata') === 'yes',
+    etcdFatal: lines('etcdfatal'),
     uid: Number.parseInt(first('uid'), 10),
     arch: first('arch'),
     systemd: first('systemd') === 'yes',
@@ -358,6 +375,7 @@ export function parseUnitShow(stdout: string): UnitFacts {
     mainPid: Number.parseInt(props.get('MainPID') ?? '0', 10) || 0,
     unitFileState: props.get('UnitFileState') ?? '',
     needDaemonReload: props.get('NeedDaemonReload') === 'yes',
+    ...(props.has('NRestarts') ? { restarts: Number.parseInt(props.get('NRestarts') ?? '0', 10) || 0 } : {}),
   };
 }
 

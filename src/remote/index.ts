@@ -33,8 +33,10 @@ export {
   SshConnection,
 } from './connection.js';
 export type { FirewallFacts, HostFacts, NftInputChain, PathStat, UnitFacts } from './facts.js';
+export { type ClearMemberDataOptions, type ClearMemberDataReport, clearMemberData } from './data-dir.js';
 export { type InspectedFile, inspectMember, type MemberInspection } from './inspect-member.js';
 export { type InstallMemberOptions, type InstallReport, installMember } from './install-member.js';
+export { cleanJournalLine, type ReadJournalOptions, readJournal } from './journal.js';
 export {
   fingerprintOfKey,
   formatKnownHostsLine,

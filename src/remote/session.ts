@@ -41,8 +41,9 @@ export async function readFacts(conn: SshConnection, bundle: PreparedBundle, opt
   options.onProgress?.({ host: conn.host, step: 'inspect' });
   const script = factsScript({
     files: bundle.files.map((f) => f.path),
-    // The env file is small and holds no secrets: its text lets callers tell which settings changed.
-    readFiles: bundle.files.filter((f) => f.role === 'env').map((f) => f.path),
+    // The env file is small and holds no secrets: its text lets callers tell which settings changed. The CA
+    // certificate (public) tells which CA the member trusts (the deploy refuses to ship another one).
+    readFiles: bundle.files.filter((f) => f.role === 'env' || f.role === 'caCert').map((f) => f.path),
     dirs: bundle.dirs.map((d) => d.path),
     unitName: bundle.unitName,
     serviceUser: bundle.serviceUser,

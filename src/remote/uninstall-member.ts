@@ -3,10 +3,9 @@
  * @module
  */
 import { performance } from 'node:perf_hooks';
-import { EtcdKitError } from '../errors.js';
-import { type EtcdLayout, resolveLayout } from '../render/index.js';
+import type { EtcdLayout, } from '../render/index.js';
 import { ETCD_BINARY_NAMES } from './binaries.js';
-import { assertManagedDir } from './bundle.js';
+import { assertManagedDir, resolveLayoutOption } from './bundle.js';
 import { HASH_CACHE_FILE } from './facts.js';
 import { type RemoteHost, withConnection } from './session.js';
 import { shellArgs, shellQuote } from './shell.js';
@@ -127,15 +126,7 @@ export function uninstallScript(layout: EtcdLayout, removeData: boolean, closeFi
  */
 export async function uninstallMember(target: RemoteHost, options: UninstallMemberOptions = {}): Promise<UninstallReport> {
   const started = performance.now();
-  let layout: EtcdLayout;
-  try {
-    layout = resolveLayout(options.layout ?? {});
-  } catch (err) {
-    throw new EtcdKitError('INVALID_ARGUMENT', err instanceof Error ? err.message : 'invalid layout', {
-      field: err instanceof EtcdKitError && err.field ? err.field : 'layout',
-      cause: err,
-    });
-  }
+  const layout = resolveLayoutOption(options.layout);
   const removeData = options.removeData ?? false;
   if (removeData) assertManagedDir('layout.dataDir', layout.dataDir);
   return withConnection(target, options, async (conn) => {

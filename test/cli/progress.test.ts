@@ -45,6 +45,7 @@ describe('format', () => {
     expect(formatBytes(2 * 1024 * 1024)).toBe('2.0 MiB');
     const health = {
       healthy: false,
+      verdict: 'unavailable',
       error: { code: 'ETCD_NO_QUORUM', message: 'no quorum' },
       leader: null,
       quorum: { votingMembers: 3, needed: 2, healthyVoters: 1 },
@@ -58,7 +59,27 @@ describe('format', () => {
     } as ClusterHealth;
     const text = formatHealth(health);
     expect(text).toMatch(/https:\/\/10\.0\.0\.12:2379\s+false \(ETCD_TIMEOUT\)/);
-    expect(text).toContain('cluster is NOT healthy: ETCD_NO_QUORUM');
+    expect(text).toContain('cluster is UNAVAILABLE (no quorum): ETCD_NO_QUORUM (no quorum)');
     expect(text).toContain('alarm NOSPACE on etcd01');
+  });
+
+  it('shows the verdict: healthy, or degraded naming the members that do not answer', () => {
+    const base = {
+      healthy: true,
+      leader: { id: 'a1', name: 'etcd01' },
+      members: [],
+      alarms: [],
+      tookMs: 3,
+    };
+    const ok = { endpoint: 'https://10.0.0.11:2379', healthy: true, tookMs: 1, memberName: 'etcd01' };
+    const healthy = { ...base, verdict: 'healthy', quorum: { votingMembers: 2, needed: 2, healthyVoters: 2 }, endpoints: [ok, { ...ok, endpoint: 'https://10.0.0.12:2379', memberName: 'etcd02' }] } as ClusterHealth;
+    expect(formatHealth(healthy)).toContain('cluster is healthy: 2/2 voting members answered, leader etcd01');
+    const degraded = {
+      ...base,
+      verdict: 'degraded',
+      quorum: { votingMembers: 3, needed: 2, healthyVoters: 2 },
+      endpoints: [ok, { endpoint: 'https://10.0.0.13:2379', healthy: false, tookMs: 1, memberName: 'etcd03', error: { code: 'ETCD_UNREACHABLE', message: 'refused' } }],
+    } as ClusterHealth;
+    expect(formatHealth(degraded)).toContain('cluster is DEGRADED (quorum, but not every member answers): 2/3 voting members answered, leader etcd01; not answering: etcd03 (ETCD_UNREACHABLE)');
   });
 });

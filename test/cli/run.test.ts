@@ -102,7 +102,15 @@ describe('etcd-kit CLI', () => {
     expect(json).toHaveLength(1 + 6 + 2);
     expect(json[0]!.isCA).toBe(true);
     const warn = await cli('pki', 'inspect', '-d', join(dir, 'pki'), '--warn-days', '100000');
-    expect(warn.code).toBe(EXIT.unhealthy);
+    expect(warn.code).toBe(3);
+    expect(warn.code).toBe(EXIT.certExpiring);
+  });
+
+  it('documents distinct health exit codes: 0 healthy, 5 degraded, 3 unavailable', async () => {
+    expect([EXIT.ok, EXIT.degraded, EXIT.unavailable]).toEqual([0, 5, 3]);
+    const help = await cli('health', '--help');
+    expect(help.stdout).toContain('healthy (every member answers) 0, degraded (quorum, but a member does not answer) 5, unavailable (no quorum) 3');
+    expect(help.stdout).not.toContain('--all');
   });
 
   it('health without a spec or endpoints is a usage error', async () => {

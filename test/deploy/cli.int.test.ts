@@ -136,6 +136,35 @@ describe('etcd-kit CLI on real hosts, binaries by URL', () => {
     expect(json.leader.name).toMatch(/^etcd0[123]$/);
   });
 
+  it('health exits 5 (degraded) with one member down, 3 (unavailable) with two, 0 once they are back', async () => {
+    const file = join(work, 'cluster.yaml');
+    await tb.exec(2, 'systemctl stop etcd');
+    try {
+      const degraded = await cli('health', '-f', file, '--timeout', '1500');
+      expect(degraded.code).toBe(5);
+      expect(degraded.stdout).toMatch(/cluster is DEGRADED \(quorum, but not every member answers\): 2\/3 voting members answered.*not answering: etcd03 \(ETCD_UNREACHABLE\)/);
+      const json = JSON.parse((await cli('health', '-f', file, '--json', '--timeout', '1500')).stdout) as { healthy: boolean; verdict: string };
+      expect([json.healthy, json.verdict]).toEqual([true, 'degraded']);
+      // --all is deprecated and changes nothing: still degraded.
+      expect((await cli('health', '-f', file, '--all', '--timeout', '1500')).code).toBe(5);
+
+      await tb.exec(1, 'systemctl stop etcd');
+      const unavailable = await cli('health', '-f', file, '--timeout', '1500');
+      expect(unavailable.code).toBe(3);
+      expect(unavailable.stdout).toContain('cluster is UNAVAILABLE (no quorum): ETCD_NO_QUORUM');
+    } finally {
+      await tb.exec(1, 'systemctl start --no-block etcd');
+      await tb.exec(2, 'systemctl start --no-block etcd');
+    }
+    // Back to healthy before the next test.
+    let code = -1;
+    for (let i = 0; i < 60 && code !== 0; i++) {
+      code = (await cli('health', '-f', file, '--timeout', '1500')).code;
+      if (code !== 0) await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(code).toBe(0);
+  });
+
   it('snapshot save writes a 0600 backup etcdctl reads; --json names the file and its sha256', async () => {
     const saved = await cli('snapshot', 'save', '-f', join(work, 'cluster.yaml'), '-o', 'backup.db');
     expect(saved.code, saved.stderr).toBe(0);

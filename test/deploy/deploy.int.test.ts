@@ -135,6 +135,7 @@ describe('deployEtcdCluster on 3 real hosts', () => {
     const admin = await readPkiDir(spec.pki.dir);
     const tls = { caPem: admin.ca.certPem, certPem: admin.clients['admin']!.certPem, keyPem: admin.clients['admin']!.keyPem };
     const order: string[] = [];
+    const leaderBefore = (await checkHealth({ endpoints: first.endpoints, tls, timeoutMs: 3000 })).leader?.name;
     // For each acknowledged write: how many members had begun restarting by then.
     const ackedAtStage = new Set<number>();
     const writer = startWriter(first.endpoints, tls, '/roll/', () => ackedAtStage.add(order.length));
@@ -160,7 +161,9 @@ describe('deployEtcdCluster on 3 real hosts', () => {
     expect(rolled.plan.mode).toBe('update');
     expect(rolled.plan.members.map((m) => m.service)).toEqual(['restart', 'restart', 'restart']);
     expect(rolled.members.map((m) => m.changedFiles)).toEqual([['/opt/etcd/cfg/etcd.env'], ['/opt/etcd/cfg/etcd.env'], ['/opt/etcd/cfg/etcd.env']]);
-    expect(order).toEqual(['etcd01', 'etcd02', 'etcd03']);
+    // one at a time, followers first, the leader last
+    expect([...order].sort()).toEqual(['etcd01', 'etcd02', 'etcd03']);
+    expect(order.at(-1)).toBe(leaderBefore);
     const pidsAfter = await mainPids(tb);
     pidsAfter.forEach((pid, i) => {
       expect(pid).toBeGreaterThan(0);

@@ -76,6 +76,7 @@ function inspection(i: number, running = true, memberData = true, etcdVersion = 
 function health(...versions: (string | undefined)[]): ClusterHealth {
   return {
     healthy: true,
+    verdict: versions.every((v) => v !== undefined) ? 'healthy' : 'degraded',
     leader: null,
     quorum: { votingMembers: 3, needed: 2, healthyVoters: 3 },
     members: [],

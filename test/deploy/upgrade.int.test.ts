@@ -1,6 +1,9 @@
 // Rolling upgrades across every supported minor on real hosts under a continuous writer:
 // 3.4.23 → newest 3.5 → newest 3.6 → newest 3.7, one minor at a time, no acknowledged write lost.
+import { mkdtempSync, statSync } from 'node:fs';
 import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DeployResult, deployEtcdCluster, type EtcdTlsOptions, formatPlan, planEtcdCluster, readPkiDir } from '../../src/index.js';
 import { type EtcdRelease, etcdRelease } from '../helpers/etcd-releases.js';
@@ -13,6 +16,7 @@ let chain: EtcdRelease[];
 let spec: ReturnType<typeof testbedSpec>;
 let tls: EtcdTlsOptions;
 let writer: Writer | undefined;
+const backupDir = join(mkdtempSync(join(tmpdir(), 'etcd-kit-upgrade-')), 'backups');
 
 /** What etcd's `/version` endpoint says over mTLS: this member's server version and the cluster version. */
 function versionOf(endpoint: string): Promise<{ etcdserver: string; etcdcluster: string }> {
@@ -70,7 +74,10 @@ describe('rolling upgrade through every minor', () => {
       expect(formatPlan(plan)).toContain(`etcd01: ${from} → ${release.version}`);
       const pids = await mainPids(tb);
       const ackedBefore = writer.ackedCount;
-      result = await deployEtcdCluster(next);
+      result = await deployEtcdCluster(next, { backupDir });
+      // a checked snapshot of the cluster as it was, on the controller, before the first restart
+      expect(result.snapshot?.path).toMatch(new RegExp(`^${backupDir}/${result.token}-${from}-\\d{8}T\\d{6}Z\\.db$`));
+      expect(statSync(result.snapshot!.path).mode & 0o777).toBe(0o600);
       ackedPerStep.push(writer.ackedCount - ackedBefore);
       expect(result.health?.healthy).toBe(true);
       expect(result.health?.endpoints.map((e) => e.status?.version)).toEqual([release.version, release.version, release.version]);

@@ -82,6 +82,7 @@ describe('checkHealth on a healthy 3-member mTLS cluster', () => {
     expect(health.error).toBeUndefined();
     expect(health.alarms).toEqual([]);
     expect(health.quorum).toEqual({ votingMembers: 3, needed: 2, healthyVoters: 3 });
+    expect(health.verdict).toBe('healthy');
 
     expect(health.members.map((m) => m.name).sort()).toEqual(cluster.members.map((m) => m.name).sort());
     for (const m of health.members) {
@@ -243,12 +244,16 @@ describe('members down', () => {
     expect(health.healthy).toBe(true);
     expect(endpointOf(health, victim!).error?.code).toBe('ETCD_UNREACHABLE');
     expect(endpointOf(health, victim!).memberName).toBe(victim);
+    // Quorum, but not every member: the verdict says degraded while `healthy` (quorum) stays true.
+    expect(health.verdict).toBe('degraded');
     await cluster.start(victim!);
     // The warm handle sees the restarted member again.
     const back = await handle.waitForHealthy({ timeoutMs: 30_000 });
     expect(back.healthy).toBe(true);
     await cluster.waitHealthy();
-    expect((await handle.checkHealth()).endpoints.every((e) => e.healthy)).toBe(true);
+    const all = await handle.checkHealth();
+    expect(all.endpoints.every((e) => e.healthy)).toBe(true);
+    expect(all.verdict).toBe('healthy');
   });
 
   it('two hung members: healthy false with ETCD_NO_QUORUM; the live one is classified ETCD_NO_QUORUM too', async () => {
@@ -272,8 +277,14 @@ describe('members down', () => {
     const e = err as { message: string; details?: { health?: ClusterHealth; lastCode?: string } };
     expect(e.details?.lastCode).toBe('ETCD_NO_QUORUM');
     expect(e.details?.health?.healthy).toBe(false);
-    for (const name of [a!, b!]) expect(e.message).toContain(`${name} ETCD_TIMEOUT`);
-    expect(e.message).toContain(`${live} ETCD_NO_QUORUM`);
+    for (const name of [a!, b!]) expect(e.message).toContain(`${name} (${cluster.member(name).clientUrl}): ETCD_TIMEOUT`);
+    expect(e.message).toContain(`${live} (${cluster.member(live).clientUrl}): ETCD_NO_QUORUM`);
+    // The last check (2500 ms = 800 + pause + 800 + pause + the rest) is cut short by the deadline; the
+    // message reports the last complete one, whose timeouts are the full 800 ms budget.
+    const budgets = [...e.message.matchAll(/no answer within (\d+) ms/g)].map((x) => Number(x[1]));
+    expect(budgets.length).toBeGreaterThan(0);
+    expect(budgets.every((ms) => ms === 800)).toBe(true);
+    expect(e.details?.health?.verdict).toBe('unavailable');
 
     // A wait that is running when quorum returns resolves with a healthy picture.
     const waiting = handle.waitForHealthy({ timeoutMs: 60_000 });
@@ -294,6 +305,7 @@ describe('members down', () => {
     expect(health.error?.code).toBe('ETCD_NO_QUORUM');
     expect(endpointOf(health, a!).error?.code).toBe('ETCD_UNREACHABLE');
     expect(endpointOf(health, b!).error?.code).toBe('ETCD_UNREACHABLE');
+    expect(health.verdict).toBe('unavailable');
     await Promise.all([cluster.start(a!), cluster.start(b!)]);
     expect((await waitForHealthy({ endpoints: cluster.endpoints, tls: cluster.tls, timeoutMs: 30_000 })).healthy).toBe(true);
   });

@@ -1,0 +1,65 @@
+// What CA each member has, read before a deploy changes anything: the certificate its running etcd serves
+// (one TLS handshake, no client certificate sent) and the ca.crt on its host (read with the host facts).
+// Read-only; the decision is ca-rules.ts.
+import { type CaIdentity, caIdentity, issuingCa, readServedCertificate, type ServedCertificate } from '../etcd/index.js';
+import type { MemberInspection } from '../remote/index.js';
+import { clientUrl } from '../render/index.js';
+import { assertCaMatches, type MemberCaObservation } from './ca-rules.js';
+import type { PreparedMember } from './prepare.js';
+import type { ResolvedMember } from './validate-spec.js';
+
+/** How long a member's handshake may take, in ms (a member that is down answers "refused" at once). */
+const HANDSHAKE_TIMEOUT_MS = 3000;
+
+function identityOrUndefined(pem: string | undefined): CaIdentity | undefined {
+  if (pem === undefined) return undefined;
+  try {
+    return caIdentity(pem);
+  } catch {
+    return undefined; // a ca.crt that is no certificate: no evidence of a CA either way
+  }
+}
+
+/** One member's observation, from its served certificate (if any) and host ca.crt text (if any). Pure. */
+export function caObservation(name: string, endpoint: string, pkiCaPem: string, served: ServedCertificate | undefined, hostCaPem: string | undefined): MemberCaObservation {
+  const hostCa = identityOrUndefined(hostCaPem);
+  const base = { name, endpoint, ...(hostCa ? { hostCa } : {}) };
+  if (!served) return base;
+  const candidates = [pkiCaPem, ...(hostCaPem === undefined ? [] : [hostCaPem]), ...served.chainPem];
+  const issuer = issuingCa(served.certPem, candidates);
+  const issuerCa = identityOrUndefined(issuer);
+  return { ...base, served: { chainsToPkiCa: issuer === pkiCaPem, ...(issuerCa ? { issuerCa } : {}), issuer: served.issuer } };
+}
+
+/** Per member (spec order): the CA its running etcd serves a certificate of, and its host's ca.crt. Never throws for a member that does not answer. */
+export async function observeCas(
+  members: readonly PreparedMember[],
+  inspections: readonly MemberInspection[],
+  pkiCaPem: string,
+  signal?: AbortSignal,
+): Promise<MemberCaObservation[]> {
+  return Promise.all(
+    members.map(async (m, i) => {
+      const endpoint = clientUrl(m.spec.cluster);
+      const served = await readServedCertificate(endpoint, { timeoutMs: HANDSHAKE_TIMEOUT_MS, ...(signal ? { signal } : {}) }).catch(() => undefined);
+      const hostCaPem = inspections[i]?.files.find((f) => f.role === 'caCert')?.hostContent;
+      return caObservation(m.spec.name, endpoint, pkiCaPem, served, hostCaPem);
+    }),
+  );
+}
+
+/**
+ * For operations that change a running cluster without a host inspection first (`removeEtcdMember`): the
+ * members that answer a handshake must serve certificates of the PKI dir's CA, else `CA_MISMATCH` (a
+ * member that does not answer is not judged here). Read-only.
+ */
+export async function assertServedCa(members: readonly ResolvedMember[], pkiDir: string, pkiCaPem: string, signal?: AbortSignal): Promise<void> {
+  const observed = await Promise.all(
+    members.map(async (m) => {
+      const endpoint = clientUrl(m.cluster);
+      const served = await readServedCertificate(endpoint, { timeoutMs: HANDSHAKE_TIMEOUT_MS, ...(signal ? { signal } : {}) }).catch(() => undefined);
+      return caObservation(m.name, endpoint, pkiCaPem, served, undefined);
+    }),
+  );
+  assertCaMatches({ mode: 'update', pkiDir, pkiCa: caIdentity(pkiCaPem), createdCa: false, members: observed });
+}

@@ -1,0 +1,149 @@
+// The certificate a member serves on its client URL, read from one TLS handshake that sends no client
+// certificate and trusts nothing: it only reads, so it works whatever CA the member trusts. What that
+// certificate chains to tells which CA the running member belongs to (see src/deploy/ca-rules.ts).
+import { createHash, X509Certificate } from 'node:crypto';
+import { isIP } from 'node:net';
+import { connect } from 'node:tls';
+import { EtcdKitError } from '../errors.js';
+
+/** A CA certificate as the CA checks compare it. */
+export interface CaIdentity {
+  /** SHA-256 fingerprint of the certificate (DER), `AA:BB:…` as `openssl x509 -fingerprint -sha256` prints it. */
+  fingerprint: string;
+  /** Subject DN, one RDN a line as node:crypto prints it. */
+  subject: string;
+  /** Hex SHA-256 of the public key (SPKI, DER): a CA certificate re-issued with the same key and name signs the same leaves. */
+  publicKeySha256: string;
+}
+
+/** What {@link readServedCertificate} saw. */
+export interface ServedCertificate {
+  /** The client URL handshaken with. */
+  endpoint: string;
+  /** The leaf the member serves, PEM. */
+  certPem: string;
+  /** Further certificates the member sent along (usually none: etcd serves the leaf only), PEM. */
+  chainPem: string[];
+  /** Issuer DN of the leaf. */
+  issuer: string;
+  /** SHA-256 fingerprint of the leaf, `AA:BB:…`. */
+  fingerprint: string;
+}
+
+/** Options of {@link readServedCertificate}. */
+export interface ReadServedCertificateOptions {
+  /** Handshake deadline in ms. Default: 3000. */
+  timeoutMs?: number;
+  /** Abort the handshake. */
+  signal?: AbortSignal;
+}
+
+/** The identity of CA certificate `pem`. Throws `PKI_MALFORMED_PEM` for text that is no certificate. */
+export function caIdentity(pem: string): CaIdentity {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(pem);
+  } catch (err) {
+    throw new EtcdKitError('PKI_MALFORMED_PEM', 'not a PEM certificate', { cause: err });
+  }
+  const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
+  return { fingerprint: cert.fingerprint256, subject: cert.subject, publicKeySha256: createHash('sha256').update(spki).digest('hex') };
+}
+
+/**
+ * Which of the `candidates` (CA certificates, PEM) issued `leafPem`: the first whose subject is the
+ * leaf's issuer and whose key verifies the leaf's signature; `undefined` when none did. Pure.
+ */
+export function issuingCa(leafPem: string, candidates: readonly string[]): string | undefined {
+  const leaf = new X509Certificate(leafPem);
+  return candidates.find((pem) => {
+    try {
+      const ca = new X509Certificate(pem);
+      return leaf.checkIssued(ca) && leaf.verify(ca.publicKey);
+    } catch {
+      return false;
+    }
+  });
+}
+
+function hostAndPort(endpoint: string): { host: string; port: number } {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch (err) {
+    throw new EtcdKitError('INVALID_ARGUMENT', `endpoint: ${endpoint} is not a URL`, { field: 'endpoint', cause: err });
+  }
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 2379) };
+}
+
+function toPem(der: Buffer): string {
+  return new X509Certificate(der).toString();
+}
+
+/**
+ * One TLS handshake with `endpoint` (`https://host:port`) that reads the certificate the member serves.
+ * No client certificate is sent and the server is not verified (nothing is trusted on the strength of
+ * this answer; it is only compared with known CA certificates). Read-only.
+ *
+ * Throws `ETCD_UNREACHABLE` when no handshake completes (refused, reset, no TLS) and `ETCD_TIMEOUT` when
+ * none completes within `timeoutMs`.
+ *
+ * @example
+ * ```ts
+ * const served = await readServedCertificate('https://10.0.0.11:2379');
+ * console.log(served.issuer, served.fingerprint);
+ * ```
+ */
+export function readServedCertificate(endpoint: string, options: ReadServedCertificateOptions = {}): Promise<ServedCertificate> {
+  const { host, port } = hostAndPort(endpoint);
+  const timeoutMs = options.timeoutMs ?? 3000;
+  return new Promise<ServedCertificate>((resolve, reject) => {
+    if (options.signal?.aborted) {
+      reject(new EtcdKitError('ABORTED', `reading the certificate of ${endpoint} was aborted`));
+      return;
+    }
+    const socket = connect({
+      host,
+      port,
+      ...(isIP(host) ? {} : { servername: host }),
+      rejectUnauthorized: false,
+      ALPNProtocols: ['h2'],
+    });
+    let done = false;
+    const finish = (fn: () => void) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      socket.destroy();
+      fn();
+    };
+    const onAbort = () => finish(() => reject(new EtcdKitError('ABORTED', `reading the certificate of ${endpoint} was aborted`)));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(
+      () => finish(() => reject(new EtcdKitError('ETCD_TIMEOUT', `${endpoint}: no TLS handshake within ${timeoutMs} ms`, { details: { endpoint } }))),
+      timeoutMs,
+    );
+    socket.once('secureConnect', () => {
+      const peer = socket.getPeerCertificate(true);
+      if (!peer?.raw) {
+        finish(() => reject(new EtcdKitError('ETCD_UNREACHABLE', `${endpoint}: the TLS handshake showed no certificate`, { details: { endpoint } })));
+        return;
+      }
+      const certPem = toPem(peer.raw);
+      const chainPem: string[] = [];
+      const seen = new Set([peer.fingerprint256]);
+      for (let c = peer.issuerCertificate; c?.raw && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
+        seen.add(c.fingerprint256);
+        chainPem.push(toPem(c.raw));
+      }
+      const leaf = new X509Certificate(peer.raw);
+      finish(() => resolve({ endpoint, certPem, chainPem, issuer: leaf.issuer, fingerprint: leaf.fingerprint256 }));
+    });
+    socket.once('error', (err) =>
+      finish(() =>
+        reject(new EtcdKitError('ETCD_UNREACHABLE', `${endpoint}: no TLS handshake (${err.message})`, { cause: err, details: { endpoint } })),
+      ),
+    );
+  });
+}

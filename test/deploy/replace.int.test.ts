@@ -1,0 +1,157 @@
+// A member that loses its disk is replaced by deployEtcdCluster alone (member remove → clean data dir →
+// add as learner → start with state=existing → promote), a member that is merely stopped is started (same
+// member id, no replacement), and a host that cannot be reached fails the deploy with nothing replaced.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DeployResult, deployEtcdCluster, formatPlan, planEtcdCluster } from '../../src/index.js';
+import type { EtcdRelease } from '../helpers/etcd-releases.js';
+import { rejection } from '../helpers/rejection.js';
+import { startTestbed, type Testbed } from '../testbed/index.js';
+import { e2eRelease, etcdctl, testbedSpec } from './deploy-helpers.js';
+
+const run = promisify(execFile);
+
+let tb: Testbed;
+let release: EtcdRelease;
+let spec: ReturnType<typeof testbedSpec>;
+let deployed: DeployResult;
+
+beforeAll(async () => {
+  release = e2eRelease();
+  tb = await startTestbed({ hosts: 3 });
+  spec = testbedSpec(tb, release.tarball);
+  spec.pki = { ...spec.pki, keyAlgorithm: 'ecdsa-p256' };
+});
+afterAll(async () => {
+  await tb?.destroy();
+});
+
+/** etcdctl against one member's endpoint only, serializable: what that member itself holds. */
+async function localGet(result: DeployResult, index: number, key: string): Promise<string> {
+  const admin = result.clientCerts['admin']!;
+  const { stdout } = await run(
+    '/usr/bin/etcdctl',
+    [
+      `--endpoints=${result.endpoints[index]}`,
+      `--cacert=${admin.caFile}`,
+      `--cert=${admin.certFile}`,
+      `--key=${admin.keyFile}`,
+      '--dial-timeout=3s',
+      '--command-timeout=5s',
+      'get',
+      key,
+      '--consistency=s',
+      '--print-value-only',
+    ],
+    { env: { ...process.env, ETCDCTL_API: '3' } },
+  );
+  return stdout;
+}
+
+/** Member ids (hex) by name, as the cluster lists them (`id, started, name, peer URLs, client URLs, learner`). */
+async function memberIds(result: DeployResult): Promise<Record<string, string>> {
+  const lines = (await etcdctl(result, 'member', 'list')).trim().split('\n');
+  return Object.fromEntries(lines.map((l) => l.split(', ')).map(([id, , name]) => [name ?? '', id ?? '']));
+}
+
+describe('a member that loses its data dir', () => {
+  it('is replaced by deployEtcdCluster alone: new member id, the keys on its endpoint, a re-run changes nothing', async () => {
+    deployed = await deployEtcdCluster(spec);
+    expect(deployed.health?.quorum).toMatchObject({ votingMembers: 3, healthyVoters: 3 });
+    for (let i = 0; i < 20; i++) await etcdctl(deployed, 'put', `/replace/k${i}`, `v${i}`);
+    const before = await memberIds(deployed);
+    expect(Object.keys(before).sort()).toEqual(['etcd01', 'etcd02', 'etcd03']);
+    expect(Object.values(before).every((id) => /^[0-9a-f]{8,16}$/.test(id))).toBe(true);
+
+    // The disk is lost: etcd03 starts on an empty data dir with state=existing and crash-loops.
+    await tb.exec(2, 'systemctl stop etcd && rm -rf /var/lib/etcd/member && systemctl start --no-block etcd');
+    for (let t = 0; t < 60; t++) {
+      const j = await tb.exec(2, "journalctl -u etcd -o cat --no-pager | grep -c 'out of range' || true");
+      if (Number(j.stdout.trim()) > 0) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+
+    const plan = await planEtcdCluster(spec);
+    expect(plan.noChanges).toBe(false);
+    expect(plan.members.map((m) => m.service)).toEqual(['none', 'none', 'replace']);
+    const text = formatPlan(plan);
+    expect(text).not.toContain('No changes');
+    expect(text).toContain('replace etcd03: data dir empty');
+
+    const t0 = performance.now();
+    const fixed = await deployEtcdCluster(spec);
+    const took = Math.round(performance.now() - t0);
+    console.log(`replace etcd03: deploy took ${took} ms`);
+    expect(fixed.changed).toBe(true);
+    expect(fixed.health?.endpoints.every((e) => e.healthy)).toBe(true);
+    expect(fixed.health?.quorum).toMatchObject({ votingMembers: 3, healthyVoters: 3 });
+    expect(fixed.health?.members.filter((m) => m.isLearner)).toEqual([]);
+    const after = await memberIds(fixed);
+    expect(Object.keys(after).sort()).toEqual(['etcd01', 'etcd02', 'etcd03']);
+    expect(after['etcd01']).toBe(before['etcd01']);
+    expect(after['etcd02']).toBe(before['etcd02']);
+    expect(after['etcd03']).not.toBe(before['etcd03']);
+    // etcd03 holds the data again: read from its own endpoint, serializable (its local copy).
+    for (const i of [0, 7, 19]) expect(await localGet(fixed, 2, `/replace/k${i}`)).toBe(`v${i}\n`);
+    expect((await tb.exec(2, 'test -d /var/lib/etcd/member && echo yes')).stdout.trim()).toBe('yes');
+    // What the crash loop had written there was moved aside, not deleted.
+    expect((await tb.exec(2, 'ls -d /var/lib/etcd.broken-*')).stdout.trim()).toMatch(/^\/var\/lib\/etcd\.broken-\d{8}T\d{6}Z$/);
+
+    const again = await deployEtcdCluster(spec);
+    expect(again.changed).toBe(false);
+    expect(again.plan.noChanges).toBe(true);
+    expect(await memberIds(again)).toEqual(after);
+  });
+
+  it('a member merely stopped (data intact) is started, not replaced: plan says so, same member id', async () => {
+    const before = await memberIds(deployed);
+    await tb.exec(1, 'systemctl stop etcd');
+    const plan = await planEtcdCluster(spec);
+    expect(plan.noChanges).toBe(false);
+    expect(plan.members.map((m) => m.service)).toEqual(['none', 'start', 'none']);
+    expect(formatPlan(plan)).toContain('start etcd02: down');
+    expect(formatPlan(plan)).not.toContain('replace');
+
+    const fixed = await deployEtcdCluster(spec);
+    expect(fixed.members[1]?.started).toBe(true);
+    expect(fixed.health?.endpoints.every((e) => e.healthy)).toBe(true);
+    expect(await memberIds(fixed)).toEqual(before);
+    expect(await localGet(fixed, 1, '/replace/k3')).toBe('v3\n');
+  });
+
+  it('a stopped member whose data dir was emptied is replaced too (the literal empty data dir)', async () => {
+    const before = await memberIds(deployed);
+    await tb.exec(1, 'systemctl stop etcd && rm -rf /var/lib/etcd/member');
+    const plan = await planEtcdCluster(spec);
+    expect(plan.members.map((m) => [m.service, m.reason])).toEqual([
+      ['none', undefined],
+      ['replace', 'data dir empty'],
+      ['none', undefined],
+    ]);
+    const fixed = await deployEtcdCluster(spec);
+    expect(fixed.members[1]?.replaced).toBe(true);
+    expect(fixed.health?.quorum).toMatchObject({ votingMembers: 3, healthyVoters: 3 });
+    const after = await memberIds(fixed);
+    expect(after['etcd02']).not.toBe(before['etcd02']);
+    expect([after['etcd01'], after['etcd03']]).toEqual([before['etcd01'], before['etcd03']]);
+    expect(await localGet(fixed, 1, '/replace/k11')).toBe('v11\n');
+    // nothing was there to keep: no copy moved aside
+    expect((await tb.exec(1, 'ls -d /var/lib/etcd.broken-* 2>/dev/null || true')).stdout.trim()).toBe('');
+  });
+
+  it('a host that cannot be reached fails the deploy naming it, and nothing is replaced', async () => {
+    const before = await memberIds(deployed);
+    await tb.disconnect(2);
+    try {
+      const err = await rejection(deployEtcdCluster(spec));
+      expect(err.member).toBe('etcd03');
+      expect(err.message).toContain('etcd03');
+    } finally {
+      await tb.reconnect(2);
+    }
+    const back = await deployEtcdCluster(spec);
+    expect(back.health?.endpoints.every((e) => e.healthy)).toBe(true);
+    expect(await memberIds(back)).toEqual(before);
+  });
+});
