@@ -1,8 +1,5 @@
 // What each member of a running cluster is (up, down but intact, lost: replace), when a replacement is
 // refused, and how the plan shows it. Pure: observations in, decisions out.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   assertReplacementsSafe,
@@ -13,7 +10,8 @@ import {
 } from '../../src/deploy/member-state.js';
 import { memberVersions } from '../../src/deploy/observe-versions.js';
 import { formatPlan, planCluster } from '../../src/deploy/plan.js';
-import { type PreparedDeploy, prepareBundles, resolveInput } from '../../src/deploy/prepare.js';
+import type { PreparedDeploy } from '../../src/deploy/prepare.js';
+import { type PreparedFixture, preparedThreeMembers } from './prepared-fixture.js';
 import { planVersionChange } from '../../src/deploy/version-rules.js';
 import type { ClusterHealth, EtcdMember } from '../../src/etcd/index.js';
 import { EtcdKitError } from '../../src/errors.js';
@@ -144,35 +142,15 @@ describe('clusterObservation', () => {
 });
 
 // planCluster / formatPlan with a live health check, on a prepared 3-member spec.
-let dir: string;
+let fixture: PreparedFixture;
 let prepared: PreparedDeploy;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'etcd-kit-member-state-'));
-  const bin = join(dir, 'bin');
-  await mkdir(bin);
-  const elf = Buffer.alloc(64);
-  elf.writeUInt32BE(0x7f454c46, 0);
-  elf[5] = 1;
-  elf.writeUInt16LE(0x3e, 18);
-  await writeFile(join(bin, 'etcd'), elf);
-  await writeFile(join(bin, 'etcdctl'), elf);
-  await writeFile(join(dir, 'id'), 'unused', { mode: 0o600 });
-  await writeFile(join(dir, 'known_hosts'), '');
-  const input = await resolveInput(
-    {
-      members: ['11', '12', '13'].map((n, i) => ({ name: `etcd0${i + 1}`, host: `10.0.0.${n}` })),
-      ssh: { privateKeyPath: join(dir, 'id'), knownHostsPath: join(dir, 'known_hosts') },
-      etcd: { binDir: bin },
-      pki: { dir: join(dir, 'pki') },
-    },
-    {},
-  );
-  const fresh = await prepareBundles({ ...input, binaries: { ...input.binaries, version: '3.6.14' } }, {}, false);
-  prepared = { ...fresh, pki: { ...fresh.pki, createdCa: false, issuedMembers: [], issuedClients: [] } };
+  fixture = await preparedThreeMembers('3.6.14');
+  prepared = fixture.prepared;
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await fixture?.cleanup();
 });
 
 function inspection(i: number, unit: UnitFacts, memberData = true, etcdFatal: string[] = []): MemberInspection {

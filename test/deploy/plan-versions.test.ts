@@ -1,49 +1,24 @@
 // The version side of a plan, pure: what each member runs and will run, a version change always being a
 // change (and a restart), and how formatPlan shows it.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memberVersions } from '../../src/deploy/observe-versions.js';
 import { formatPlan, formatVersionChange, planCluster } from '../../src/deploy/plan.js';
-import { type PreparedDeploy, prepareBundles, resolveInput } from '../../src/deploy/prepare.js';
+import type { PreparedDeploy } from '../../src/deploy/prepare.js';
+import { type PreparedFixture, preparedThreeMembers } from './prepared-fixture.js';
 import type { ClusterPlan, MemberPlan } from '../../src/deploy/types.js';
 import { planVersionChange } from '../../src/deploy/version-rules.js';
 import type { ClusterHealth } from '../../src/etcd/index.js';
 import type { MemberInspection } from '../../src/remote/index.js';
 
-let dir: string;
+let fixture: PreparedFixture;
 let prepared: PreparedDeploy;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'etcd-kit-plan-versions-'));
-  // A tiny stand-in etcd (an ELF header is all prepareBinaries checks): no need to read 20 MB here.
-  const bin = join(dir, 'bin');
-  await mkdir(bin);
-  const elf = Buffer.alloc(64);
-  elf.writeUInt32BE(0x7f454c46, 0);
-  elf[5] = 1;
-  elf.writeUInt16LE(0x3e, 18);
-  await writeFile(join(bin, 'etcd'), elf);
-  await writeFile(join(bin, 'etcdctl'), elf);
-  // The spec checks these exist; nothing here connects.
-  await writeFile(join(dir, 'id'), 'unused', { mode: 0o600 });
-  await writeFile(join(dir, 'known_hosts'), '');
-  const input = await resolveInput(
-    {
-      members: ['11', '12', '13'].map((n, i) => ({ name: `etcd0${i + 1}`, host: `10.0.0.${n}` })),
-      ssh: { privateKeyPath: join(dir, 'id'), knownHostsPath: join(dir, 'known_hosts') },
-      etcd: { binDir: bin },
-      pki: { dir: join(dir, 'pki') },
-    },
-    {},
-  );
-  const fresh = await prepareBundles({ ...input, binaries: { ...input.binaries, version: '3.5.33' } }, {}, false);
-  // As if the PKI existed already: these tests are about versions.
-  prepared = { ...fresh, pki: { ...fresh.pki, createdCa: false, issuedMembers: [], issuedClients: [] } };
+  fixture = await preparedThreeMembers('3.5.33');
+  prepared = fixture.prepared;
 });
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await fixture?.cleanup();
 });
 
 /** A host where the member's bundle is in place and etcd runs (or not). */
