@@ -254,20 +254,17 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
   try {
     const inspections = await readMembers(prepared, connections, options);
     confirmTargetVersion(prepared.members, inspections, prepared.etcdVersion);
-    // Running members must trust the PKI dir's CA, else shipping it is an outage: CA_MISMATCH, nothing changed.
-    assertCaMatches({
-      mode: clusterMode(inspections),
-      pkiDir: prepared.spec.pki.dir,
-      pkiCa: caIdentity(prepared.pki.pki.ca.certPem),
-      createdCa: prepared.pki.createdCa,
-      members: clusterMode(inspections) === 'update' ? await observeCas(prepared.members, inspections, prepared.pki.pki.ca.certPem, options.signal) : [],
-    });
-    // Listing members overlaps with reading the versions (whose health check is the final one when nothing changes).
-    if (clusterMode(inspections) === 'update') cluster = openCluster(prepared);
-    const [observed, notInSpec] = await Promise.all([
+    const mode = clusterMode(inspections);
+    // One read-only pass over the running cluster: the CAs members serve, their versions (whose health check is
+    // the final one when nothing changes) and the member list, all at once.
+    if (mode === 'update') cluster = openCluster(prepared);
+    const [servedCas, observed, notInSpec] = await Promise.all([
+      mode === 'update' ? observeCas(prepared.members, inspections, prepared.pki.pki.ca.certPem, options.signal) : [],
       observeVersions(prepared.members, inspections, cluster, prepared.etcdVersion, options.signal),
       cluster ? unmanagedMembers(cluster, prepared) : Promise.resolve([]),
     ]);
+    // Running members must trust the PKI dir's CA, else shipping it is an outage: CA_MISMATCH, nothing changed.
+    assertCaMatches({ mode, pkiDir: prepared.spec.pki.dir, pkiCa: caIdentity(prepared.pki.pki.ca.certPem), createdCa: prepared.pki.createdCa, members: servedCas });
     // etcd's rules for changing versions, before any host changes (a plan refuses the same way).
     const change = planVersionChange({ members: observed.members, cluster: observed.cluster, target: prepared.etcdVersion });
     const { plan, inspected } = planCluster(prepared, inspections, { observed: observed.members, change }, { health: observed.health });

@@ -3,6 +3,7 @@
 // does not answer, and — only when the change needs them — etcd's cluster version and whether auth is on.
 import type { ClusterHealth, EtcdCluster } from '../etcd/index.js';
 import type { MemberInspection } from '../remote/index.js';
+import { parseEtcdVersion } from '../render/index.js';
 import type { PreparedMember } from './prepare.js';
 import { type ClusterVersionFacts, type MemberVersions, versionFactsNeeded } from './version-rules.js';
 
@@ -33,11 +34,6 @@ export function memberVersions(members: readonly PreparedMember[], inspections: 
   });
 }
 
-/** `3.5.0` (as `/version` reports the cluster version) → `3.5`. */
-function minorOf(version: string): string {
-  return version.split('.').slice(0, 2).join('.');
-}
-
 /**
  * Reads the versions {@link planVersionChange} decides on. Read-only; never throws for an unhealthy
  * cluster or a failed read: what could not be read is left out, and the rules refuse what they cannot judge.
@@ -56,7 +52,7 @@ export async function observeVersions(
   const [clusterVersion, authEnabled] = await Promise.all([
     need.clusterVersion && cluster
       ? cluster.readVersion(call).then(
-          (v) => (v.clusterVersion ? minorOf(v.clusterVersion) : undefined),
+          (v) => (v.clusterVersion ? parseEtcdVersion(v.clusterVersion, 'clusterVersion').minorText : undefined),
           () => undefined,
         )
       : undefined,
