@@ -5,6 +5,7 @@
  * @module
  */
 import type { inspectMember } from './inspect-member.js';
+import { cleanJournalLine } from './journal-line.js';
 import { shellArgs, shellQuote } from './shell.js';
 
 /** What to ask a host about. */
@@ -339,7 +340,7 @@ export function parseFacts(stdout: string): HostFacts {
     contents,
     ...(/^\d+\.\d+\.\d+$/.test(etcdVersion) ? { etcdVersion } : {}),
     memberData: first('memberdata') === 'yes',
-    etcdFatal: lines('etcdfatal'),
+    etcdFatal: lines('etcdfatal').map(cleanJournalLine),
     uid: Number.parseInt(first('uid'), 10),
     arch: first('arch'),
     systemd: first('systemd') === 'yes',

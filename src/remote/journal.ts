@@ -4,6 +4,7 @@
  * @module
  */
 import { EtcdKitError } from '../errors.js';
+import { cleanJournalLine } from './journal-line.js';
 import { type RemoteHost, withConnection } from './session.js';
 import { shellQuote } from './shell.js';
 import type { RemoteCallOptions } from './types.js';
@@ -16,19 +17,7 @@ export interface ReadJournalOptions extends RemoteCallOptions {
   lines?: number;
 }
 
-/** Longest line kept (etcd's JSON log lines are a few hundred characters). */
-const MAX_LINE = 1000;
 const MAX_LINES = 200;
-
-/** Removes terminal escapes and control characters (tabs become spaces) and caps the line's length. */
-export function cleanJournalLine(line: string): string {
-  const clean = line
-    .replace(/\x1b\[[0-9;?]*[ -/]*[@-~]/g, '')
-    .replace(/\t/g, ' ')
-    .replace(/[\x00-\x1f\x7f-\x9f]/g, '')
-    .trimEnd();
-  return clean.length > MAX_LINE ? `${clean.slice(0, MAX_LINE)}…` : clean;
-}
 
 /**
  * The last `lines` lines the unit wrote to the journal (`journalctl -u <unit> -n <lines> -o cat`, as root or
@@ -61,3 +50,5 @@ export async function readJournal(host: RemoteHost, options: ReadJournalOptions)
       .slice(-lines);
   });
 }
+
+export { cleanJournalLine } from './journal-line.js';
