@@ -30,6 +30,7 @@ import {
   renderEtcdEnv,
   resolveLayout,
 } from '../../src/render/index.js';
+import { parseEtcdVersionOutput } from '../../src/remote/binary-version.js';
 
 /** Path of the etcd server binary under test. */
 export const ETCD_BIN = '/usr/bin/etcd';
@@ -39,9 +40,9 @@ export const ETCDCTL_BIN = '/usr/bin/etcdctl';
 /** The release an etcd binary reports (`etcd Version: 3.4.23` → `'3.4.23'`). Throws when it reports none. */
 export function etcdBinaryVersion(etcdBin: string = ETCD_BIN): string {
   const out = execFileSync(etcdBin, ['--version'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
-  const match = /etcd Version: ([0-9]+\.[0-9]+\.[0-9]+)/.exec(out);
-  if (!match?.[1]) throw new Error(`cannot read the version of ${etcdBin}: ${out}`);
-  return match[1];
+  const version = parseEtcdVersionOutput(out);
+  if (!version) throw new Error(`cannot read the version of ${etcdBin}: ${out}`);
+  return version;
 }
 
 /** Options of {@link startLocalCluster}. */

@@ -19,6 +19,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { etcdBinaryVersion } from './local-cluster.js';
 
 const run = promisify(execFile);
 
@@ -39,17 +40,9 @@ export interface ReleaseTarball {
   cleanup(): Promise<void>;
 }
 
-/** Reads the version of the local etcd binary (`etcd Version: 3.4.23`). */
-export async function localEtcdVersion(): Promise<string> {
-  const { stdout } = await run(SOURCE_ETCD, ['--version']);
-  const match = /etcd Version: (\S+)/.exec(stdout);
-  if (!match?.[1]) throw new Error(`cannot read the version of ${SOURCE_ETCD}: ${stdout}`);
-  return match[1];
-}
-
 /** Builds the tarball in a fresh temp dir. `arch` only names the archive; the binaries are the machine's. */
 export async function makeReleaseTarball(options: { arch?: string } = {}): Promise<ReleaseTarball> {
-  const version = await localEtcdVersion();
+  const version = etcdBinaryVersion(SOURCE_ETCD);
   const arch = options.arch ?? 'amd64';
   const dir = await mkdtemp(join(tmpdir(), 'etcd-kit-release-'));
   const top = `etcd-v${version}-linux-${arch}`;
