@@ -19,8 +19,7 @@ import type { ClusterSpecInput } from './spec-types.js';
 import { confirmTargetVersion, resolveTargetVersion } from './target-version.js';
 import type { ClusterSpec } from './validate-spec.js';
 import { planVersionChange } from './version-rules.js';
-import { backupDirOf, takePreChangeSnapshot } from './pre-change-snapshot.js';
-import { needsPreChangeSnapshot } from './restart-order.js';
+import { takePreChangeSnapshot } from './pre-change-snapshot.js';
 import { rollingRestart } from './rolling-restart.js';
 import { waitForEndpoints } from './wait.js';
 
@@ -109,11 +108,14 @@ async function waitForNewMainPid(ctx: RunContext, m: PreparedMember, before: num
  * restart one member at a time (its files placed at its own turn, the leader last: rolling-restart.ts).
  */
 async function update(ctx: RunContext, cluster: EtcdCluster, inspected: InspectedMember[]): Promise<void> {
+  const hasWork = (i: InspectedMember) => i.plan.files.length > 0 || i.plan.firewallOpens.length > 0 || i.plan.hostChanges.length > 0;
+  // A member that does not answer while its etcd runs (hung, wedged) is restarted at once, as the one being
+  // fixed; every other restart is a step of the roll, with the cluster healthy before each.
+  const revived = inspected.filter((i) => i.plan.service === 'restart' && i.state?.kind === 'down');
+  const rolling = inspected.filter((i) => i.plan.service === 'restart' && !revived.includes(i));
   // Files to place, or only the host to fix (a firewall switched on after the deploy, the unit disabled).
-  // A member that restarts gets its files at its own turn (rollingRestart), never earlier.
-  const staged = inspected.filter(
-    (i) => i.plan.service !== 'restart' && (i.plan.files.length > 0 || i.plan.firewallOpens.length > 0 || i.plan.hostChanges.length > 0),
-  );
+  // A member of the roll gets its files at its own turn (rollingRestart), never earlier.
+  const staged = inspected.filter((i) => !rolling.includes(i) && hasWork(i));
   await forEachMember(
     staged.map((i) => i.member),
     'upload',
@@ -126,20 +128,33 @@ async function update(ctx: RunContext, cluster: EtcdCluster, inspected: Inspecte
   await replaceMembers(ctx, cluster, inspected);
   const joining = inspected.filter((i) => i.plan.service === 'join').map((i) => i.member);
   const present = ctx.prepared.members.filter((m) => !joining.includes(m)).map((m) => clientUrl(m.spec.cluster));
-  const stopped = inspected.filter((i) => i.plan.service === 'start').map((i) => i.member);
-  if (stopped.length > 0) {
-    await forEachMember(stopped, 'start', async (m) => {
+  const fixing = [...inspected.filter((i) => i.plan.service === 'start'), ...revived].map((i) => i.member);
+  await forEachMember(fixing, 'start', async (m) => {
+    const service = { layout: ctx.prepared.spec.layout, ...remoteOptions(m, ctx.options) };
+    const report = ctx.reports.get(m.spec.name)!;
+    if (revived.some((i) => i.member === m)) {
+      ctx.options.onProgress?.({ step: 'restart', member: m.spec.name, message: 'not answering while its etcd runs: restarting it' });
+      const { before } = await restartMember(conn(ctx, m), service);
+      await waitForNewMainPid(ctx, m, before.mainPid);
+      report.restarted = true;
+    } else {
       ctx.options.onProgress?.({ step: 'start', member: m.spec.name });
-      await startMember(conn(ctx, m), { layout: ctx.prepared.spec.layout, ...remoteOptions(m, ctx.options) });
-      ctx.reports.get(m.spec.name)!.started = true;
-    });
-  }
+      await startMember(conn(ctx, m), service);
+      report.started = true;
+    }
+  });
 
-  const restarting = inspected.filter((i) => i.plan.service === 'restart');
-  const toRestart = restarting.map((i) => i.member);
-  if (stopped.length > 0 || toRestart.length > 0 || joining.length > 0) {
+  const toRestart = rolling.map((i) => i.member);
+  if (fixing.length > 0 || toRestart.length > 0 || joining.length > 0) {
     ctx.options.onProgress?.({ step: 'wait-healthy', message: 'cluster must be healthy before any membership change or restart' });
-    await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: ctx.options.signal, endpoints: present });
+    try {
+      await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: ctx.options.signal, endpoints: present });
+    } catch (err) {
+      // A member just started or restarted that never came up: its journal says why.
+      const m = fixing[0];
+      if (fixing.length !== 1 || m === undefined) throw err;
+      throw memberError(m, 'start', await explainStartFailure(conn(ctx, m), m, err, ctx.options.signal));
+    }
   }
   // One at a time: each join changes the membership the next one must start with.
   for (const m of joining) {
@@ -159,9 +174,7 @@ async function update(ctx: RunContext, cluster: EtcdCluster, inspected: Inspecte
   }
   if (toRestart.length === 0) return;
   // Rolling: never more than one member down, followers first, the leader last (see rolling-restart.ts).
-  const stageAtTurn = new Set(
-    restarting.filter((i) => i.plan.files.length > 0 || i.plan.firewallOpens.length > 0 || i.plan.hostChanges.length > 0).map((i) => i.member),
-  );
+  const stageAtTurn = new Set(rolling.filter(hasWork).map((i) => i.member));
   await rollingRestart(
     {
       cluster,
@@ -267,7 +280,7 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
     assertCaMatches({ mode, pkiDir: prepared.spec.pki.dir, pkiCa: caIdentity(prepared.pki.pki.ca.certPem), createdCa: prepared.pki.createdCa, members: servedCas });
     // etcd's rules for changing versions, before any host changes (a plan refuses the same way).
     const change = planVersionChange({ members: observed.members, cluster: observed.cluster, target: prepared.etcdVersion });
-    const { plan, inspected } = planCluster(prepared, inspections, { observed: observed.members, change }, { health: observed.health });
+    const { plan, inspected } = planCluster(prepared, inspections, { observed: observed.members, change }, { health: observed.health, ...(options.backupDir ? { backupDir: options.backupDir } : {}) });
     const base = {
       plan,
       etcdVersion: prepared.etcdVersion,
@@ -277,7 +290,6 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
       token: prepared.token,
     };
     plan.warnings.push(...notInSpec);
-    if (plan.mode === 'update' && !plan.noChanges && needsPreChangeSnapshot(plan.members)) plan.snapshotBeforeChange = { dir: backupDirOf(options.backupDir) };
     if (dryRun) {
       return { ...base, changed: !plan.noChanges, members: [], health: undefined, durationMs: performance.now() - started };
     }

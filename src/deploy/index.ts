@@ -5,7 +5,7 @@
 export { type PkiOutcome, ensureClusterPki } from './cluster-pki.js';
 export { deployEtcdCluster, planEtcdCluster } from './deploy.js';
 export { defaultDownloadCacheDir, type FetchedTarball, type FetchTarballOptions, fetchVerifiedTarball } from './download.js';
-export { formatPlan } from './plan.js';
+export { formatPlan } from './format-plan.js';
 export { type RemoveMemberOptions, type RemoveMemberResult, removeEtcdMember } from './remove.js';
 export { type ResetOptions, type ResetResult, resetEtcdCluster } from './reset.js';
 export { EXAMPLE_SPEC_YAML, loadClusterSpecFile } from './spec-file.js';
@@ -21,6 +21,7 @@ export type {
   MemberPlan,
   MemberVersionPlan,
   PlannedFileChange,
+  PlannedOperation,
   PlanOptions,
   PreChangeSnapshot,
 } from './types.js';

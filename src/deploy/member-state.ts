@@ -5,7 +5,7 @@
 // Every rule about "is this member failed, and is fixing it safe" lives here once.
 import { EtcdKitError } from '../errors.js';
 import type { ClusterHealth, EtcdMember } from '../etcd/index.js';
-import type { HostFacts } from '../remote/index.js';
+import { type HostFacts, unitIsRunning } from '../remote/index.js';
 
 /** One member of the spec as observed before any change. */
 export interface MemberObservation {
@@ -35,8 +35,11 @@ export type MemberState =
   | { kind: 'up' }
   /** Not in the cluster and no data: a new member (joins, see `planCluster`), or nothing installed yet. */
   | { kind: 'new' }
-  /** It does not answer, its data is there (stopped, crash-looping, partitioned): start it, never replace it. */
-  | { kind: 'down'; reason: string }
+  /**
+   * It does not answer, its data is there (stopped, crash-looping, hung, partitioned): never replaced; started,
+   * or restarted at once when its etcd runs (`running`).
+   */
+  | { kind: 'down'; reason: string; running: boolean }
   /** Its data is gone or no longer matches the cluster, which still lists it: member remove + add again. */
   | { kind: 'replace'; memberId: string; reason: string };
 
@@ -80,8 +83,9 @@ export function decideMemberStates(members: readonly MemberObservation[], cluste
     const lost = listed ? lostData(m, listed) : undefined;
     if (listed && lost) return { kind: 'replace', memberId: listed.id, reason: lost };
     if (!m.facts.memberData) return { kind: 'new' };
-    const running = m.facts.unit.mainPid > 0 || m.facts.unit.activeState === 'active';
-    return { kind: 'down', reason: running ? `not answering (${unitWords(m.facts.unit)}, data intact)` : `down (${unitWords(m.facts.unit)}, data intact)` };
+    const running = unitIsRunning(m.facts.unit);
+    const reason = running ? `not answering (${unitWords(m.facts.unit)}, data intact)` : `down (${unitWords(m.facts.unit)}, data intact)`;
+    return { kind: 'down', reason, running };
   });
 }
 

@@ -51,18 +51,27 @@ function healthyVoters(ctx: RollingRestartContext, health: ClusterHealth): strin
 async function waitCaughtUp(ctx: RollingRestartContext, index: number, target: number): Promise<ClusterHealth> {
   const m = ctx.members[index]!;
   const deadline = Date.now() + ctx.healthTimeoutMs;
+  let applied: number | undefined;
+  let answered = false;
+  const behind = (cause?: unknown) =>
+    new EtcdKitError(
+      'ETCD_TIMEOUT',
+      `${m.spec.name} did not catch up with the leader within ${ctx.healthTimeoutMs} ms: raft applied index ${applied ?? 'unknown'}, the leader's raft index before the restart was ${target}`,
+      { member: m.spec.name, details: { appliedIndex: applied, leaderIndex: target }, ...(cause === undefined ? {} : { cause }) },
+    );
   for (;;) {
-    const remaining = Math.max(1, deadline - Date.now());
-    const health = await waitForEndpoints(ctx.cluster, { timeoutMs: remaining, signal: ctx.options.signal });
-    const applied = health.endpoints[index]?.status?.raftAppliedIndex;
-    if (caughtUp(applied, target)) return health;
-    if (Date.now() > deadline) {
-      throw new EtcdKitError(
-        'ETCD_TIMEOUT',
-        `${m.spec.name} did not catch up with the leader within ${ctx.healthTimeoutMs} ms: raft applied index ${applied ?? 'unknown'}, the leader's raft index before the restart was ${target}`,
-        { member: m.spec.name, details: { appliedIndex: applied, leaderIndex: target } },
-      );
+    let health: ClusterHealth;
+    try {
+      health = await waitForEndpoints(ctx.cluster, { timeoutMs: Math.max(1, deadline - Date.now()), signal: ctx.options.signal });
+    } catch (err) {
+      // Healthy before and only the time ran out: what it waited for is the catch-up (the cause has the rest).
+      if (answered && err instanceof EtcdKitError && (err.code === 'ETCD_UNHEALTHY' || err.code === 'ETCD_TIMEOUT')) throw behind(err);
+      throw err;
     }
+    answered = true;
+    applied = health.endpoints[index]?.status?.raftAppliedIndex;
+    if (caughtUp(applied, target)) return health;
+    if (Date.now() > deadline) throw behind();
     await new Promise((r) => setTimeout(r, CATCH_UP_POLL_MS));
   }
 }

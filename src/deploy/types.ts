@@ -87,10 +87,17 @@ export interface MemberPlan {
    */
   service: 'none' | 'start' | 'restart' | 'join' | 'replace';
   /**
-   * Why, for a member that is not well: `down (etcd inactive/dead, data intact)`, `data dir empty`, ...
-   * Absent for a member that answers (or a plan without a running cluster).
+   * Why the service action: for a member that is not well `down (etcd inactive/dead, data intact)`,
+   * `data dir empty`, ...; for a restart what changed (`settings changed: ETCD_SNAPSHOT_COUNT`, `etcd binary
+   * changed`, ...). Absent when nothing happens to the service.
    */
   reason?: string;
+  /**
+   * What the member is in the running cluster, from the plan's health check: `up` (answers), `down` (does
+   * not answer, data intact: started, or restarted at once when its etcd runs), `replace` (data lost), `new`
+   * (not a member yet). Absent without a running cluster.
+   */
+  state?: 'up' | 'down' | 'replace' | 'new';
   /** Other changes to the host, in words: account, directory modes, unit enablement, daemon-reload. */
   hostChanges: string[];
   /** Ports to open in the host's active firewall (empty when open already, or no firewall blocks them). */
@@ -115,8 +122,44 @@ export interface MemberVersionPlan {
   change: VersionChangeKind;
 }
 
+/** One step of a plan, in the order the deploy carries them out (see `ClusterPlan.operations`). */
+export interface PlannedOperation {
+  /**
+   * What: `create-pki`, `issue-certificates`, `snapshot`, `install` / `start` / `finalize` (a new cluster),
+   * `update-files` (no restart), `replace`, `start`, `restart`, `join`, `move-leader`, or the version change
+   * of a member's rolling restart (`upgrade`, `downgrade`, `patch-up`, `patch-down`).
+   */
+  kind:
+    | 'create-pki'
+    | 'issue-certificates'
+    | 'snapshot'
+    | 'install'
+    | 'finalize'
+    | 'update-files'
+    | 'replace'
+    | 'start'
+    | 'restart'
+    | 'join'
+    | 'move-leader'
+    | 'upgrade'
+    | 'downgrade'
+    | 'patch-up'
+    | 'patch-down';
+  /** The member it is about; absent for cluster-wide steps. */
+  member?: string;
+  /** What is done, in a few words (`3.4.23 → 3.5.30, placing 4 files first`); empty when the kind says it all. */
+  summary: string;
+  /** Why (`etcd binary changed; a follower; healthy and caught up before the next`). */
+  reason: string;
+}
+
 /** Result of {@link planEtcdCluster}. */
 export interface ClusterPlan {
+  /**
+   * The operations, in the order the deploy carries them out, each with its reason; empty when nothing
+   * changes. The per-member details (files, versions) are in `members`.
+   */
+  operations: PlannedOperation[];
   /** `bootstrap`: no member runs yet, the cluster is created; `update`: a running cluster is changed. */
   mode: 'bootstrap' | 'update';
   /** Per-member plan, in spec order. */

@@ -45,7 +45,7 @@ export {
   normalizeFingerprint,
   parseKnownHosts,
 } from './known-hosts.js';
-export type { RestartPolicy } from './plan.js';
+export { type RestartCause, type RestartPolicy, unitIsRunning } from './plan.js';
 export {
   readMemberUnit,
   restartMember,

@@ -7,7 +7,7 @@ import type { InstallMemberOptions, installMember } from './install-member.js';
 import { prepareMemberBundle } from './bundle.js';
 import type { HostFacts, UnitFacts } from './facts.js';
 import { resolveInstallOptions } from './options.js';
-import { describeHostChanges, metadataDiffers, planInstall } from './plan.js';
+import { describeHostChanges, metadataDiffers, planInstall, type RestartCause, restartCauses } from './plan.js';
 import { type RemoteHost, readFacts, withConnection } from './session.js';
 import type { RemoteCallOptions } from './types.js';
 
@@ -51,6 +51,8 @@ export interface MemberInspection {
     changedFiles: string[];
     /** What it would do to the service. */
     service: 'none' | 'start' | 'restart';
+    /** The pending file changes a running etcd picks up only on a restart (empty: none needs one). */
+    restartCauses: RestartCause[];
     /** Other host changes it would make, in words (account, directory modes, unit enablement, daemon-reload). */
     hostChanges: string[];
     /** Ports it would open in the host firewall. */
@@ -103,6 +105,7 @@ export async function inspectMember(
       pending: {
         changedFiles: plan.upload.map((f) => f.path),
         service: plan.service,
+        restartCauses: restartCauses(prepared, facts),
         hostChanges: describeHostChanges(prepared, plan),
         firewallOpens: plan.firewall.opens,
         firewallPersistent: plan.firewall.persistent,

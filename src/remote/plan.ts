@@ -5,8 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { EtcdKitError } from '../errors.js';
-import type { BundleDir, BundleFile, PreparedBundle } from './bundle.js';
-import type { HostFacts } from './facts.js';
+import { envRestartChanges } from '../render/index.js';
+import type { BundleDir, BundleFile, BundleFileRole, PreparedBundle } from './bundle.js';
+import type { HostFacts, UnitFacts } from './facts.js';
 import { type FirewallPlan, planFirewall } from './firewall.js';
 import { shellArgs, shellQuote } from './shell.js';
 
@@ -35,9 +36,40 @@ export interface InstallPlan {
   service: 'none' | 'start' | 'restart';
 }
 
-/** The unit counts as running while starting up too (etcd 3.4 stays `activating` until quorum). */
-export function isRunning(activeState: string): boolean {
-  return activeState === 'active' || activeState === 'activating' || activeState === 'reloading';
+/**
+ * Whether etcd runs: a main process, or the unit active, or starting up (etcd 3.4 stays `activating` until
+ * quorum) — but not waiting to be started again after a crash (`activating/auto-restart`, no process).
+ * The one home of "what is running".
+ */
+export function unitIsRunning(unit: Pick<UnitFacts, 'activeState' | 'subState' | 'mainPid'>): boolean {
+  if (unit.mainPid > 0) return true;
+  if (unit.subState === 'auto-restart') return false;
+  return unit.activeState === 'active' || unit.activeState === 'activating' || unit.activeState === 'reloading';
+}
+
+/** A file whose pending change a running etcd picks up only on a restart, and the settings that changed (env file). */
+export interface RestartCause {
+  /** What the file is. */
+  role: BundleFileRole;
+  /** Path on the host. */
+  path: string;
+  /** The env file: the settings that changed (absent: the file on the host could not be read, so all may differ). */
+  settings?: string[];
+}
+
+/**
+ * The files of `bundle` whose content differs on the host in a way a running etcd picks up only on a
+ * restart: binaries, unit, certificates, and the env file unless only bootstrap-only settings changed
+ * (`envRestartChanges`). The one home of "what needs a restart"; empty when nothing does. Pure.
+ */
+export function restartCauses(bundle: PreparedBundle, facts: HostFacts): RestartCause[] {
+  return bundle.files.flatMap((f): RestartCause[] => {
+    if (!f.restartsService || facts.hashes.get(f.path) === f.sha256) return [];
+    if (f.role !== 'env') return [{ role: f.role, path: f.path }];
+    const settings = envRestartChanges(facts.contents.get(f.path), f.data.toString('utf8'));
+    if (settings === undefined) return [{ role: f.role, path: f.path }];
+    return settings.length > 0 ? [{ role: f.role, path: f.path, settings }] : [];
+  });
 }
 
 /**
@@ -89,8 +121,8 @@ export function planInstall(
   );
   const fixDirs = bundle.dirs.filter((d) => metadataDiffers(facts, d.path, d, 'directory'));
   const unitChanged = upload.some((f) => f.role === 'unit');
-  const restartNeeded = upload.some((f) => f.restartsService);
-  const running = isRunning(facts.unit.activeState);
+  const restartNeeded = restartCauses(bundle, facts).length > 0;
+  const running = unitIsRunning(facts.unit);
   let service: InstallPlan['service'] = 'none';
   if (options.restart === 'always') service = running ? 'restart' : 'start';
   else if (options.restart === 'if-changed') service = running ? (restartNeeded ? 'restart' : 'none') : 'start';

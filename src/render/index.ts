@@ -6,6 +6,7 @@
  * @module
  */
 export { type EnvSection, formatEnvFile, parseEnvFile } from './env-file.js';
+export { envNeedsRestart, envRestartChanges } from './env-restart.js';
 export { type RenderEtcdEnvOptions, renderEtcdEnv } from './etcd-env.js';
 export { type RenderEtcdctlEnvOptions, renderEtcdctlEnv } from './etcdctl-env.js';
 export { compareEtcdVersions, type EtcdVersion, parseEtcdVersion } from './etcd-version.js';

@@ -9,7 +9,8 @@ import {
   type MemberObservation,
 } from '../../src/deploy/member-state.js';
 import { memberVersions } from '../../src/deploy/observe-versions.js';
-import { formatPlan, planCluster } from '../../src/deploy/plan.js';
+import { formatPlan } from '../../src/deploy/format-plan.js';
+import { planCluster } from '../../src/deploy/plan.js';
 import type { PreparedDeploy } from '../../src/deploy/prepare.js';
 import { type PreparedFixture, preparedThreeMembers } from './prepared-fixture.js';
 import { planVersionChange } from '../../src/deploy/version-rules.js';
@@ -52,12 +53,12 @@ describe('decideMemberStates', () => {
   });
 
   it('not answering with its data there: down, never replaced (stopped, crash-looping, partitioned)', () => {
-    expect(decideMemberStates([obs(3, false, true, STOPPED)], three)).toEqual([{ kind: 'down', reason: 'down (etcd inactive/dead, data intact)' }]);
+    expect(decideMemberStates([obs(3, false, true, STOPPED)], three)).toEqual([{ kind: 'down', reason: 'down (etcd inactive/dead, data intact)', running: false }]);
     expect(decideMemberStates([obs(3, false, true, LOOPING)], three)).toEqual([
-      { kind: 'down', reason: 'down (etcd activating/auto-restart, restarted 4 times, data intact)' },
+      { kind: 'down', reason: 'down (etcd activating/auto-restart, restarted 4 times, data intact)', running: false },
     ]);
     // etcd runs, the controller cannot reach it (a partition): its data is there, it is not a dead disk
-    expect(decideMemberStates([obs(3, false, true, ACTIVE)], three)).toEqual([{ kind: 'down', reason: 'not answering (etcd active/running, data intact)' }]);
+    expect(decideMemberStates([obs(3, false, true, ACTIVE)], three)).toEqual([{ kind: 'down', reason: 'not answering (etcd active/running, data intact)', running: true }]);
   });
 
   it('an empty data dir while a quorum of the others lists the member by name: replace, by its id', () => {
@@ -171,7 +172,7 @@ function inspection(i: number, unit: UnitFacts, memberData = true, etcdFatal: st
     })),
     unit,
     facts: { memberData, etcdVersion: '3.6.14', etcdFatal, unit, hashes: new Map(bundle.files.map((f) => [f.path, f.sha256])) } as MemberInspection['facts'],
-    pending: { changedFiles: [], service: 'none', hostChanges: [], firewallOpens: [], firewallPersistent: true },
+    pending: { changedFiles: [], service: 'none', restartCauses: [], hostChanges: [], firewallOpens: [], firewallPersistent: true },
   };
 }
 
@@ -212,16 +213,18 @@ describe('planCluster with the cluster observed', () => {
 
   it('a crash-looping member whose raft log is gone: replace etcd03 (was "No changes" before)', () => {
     const insp = [inspection(0, ACTIVE), inspection(1, ACTIVE), inspection(2, LOOPING, true, [RAFT_LOST_0])];
-    // without the live picture (the old planner) the unit looks "running" and nothing changes
-    expect(plan(insp, health([0, 1]), false).plan.members[2]!.service).toBe('none');
+    // without the live picture only the unit is judged: waiting to restart after a crash is not running
+    expect(plan(insp, health([0, 1]), false).plan.members[2]!.service).toBe('start');
     const { plan: p, inspected } = plan(insp, health([0, 1]));
     expect(p.noChanges).toBe(false);
     expect(p.members.map((m) => m.service)).toEqual(['none', 'none', 'replace']);
     expect(inspected[2]!.state).toEqual({ kind: 'replace', memberId: 'id3', reason: expect.stringMatching(/^data dir empty/) });
     const text = formatPlan(p).split('\n');
-    expect(text.slice(0, 2)).toEqual(['Update the running cluster:', '  replace etcd03: data dir empty (etcd exits: its raft log is empty, the cluster committed up to 8 for it)']);
-    expect(text).toContain('  etcd03 (10.0.0.13):');
-    expect(text.at(-1)).toMatch(/^ {4}> replace: stop etcd, member remove/);
+    expect(text.slice(0, 2)).toEqual([
+      'Update the running cluster:',
+      '  1. replace etcd03: stop, member remove, data dir set aside, add as a learner, start, promote — data dir empty (etcd exits: its raft log is empty, the cluster committed up to 8 for it)',
+    ]);
+    expect(p.operations).toEqual([{ kind: 'replace', member: 'etcd03', summary: expect.any(String), reason: expect.stringMatching(/^data dir empty/) }]);
     expect(formatPlan(p)).not.toContain('No changes');
   });
 
@@ -233,7 +236,7 @@ describe('planCluster with the cluster observed', () => {
       ['start', 'down (etcd inactive/dead, data intact)'],
       ['none', undefined],
     ]);
-    expect(formatPlan(p)).toContain('\n  start etcd02: down (etcd inactive/dead, data intact)\n');
+    expect(formatPlan(p)).toContain('\n  1. start etcd02 — down (etcd inactive/dead, data intact)\n');
     const looping = plan([inspection(0, ACTIVE), inspection(1, ACTIVE), inspection(2, LOOPING)], health([0, 1])).plan;
     expect(looping.noChanges).toBe(false);
     expect(looping.members[2]).toMatchObject({ service: 'start', reason: 'down (etcd activating/auto-restart, restarted 4 times, data intact)' });

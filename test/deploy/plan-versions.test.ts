@@ -1,8 +1,11 @@
+import { resolve } from 'node:path';
 // The version side of a plan, pure: what each member runs and will run, a version change always being a
 // change (and a restart), and how formatPlan shows it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memberVersions } from '../../src/deploy/observe-versions.js';
-import { formatPlan, formatVersionChange, planCluster } from '../../src/deploy/plan.js';
+import { formatPlan, formatVersionChange } from '../../src/deploy/format-plan.js';
+import { planOperations } from '../../src/deploy/operations.js';
+import { planCluster } from '../../src/deploy/plan.js';
 import type { PreparedDeploy } from '../../src/deploy/prepare.js';
 import { type PreparedFixture, preparedThreeMembers } from './prepared-fixture.js';
 import type { ClusterPlan, MemberPlan } from '../../src/deploy/types.js';
@@ -43,7 +46,7 @@ function inspection(i: number, running = true, memberData = true, etcdVersion = 
     })),
     unit,
     facts: { memberData, etcdVersion, hashes: new Map(bundle.files.map((f) => [f.path, f.sha256])) } as MemberInspection['facts'],
-    pending: { changedFiles: [], service: 'none', hostChanges: [], firewallOpens: [], firewallPersistent: true },
+    pending: { changedFiles: [], service: 'none', restartCauses: [], hostChanges: [], firewallOpens: [], firewallPersistent: true },
   };
 }
 
@@ -108,12 +111,14 @@ describe('planCluster: versions', () => {
     expect(inspected[0]!.needsRestart).toBe(true);
     expect(formatPlan(p).split('\n')).toEqual([
       'Update the running cluster:',
+      `  1. snapshot: checked snapshot into ${resolve('etcd-kit-backups')} — an etcd version changes: the data is kept on the controller first`,
+      '  2. patch-up etcd01: 3.5.30 → 3.5.33 — still runs 3.5.30 while 3.5.33 is in place; a follower; healthy and caught up before the next',
+      'Details:',
       '  etcd 3.5.33:',
       '    etcd01: 3.5.30 → 3.5.33 (patch-up)',
       '    etcd02: 3.5.33 (no change)',
       '    etcd03: 3.5.33 (no change)',
-      '  etcd01 (10.0.0.11):',
-      '    > restart etcd (rolling, one member at a time)',
+      '  etcd01 (10.0.0.11): no file changes',
       '  etcd02 (10.0.0.12): up to date',
       '  etcd03 (10.0.0.13): up to date',
     ]);
@@ -139,29 +144,38 @@ describe('formatPlan / formatVersionChange', () => {
     mainPid: 1,
     version,
   });
-  const base: Omit<ClusterPlan, 'members' | 'mode' | 'etcdVersion'> = {
+  const base: Omit<ClusterPlan, 'members' | 'mode' | 'etcdVersion' | 'operations'> = {
     pki: { createCa: false, issueMembers: [], issueClients: [] },
     noChanges: false,
     warnings: [],
   };
+  const withOps = (p: Omit<ClusterPlan, 'operations'>, leader?: string): ClusterPlan => ({ ...p, operations: planOperations({ plan: p, leader }) });
 
   it('shows every member’s change, `etcd01: 3.4.23 → 3.5.30 (upgrade)`', () => {
-    const text = formatPlan({
-      ...base,
-      mode: 'update',
-      etcdVersion: '3.5.30',
-      members: [
-        member('etcd01', { running: '3.4.23', target: '3.5.30', change: 'upgrade' }),
-        member('etcd02', { running: '3.5.30', target: '3.5.30', change: 'none' }, 'none'),
-        member('etcd04', { target: '3.5.30', change: 'install' }, 'join'),
-      ],
-    });
+    const text = formatPlan(
+      withOps({
+        ...base,
+        mode: 'update',
+        etcdVersion: '3.5.30',
+        members: [
+          { ...member('etcd01', { running: '3.4.23', target: '3.5.30', change: 'upgrade' }), reason: 'etcd binary changed' },
+          member('etcd02', { running: '3.5.30', target: '3.5.30', change: 'none' }, 'none'),
+          member('etcd04', { target: '3.5.30', change: 'install' }, 'join'),
+        ],
+      }),
+    );
     expect(text).toContain('  etcd 3.5.30:\n    etcd01: 3.4.23 → 3.5.30 (upgrade)\n    etcd02: 3.5.30 (no change)\n    etcd04: 3.5.30 (install)\n');
-    expect(text).toContain('  etcd01 (etcd01.example):\n    ~ /opt/etcd/bin/etcd\n    > restart etcd (rolling, one member at a time)');
+    expect(text).toContain('  etcd01 (etcd01.example):\n    ~ /opt/etcd/bin/etcd');
+    // The operations first, numbered, in the order the deploy does them: the join before the roll.
+    const ops = text.split('\n').filter((l) => /^ {2}\d+\. /.test(l));
+    expect(ops[0]).toMatch(/^ {2}1\. update-files etcd02: 1 file /);
+    expect(ops[1]).toMatch(/^ {2}2\. join etcd04: /);
+    expect(ops[2]).toBe('  3. upgrade etcd01: 3.4.23 → 3.5.30, placing 1 file first — etcd binary changed; a follower; healthy and caught up before the next');
+    expect(text.indexOf('Details:')).toBeGreaterThan(text.indexOf(ops[2]!));
   });
 
   it('a bootstrap names the release once', () => {
-    const text = formatPlan({ ...base, mode: 'bootstrap', etcdVersion: '3.6.14', members: [member('etcd01', { target: '3.6.14', change: 'install' }, 'start')] });
+    const text = formatPlan(withOps({ ...base, mode: 'bootstrap', etcdVersion: '3.6.14', members: [member('etcd01', { target: '3.6.14', change: 'install' }, 'start')] }));
     expect(text.split('\n')[0]).toBe('Bootstrap a new cluster on etcd 3.6.14:');
   });
 

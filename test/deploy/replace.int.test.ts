@@ -120,6 +120,28 @@ describe('a member that loses its data dir', () => {
     expect(await localGet(fixed, 1, '/replace/k3')).toBe('v3\n');
   });
 
+  it('a member whose etcd runs but does not answer (frozen) is restarted at once, not "started" and waited for', async () => {
+    const before = await memberIds(deployed);
+    const pid = (await tb.exec(2, 'systemctl show -p MainPID --value etcd')).stdout.trim();
+    expect(Number(pid)).toBeGreaterThan(0);
+    // systemd signals the unit's main process inside the host (a bare `kill` could reach the controller's)
+    await tb.exec(2, 'systemctl kill --kill-whom=main --signal=SIGSTOP etcd');
+    const plan = await planEtcdCluster(spec);
+    expect(plan.members.map((m) => [m.service, m.state])).toEqual([
+      ['none', 'up'],
+      ['none', 'up'],
+      ['restart', 'down'],
+    ]);
+    expect(plan.operations).toEqual([expect.objectContaining({ kind: 'restart', member: 'etcd03', reason: expect.stringMatching(/^not answering \(etcd active\/running/) })]);
+    expect(formatPlan(plan)).toContain('  1. restart etcd03 — not answering (etcd active/running');
+    // A no-op start would leave it frozen: the wait below would time out.
+    const fixed = await deployEtcdCluster(spec, { healthTimeoutMs: 45_000 });
+    expect(fixed.members.map((m) => m.restarted)).toEqual([false, false, true]);
+    expect(fixed.health?.verdict).toBe('healthy');
+    expect((await tb.exec(2, 'systemctl show -p MainPID --value etcd')).stdout.trim()).not.toBe(pid);
+    expect(await memberIds(fixed)).toEqual(before);
+  });
+
   it('a stopped member whose data dir was emptied is replaced too (the literal empty data dir)', async () => {
     const before = await memberIds(deployed);
     await tb.exec(1, 'systemctl stop etcd && rm -rf /var/lib/etcd/member');

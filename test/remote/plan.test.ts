@@ -9,7 +9,18 @@ import { renderSystemdUnit } from '../../src/render/index.js';
 import { factsScript, type HostFacts, parseFacts } from '../../src/remote/facts.js';
 import { planFirewall } from '../../src/remote/firewall.js';
 import { type MemberFiles, type PreparedBundle, prepareBinaries, prepareMemberBundle } from '../../src/remote/index.js';
-import { applyScript, checkHost, describeHostChanges, ETCD_VERSION_MISMATCH_EXIT, factsAfterInstall, planInstall, planIsEmpty, STAGED_HASH_MISMATCH_EXIT } from '../../src/remote/plan.js';
+import {
+  applyScript,
+  checkHost,
+  describeHostChanges,
+  ETCD_VERSION_MISMATCH_EXIT,
+  factsAfterInstall,
+  planInstall,
+  planIsEmpty,
+  restartCauses,
+  STAGED_HASH_MISMATCH_EXIT,
+  unitIsRunning,
+} from '../../src/remote/plan.js';
 import { SOURCE_ETCD } from '../helpers/release-tarball.js';
 import { createTestPki, renderMemberFiles } from './cluster-files.js';
 
@@ -137,6 +148,42 @@ describe('planInstall', () => {
     expect(plan.daemonReload).toBe(false);
     expect(applyScript(bundle, plan, '/s')).toContain('systemctl restart --no-block etcd.service');
     expect(planInstall(bundle, facts, { restart: 'never', openFirewall: true }).service).toBe('none');
+  });
+
+  it('an env file whose only change is a bootstrap-only setting: uploaded, no restart (the one restart rule)', () => {
+    const env = bundle.files.find((f) => f.role === 'env')!;
+    const text = env.data.toString('utf8');
+    const facts = installedFacts();
+    facts.hashes.set(env.path, 'f'.repeat(64));
+    facts.contents.set(env.path, text.replace(/^ETCD_INITIAL_CLUSTER_STATE=.*$/m, 'ETCD_INITIAL_CLUSTER_STATE="new"'));
+    expect(restartCauses(bundle, facts)).toEqual([]);
+    const plan = planInstall(bundle, facts, ifChanged);
+    expect(plan.upload.map((f) => f.role)).toEqual(['env']);
+    expect(plan.service).toBe('none');
+    // a setting etcd reads at start: named
+    facts.contents.set(env.path, text.replace(/^ETCD_NAME=.*$/m, 'ETCD_NAME="other"'));
+    expect(restartCauses(bundle, facts)).toEqual([{ role: 'env', path: env.path, settings: ['ETCD_NAME'] }]);
+    expect(planInstall(bundle, facts, ifChanged).service).toBe('restart');
+    // the host's text unknown: a restart, without a list of settings
+    facts.contents.delete(env.path);
+    expect(restartCauses(bundle, facts)).toEqual([{ role: 'env', path: env.path }]);
+  });
+
+  it('restartCauses names the binary and the certificates; etcdctl files never', () => {
+    const facts = installedFacts();
+    const changed = bundle.files.filter((f) => ['etcd', 'serverCert', 'etcdctl', 'etcdctlEnv'].includes(f.role));
+    expect(changed.map((f) => f.role)).toContain('etcdctlEnv');
+    for (const f of changed) facts.hashes.set(f.path, null);
+    expect(restartCauses(bundle, facts).map((c) => c.role)).toEqual(['etcd', 'serverCert']);
+  });
+
+  it('unitIsRunning: a process, active or starting up — not waiting to restart after a crash', () => {
+    const unit = { activeState: 'inactive', subState: 'dead', mainPid: 0 };
+    expect(unitIsRunning(unit)).toBe(false);
+    expect(unitIsRunning({ ...unit, mainPid: 7 })).toBe(true);
+    expect(unitIsRunning({ activeState: 'activating', subState: 'start', mainPid: 0 })).toBe(true);
+    expect(unitIsRunning({ activeState: 'active', subState: 'running', mainPid: 0 })).toBe(true);
+    expect(unitIsRunning({ activeState: 'activating', subState: 'auto-restart', mainPid: 0 })).toBe(false);
   });
 
   it('a changed etcdctl env file does not restart etcd; a changed unit reloads systemd', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { envNeedsRestart } from '../../src/deploy/plan.js';
+import { envNeedsRestart, envRestartChanges } from '../../src/render/index.js';
 import { renderEtcdEnv } from '../../src/index.js';
 
 const three = [
@@ -26,5 +26,17 @@ describe('envNeedsRestart', () => {
   it('treats a missing or unparseable host file as needing a restart', () => {
     expect(envNeedsRestart(undefined, env())).toBe(true);
     expect(envNeedsRestart('this is not an env file\n"', env())).toBe(true);
+  });
+});
+
+describe('envRestartChanges', () => {
+  it('names the settings that changed, sorted, and nothing for bootstrap-only ones', () => {
+    expect(envRestartChanges(env(), env({ settings: { snapshotCount: 20_000, heartbeatMs: 200, electionMs: 2000 } }))).toEqual([
+      'ETCD_ELECTION_TIMEOUT',
+      'ETCD_HEARTBEAT_INTERVAL',
+      'ETCD_SNAPSHOT_COUNT',
+    ]);
+    expect(envRestartChanges(env({ state: 'new', token: 'x' }), env())).toEqual([]);
+    expect(envRestartChanges(undefined, env())).toBeUndefined();
   });
 });
