@@ -4,6 +4,7 @@ import type { ClusterHealth } from '../etcd/index.js';
 import { inspectMember, type MemberInspection, type SshConnection } from '../remote/index.js';
 import { parseEnvFile, peerUrl } from '../render/index.js';
 import { assertReplacementsSafe, clusterObservation, decideMemberStates, type MemberObservation, type MemberState } from './member-state.js';
+import { assertMovesSafe, decideMoves } from './move-rules.js';
 import type { PreparedDeploy, PreparedMember } from './prepare.js';
 import { forEachMember, remoteOptions } from './sessions.js';
 import type { ClusterPlan, DeployOptions, MemberPlan, MemberVersionPlan, PlannedFileChange } from './types.js';
@@ -16,7 +17,7 @@ export interface InspectedMember {
   plan: MemberPlan;
   /** Files etcd reads changed in a way that needs a restart (a state-only env change does not). */
   needsRestart: boolean;
-  /** What the member is in the running cluster (`up`, `down`, `replace`, `new`); absent without a running cluster. */
+  /** What the member is in the running cluster (`up`, `down`, `replace`, `move`, `new`); absent without a running cluster. */
   state?: MemberState;
 }
 
@@ -96,7 +97,7 @@ export interface PlannedLiveState {
 
 /**
  * Each member's state in a running cluster (see member-state.ts), or undefined without one (bootstrap, or no
- * health check). Throws `UNSAFE_CHANGE` for a replacement that is not safe now.
+ * health check). Throws `UNSAFE_CHANGE` for a replacement or a move that is not safe now.
  */
 function memberStates(prepared: PreparedDeploy, inspections: readonly MemberInspection[], live: PlannedLiveState | undefined): MemberState[] | undefined {
   if (!live?.health) return undefined;
@@ -110,7 +111,8 @@ function memberStates(prepared: PreparedDeploy, inspections: readonly MemberInsp
     }),
   );
   const cluster = clusterObservation(health);
-  const states = decideMemberStates(observations, cluster);
+  const states = decideMoves(observations, decideMemberStates(observations, cluster), cluster);
+  assertMovesSafe(observations, states, cluster);
   assertReplacementsSafe(observations, states, cluster);
   return states;
 }
@@ -118,6 +120,7 @@ function memberStates(prepared: PreparedDeploy, inspections: readonly MemberInsp
 /** The service action of a member the cluster sees as `state`, on top of what its files ask for. */
 function serviceFor(state: MemberState | undefined, fromFiles: MemberPlan['service']): Pick<MemberPlan, 'service' | 'reason'> {
   if (state?.kind === 'replace') return { service: 'replace', reason: state.reason };
+  if (state?.kind === 'move') return { service: 'move', reason: state.reason };
   // Down, its data there: started (a crash-looping unit is started again at once), never "up to date".
   if (state?.kind === 'down') return { service: fromFiles === 'restart' ? 'restart' : 'start', reason: state.reason };
   if (state?.kind === 'new' && fromFiles === 'none') return { service: 'start', reason: 'not answering' };
@@ -217,6 +220,15 @@ export function formatVersionChange(v: MemberVersionPlan): string {
   return v.change === 'none' ? `${from} (no change)` : `${from} → ${v.target} (${v.change})`;
 }
 
+/** The steps of a move, as {@link formatPlan} lists them under the member (see move.ts). */
+function formatMove(m: MemberPlan): string[] {
+  const from = m.reason?.split(' → ')[0] ?? 'the old host';
+  return [
+    `    > move from ${from}: the old host cleaned over SSH when reachable (etcd stopped and disabled, its files removed, the data dir moved aside; skipped with a warning when it cannot be reached)`,
+    '    > member remove the old member, then join here (added as a learner, started, promoted once caught up)',
+  ];
+}
+
 /**
  * Renders a plan as a short, diff-like text for people.
  *
@@ -261,6 +273,7 @@ export function formatPlan(plan: ClusterPlan): string {
     if (m.service === 'replace') {
       lines.push('    > replace: stop etcd, member remove, data dir cleared (a non-empty one kept aside), added as a learner, started, promoted');
     }
+    if (m.service === 'move') lines.push(...formatMove(m));
   }
   return lines.join('\n');
 }
