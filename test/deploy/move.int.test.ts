@@ -242,4 +242,29 @@ describe('a member moved to another host', () => {
     expect(back.health?.endpoints.every((e) => e.healthy)).toBe(true);
     expect(Object.keys(await members(back)).sort()).toEqual(['etcd01', 'etcd02', 'etcd03']);
   });
+
+  it('a move cut short after the member remove: the re-run just joins the new host, and the next changes nothing', async () => {
+    // What a move of etcd03 to host 1 does before it adds the new member, then "the run failed".
+    const before = await members(first);
+    const oldId = before['etcd03']!.id;
+    await tb.exec(3, 'systemctl disable --now etcd && mv /var/lib/etcd /var/lib/etcd.moved-20261201T000000Z');
+    await etcdctl(first, 'member', 'remove', oldId);
+    const moved = withMember(spec, 'etcd03', 1);
+    const plan = await planEtcdCluster(moved);
+    expect(plan.members.map((m) => [m.service, m.reason])).toEqual([
+      ['none', undefined],
+      ['none', undefined],
+      ['join', undefined],
+    ]);
+    const result = await deployEtcdCluster(moved);
+    expect(result.members[2]?.moved).toBeUndefined();
+    expect(result.members[2]?.started).toBe(true);
+    expect(result.health?.quorum).toMatchObject({ votingMembers: 3, healthyVoters: 3 });
+    const after = await members(result);
+    expect(after['etcd03']?.peerUrls).toBe(`https://${tb.hosts[1]!.ip}:2380`);
+    expect(Object.values(after).map((m) => m.id)).not.toContain(oldId);
+    expect(await localGet(result, 2, '/move/k5')).toBe('v5\n');
+    const again = await deployEtcdCluster(moved);
+    expect(again.changed).toBe(false);
+  });
 });
