@@ -7,7 +7,7 @@ import { clientUrl, peerUrl } from '../render/index.js';
 import { assertCaMatches } from './ca-rules.js';
 import { adminTls, persistClusterPki } from './cluster-pki.js';
 import { joinMember } from './join.js';
-import { type MoveContext, moveMembers } from './move.js';
+import { type MoveContext, moveMembers, probeOldHosts } from './move.js';
 import { replaceMembers } from './replace.js';
 import { explainStartFailure } from './start-failure.js';
 import { observeCas } from './observe-ca.js';
@@ -285,6 +285,8 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
     // The old member of a move is in the spec (by name, on its new host): not "left alone".
     const moving = new Set(inspected.flatMap((i) => (i.state?.kind === 'move' ? [i.state.memberId] : [])));
     plan.warnings.push(...notInSpec.filter((u) => !moving.has(u.id)).map((u) => u.warning));
+    // A move's old host: reached (read-only) now, so the plan says whether its clean-up is skipped and a wrong host key stops here.
+    plan.warnings.push(...(await probeOldHosts(inspected, options)));
     if (plan.mode === 'update' && !plan.noChanges && needsPreChangeSnapshot(plan.members)) plan.snapshotBeforeChange = { dir: backupDirOf(options.backupDir) };
     if (dryRun) {
       return { ...base, changed: !plan.noChanges, members: [], health: undefined, durationMs: performance.now() - started };

@@ -13,6 +13,8 @@
 // refused by its peers (it cannot rejoin with its old id). A host key that does NOT match known_hosts
 // (`SSH_HOST_KEY_MISMATCH`), failed authentication or a failed clean-up stop the move instead, before the
 // cluster changes: a different key at a member's old address is an alarm to look at, not a powered-off host.
+// The plan already connects to the old host once (read-only: the key checked, nothing run), so it says
+// whether the clean-up will be skipped, and refuses a mismatching key or failed login before any host changes.
 import { EtcdKitError } from '../errors.js';
 import type { EtcdCluster } from '../etcd/index.js';
 import { clearMemberData, connect, type SshConnection, uninstallMember } from '../remote/index.js';
@@ -24,7 +26,7 @@ import type { InspectedMember } from './plan.js';
 import type { PreparedMember } from './prepare.js';
 import type { ReplaceContext } from './replace.js';
 import { memberError } from './sessions.js';
-import type { MemberMoveReport } from './types.js';
+import type { DeployOptions, MemberMoveReport } from './types.js';
 import { waitForEndpoints } from './wait.js';
 
 /** Connect timeout for the old host: a powered-off host must not hold the move up for long. */
@@ -43,17 +45,54 @@ type MoveState = Extract<MemberState, { kind: 'move' }>;
 
 type Cleanup = { oldHost: 'cleaned'; movedAside: string | undefined } | { oldHost: 'unreachable'; why: string };
 
+/**
+ * Connects to the host `m` moved away from: the spec's SSH settings for `m`, its host key checked against
+ * known_hosts, a short connect timeout. `unreachable` (and why) when its clean-up is to be skipped; any
+ * other failure is thrown (see the top of this file).
+ */
+async function connectOldHost(m: PreparedMember, state: MoveState, signal: AbortSignal | undefined): Promise<SshConnection | { why: string }> {
+  try {
+    return await connect(cleanupTarget(m.spec.ssh, state.from, undefined, OLD_HOST_CONNECT_TIMEOUT_MS), signal ? { signal } : {});
+  } catch (err) {
+    if (err instanceof EtcdKitError && SKIP_CLEANUP.has(err.code)) return { why: `${err.code}: ${err.message}` };
+    throw cleanupFailed(state, err);
+  }
+}
+
+/**
+ * The plan's look at the old host of every move (read-only: connect, host key checked, close): a warning
+ * for each old host whose clean-up will be skipped; throws, naming the member (step `move`), for an old
+ * host that answers with a key that does not match known_hosts or does not let us in — before any host
+ * changes.
+ */
+export async function probeOldHosts(inspected: readonly InspectedMember[], options: DeployOptions): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const { member: m, state } of inspected) {
+    if (state?.kind !== 'move') continue;
+    options.onProgress?.({ step: 'connect', member: m.spec.name, message: `old host ${state.from} (it moves away from there)` });
+    let probe: SshConnection | { why: string };
+    try {
+      probe = await connectOldHost(m, state, options.signal);
+    } catch (err) {
+      throw memberError(m, 'move', err);
+    }
+    if ('why' in probe) {
+      warnings.push(
+        `${m.spec.name}: its old host ${state.from} cannot be reached over SSH (${probe.why}): the move goes on without cleaning that host (the others remove the old member)`,
+      );
+    } else {
+      await probe.close().catch(() => {});
+    }
+  }
+  return warnings;
+}
+
 /** Cleans the host `m` moved away from, with the spec's SSH settings for `m` and a short connect timeout. */
 async function cleanOldHost(ctx: MoveContext, m: PreparedMember, state: MoveState): Promise<Cleanup> {
   const { signal } = ctx.options;
   const layout = ctx.prepared.spec.layout;
-  let conn: SshConnection;
-  try {
-    conn = await connect(cleanupTarget(m.spec.ssh, state.from, undefined, OLD_HOST_CONNECT_TIMEOUT_MS), signal ? { signal } : {});
-  } catch (err) {
-    if (err instanceof EtcdKitError && SKIP_CLEANUP.has(err.code)) return { oldHost: 'unreachable', why: `${err.code}: ${err.message}` };
-    throw cleanupFailed(state, err);
-  }
+  const conn = await connectOldHost(m, state, signal);
+  if ('why' in conn) return { oldHost: 'unreachable', why: conn.why };
   try {
     // What removeEtcdMember does to a removed member's host, the data dir kept (it is moved aside below).
     await uninstallMember(conn, { layout, removeData: false, ...(signal ? { signal } : {}) });

@@ -5,7 +5,7 @@
 // another member is down is refused before any host changes.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,8 +119,9 @@ describe('a member moved to another host', () => {
     const text = formatPlan(plan);
     expect(text).toContain(`\n  move etcd03: ${old} → ${fresh}\n`);
     expect(text).toContain(`    > move from ${old}: the old host cleaned over SSH when reachable`);
-    // the old member is the one moving, not a member "left alone"
+    // the old member is the one moving, not a member "left alone"; the plan tried the old host (read-only)
     expect(plan.warnings.filter((w) => w.includes('left alone'))).toEqual([]);
+    expect(plan.warnings).toEqual([expect.stringMatching(new RegExp(`^etcd03: its old host ${old.replace(/\./g, '\\.')} cannot be reached over SSH \\(SSH_(TIMEOUT|UNREACHABLE): .*the move goes on without cleaning that host`))]);
     // the plan is read-only: the new host got nothing
     expect((await tb.exec(3, 'ls /opt/etcd /etc/systemd/system/etcd.service 2>&1 || true')).stdout).toMatch(/No such file/);
 
@@ -266,5 +267,61 @@ describe('a member moved to another host', () => {
     expect(await localGet(result, 2, '/move/k5')).toBe('v5\n');
     const again = await deployEtcdCluster(moved);
     expect(again.changed).toBe(false);
+  });
+
+  /** A copy of the testbed's known_hosts where host `i`'s line is dropped, or carries host `other`'s key. */
+  async function knownHosts(i: number, other?: number): Promise<string> {
+    const lines = (await readFile(tb.knownHostsPath, 'utf8')).trim().split('\n');
+    const ip = tb.hosts[i]!.ip;
+    const key = (n: number) => lines.find((l) => l.startsWith(`${tb.hosts[n]!.ip} `))!.split(' ').slice(1).join(' ');
+    expect(lines.some((l) => l.startsWith(`${ip} `))).toBe(true);
+    const kept = lines.filter((l) => !l.startsWith(`${ip} `));
+    const path = `${tb.knownHostsPath}.${other === undefined ? 'without' : 'wrong'}-${i}`;
+    await writeFile(path, `${[...kept, ...(other === undefined ? [] : [`${ip} ${key(other)}`])].join('\n')}\n`);
+    return path;
+  }
+
+  it("the old host answers with another key than known_hosts has: refused before any host changes (SSH_HOST_KEY_MISMATCH)", async () => {
+    // etcd03 runs on host 1 now; the spec moves it to host 3, but host 1's known key is host 0's
+    const moved = { ...withMember(spec, 'etcd03', 3), ssh: { ...spec.ssh, knownHostsPath: await knownHosts(1, 0) } };
+    const hosts = [0, 1, 2, 3];
+    const beforeHosts = await Promise.all(hosts.map(hostState));
+    const beforePki = await pkiState(spec.pki.dir);
+    const before = await members(first);
+    for (const attempt of [() => planEtcdCluster(moved), () => deployEtcdCluster(moved)]) {
+      const err = await rejection(attempt());
+      expect([err.code, err.member]).toEqual(['SSH_HOST_KEY_MISMATCH', 'etcd03']);
+      expect(err.message).toContain(`the old host ${tb.hosts[1]!.ip} could not be cleaned up (the cluster is unchanged`);
+    }
+    expect(await Promise.all(hosts.map(hostState))).toEqual(beforeHosts);
+    expect(await pkiState(spec.pki.dir)).toBe(beforePki);
+    expect(await members(first)).toEqual(before);
+    expect((await tb.exec(1, 'systemctl is-active etcd')).stdout.trim()).toBe('active');
+  });
+
+  it('the old host has no key in known_hosts: treated like an unreachable host — never logged into, moved with a warning', async () => {
+    const moved = { ...withMember(spec, 'etcd03', 3), ssh: { ...spec.ssh, knownHostsPath: await knownHosts(1) } };
+    const oldId = (await members(first))['etcd03']!.id;
+    const plan = await planEtcdCluster(moved);
+    expect(plan.members[2]).toMatchObject({ service: 'move', reason: `${tb.hosts[1]!.ip} → ${tb.hosts[3]!.ip}` });
+    expect(plan.warnings).toEqual([expect.stringContaining('cannot be reached over SSH (SSH_HOST_KEY_UNKNOWN: ')]);
+    const result = await deployEtcdCluster(moved);
+    expect(result.members[2]?.moved).toEqual({ from: tb.hosts[1]!.ip, oldMemberId: oldId, oldHost: 'unreachable' });
+    expect(result.plan.warnings.some((w) => w.startsWith(`etcd03: moved from ${tb.hosts[1]!.ip} without cleaning that host (SSH_HOST_KEY_UNKNOWN`))).toBe(true);
+    expect(result.health?.quorum).toMatchObject({ votingMembers: 3, healthyVoters: 3 });
+    const after = await members(result);
+    expect(after['etcd03']?.peerUrls).toBe(`https://${tb.hosts[3]!.ip}:2380`);
+    expect(Object.values(after).map((m) => m.id)).not.toContain(oldId);
+    expect(await localGet(result, 2, '/move/k17')).toBe('v17\n');
+    // nothing ran on host 1: its unit, files and data dir are where they were
+    const left = await tb.exec(1, 'for p in /etc/systemd/system/etcd.service /opt/etcd/bin/etcd /opt/etcd/cfg/etcd.env /var/lib/etcd/member; do test -e "$p" && echo "$p"; done; ls -d /var/lib/etcd.moved-* 2>/dev/null; true');
+    expect(left.stdout.trim().split('\n')).toEqual([
+      '/etc/systemd/system/etcd.service',
+      '/opt/etcd/bin/etcd',
+      '/opt/etcd/cfg/etcd.env',
+      '/var/lib/etcd/member',
+      expect.stringMatching(/^\/var\/lib\/etcd\.moved-\d{8}T\d{6}Z$/), // from the move of etcd02 away from host 1 earlier
+    ]);
+    expect((await deployEtcdCluster(moved)).changed).toBe(false);
   });
 });
