@@ -207,7 +207,9 @@ function kubeApiserverFlags(prepared: PreparedDeploy): string[] {
  * etcd's version-change rules (`planVersionChange`: a refused change is `VERSION_CHANGE_REFUSED`, raised
  * before any host changes) → found the cluster (all members started at once, then
  * `initial-cluster-state=existing` written everywhere) or update it (files staged, stopped members
- * started, changed members restarted one at a time, each waiting for health) → final health check.
+ * started, a member whose data is gone replaced and one the spec puts on another host moved — its old host
+ * cleaned when reachable, `member remove`, a join on the new host — changed members restarted one at a
+ * time, each waiting for health) → final health check.
  *
  * @example
  * ```ts
