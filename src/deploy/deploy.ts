@@ -7,7 +7,8 @@ import { clientUrl, peerUrl } from '../render/index.js';
 import { assertCaMatches } from './ca-rules.js';
 import { adminTls, persistClusterPki } from './cluster-pki.js';
 import { joinMember } from './join.js';
-import { type ReplaceContext, replaceMembers } from './replace.js';
+import { type MoveContext, moveMembers, probeOldHosts } from './move.js';
+import { replaceMembers } from './replace.js';
 import { explainStartFailure } from './start-failure.js';
 import { observeCas } from './observe-ca.js';
 import { observeVersions } from './observe-versions.js';
@@ -26,8 +27,8 @@ import { waitForEndpoints } from './wait.js';
 const DEFAULT_HEALTH_TIMEOUT_MS = 120_000;
 const UNIT_POLL_MS = 200;
 
-/** Everything one deploy run carries between its steps (a replacement needs the same). */
-type RunContext = ReplaceContext;
+/** Everything one deploy run carries between its steps (a replacement and a move need the same). */
+type RunContext = MoveContext;
 
 function conn(ctx: RunContext, m: PreparedMember): SshConnection {
   return ctx.connections.get(m.spec.name)!;
@@ -51,12 +52,15 @@ function openCluster(prepared: PreparedDeploy): EtcdCluster {
  * Members the running cluster has that the spec does not name: reported, never removed (removing a member
  * is a decision etcd-kit leaves to the operator: `removeEtcdMember`). Best effort: no quorum, no report.
  */
-async function unmanagedMembers(cluster: EtcdCluster, prepared: PreparedDeploy): Promise<string[]> {
+async function unmanagedMembers(cluster: EtcdCluster, prepared: PreparedDeploy): Promise<{ id: string; warning: string }[]> {
   const wanted = new Set(prepared.members.map((m) => peerUrl(m.spec.cluster)));
   const members = await cluster.listMembers({ timeoutMs: 2000 }).catch(() => []);
   return members
     .filter((m) => !m.peerUrls.some((u) => wanted.has(u)))
-    .map((m) => `member ${m.name || m.id} (${m.peerUrls.join(', ')}) is in the cluster but not in the spec: left alone (remove it with: etcd-kit member remove ${m.name || '<name>'} -f <spec>)`);
+    .map((m) => ({
+      id: m.id,
+      warning: `member ${m.name || m.id} (${m.peerUrls.join(', ')}) is in the cluster but not in the spec: left alone (remove it with: etcd-kit member remove ${m.name || '<name>'} -f <spec>)`,
+    }));
 }
 
 /** Install options for member `m`: the caller's progress and signal, starting from the facts known so far. */
@@ -126,6 +130,8 @@ async function update(ctx: RunContext, cluster: EtcdCluster, inspected: Inspecte
 
   // A member whose data is gone is replaced first, one at a time, the others healthy before and after.
   await replaceMembers(ctx, cluster, inspected);
+  // A member the spec puts on another host: the old one cleaned (when reachable) and removed, the new one joins.
+  await moveMembers(ctx, cluster, inspected);
   const joining = inspected.filter((i) => i.plan.service === 'join').map((i) => i.member);
   const present = ctx.prepared.members.filter((m) => !joining.includes(m)).map((m) => clientUrl(m.spec.cluster));
   const fixing = [...inspected.filter((i) => i.plan.service === 'start'), ...revived].map((i) => i.member);
@@ -214,7 +220,9 @@ function kubeApiserverFlags(prepared: PreparedDeploy): string[] {
  * etcd's version-change rules (`planVersionChange`: a refused change is `VERSION_CHANGE_REFUSED`, raised
  * before any host changes) → found the cluster (all members started at once, then
  * `initial-cluster-state=existing` written everywhere) or update it (files staged, stopped members
- * started, changed members restarted one at a time, each waiting for health) → final health check.
+ * started, a member whose data is gone replaced and one the spec puts on another host moved — its old host
+ * cleaned when reachable, `member remove`, a join on the new host — changed members restarted one at a
+ * time, each waiting for health) → final health check.
  *
  * @example
  * ```ts
@@ -289,7 +297,11 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
       kubeApiserverFlags: kubeApiserverFlags(prepared),
       token: prepared.token,
     };
-    plan.warnings.push(...notInSpec);
+    // The old member of a move is in the spec (by name, on its new host): not "left alone".
+    const moving = new Set(inspected.flatMap((i) => (i.state?.kind === 'move' ? [i.state.memberId] : [])));
+    plan.warnings.push(...notInSpec.filter((u) => !moving.has(u.id)).map((u) => u.warning));
+    // A move's old host: reached (read-only) now, so the plan says whether its clean-up is skipped and a wrong host key stops here.
+    plan.warnings.push(...(await probeOldHosts(inspected, options)));
     if (dryRun) {
       return { ...base, changed: !plan.noChanges, members: [], health: undefined, durationMs: performance.now() - started };
     }
@@ -305,6 +317,7 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
         prepared.members.map((m) => [m.spec.name, { name: m.spec.name, host: m.spec.ssh.host, changedFiles: [], bytesSent: 0, started: false, restarted: false, firewallOpened: [] }]),
       ),
       facts: new Map(inspected.map((i) => [i.member.spec.name, i.inspection.facts])),
+      warnings: plan.warnings,
     };
     cluster ??= openCluster(prepared);
     // A checked snapshot on the controller before any version change, before any host changes.
@@ -333,7 +346,7 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
       return version === undefined ? report : { ...report, version };
     });
     for (const m of members) {
-      const what = m.restarted ? 'restarted' : m.started ? 'started' : m.changedFiles.length > 0 ? 'files updated' : 'up to date';
+      const what = m.moved ? `moved from ${m.moved.from}` : m.restarted ? 'restarted' : m.started ? 'started' : m.changedFiles.length > 0 ? 'files updated' : 'up to date';
       options.onProgress?.({ step: 'done', member: m.name, message: `${what}, healthy${m.version ? `, etcd ${m.version}` : ''}` });
     }
     options.onProgress?.({ step: 'done', message: plan.noChanges ? 'no changes' : 'deployed' });

@@ -18,6 +18,7 @@ export type {
   DeployResult,
   DeployStep,
   MemberDeployReport,
+  MemberMoveReport,
   MemberPlan,
   MemberVersionPlan,
   PlannedFileChange,

@@ -41,7 +41,12 @@ export type MemberState =
    */
   | { kind: 'down'; reason: string; running: boolean }
   /** Its data is gone or no longer matches the cluster, which still lists it: member remove + add again. */
-  | { kind: 'replace'; memberId: string; reason: string };
+  | { kind: 'replace'; memberId: string; reason: string }
+  /**
+   * The cluster lists a member of this name on another host (`from`, its peer URLs' hosts): the member moved
+   * (see move-rules.ts). The old member (`memberId`) is removed, the new host joins.
+   */
+  | { kind: 'move'; memberId: string; from: string; reason: string };
 
 /** etcd's raft panics when the member's log is behind what the cluster committed for it: the data was lost. */
 const RAFT_LOG_LOST = /tocommit\((\d+)\) is out of range \[lastIndex\((\d+)\)\]/;

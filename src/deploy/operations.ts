@@ -1,7 +1,7 @@
 /**
  * A plan as people and scripts read it: the ordered list of operations a deploy carries out, each with
  * its reason, in the order `deployEtcdCluster` does them (PKI, snapshot, files that need no restart,
- * replacements, starts, joins, then the rolling restarts: followers first, leadership handed over, the old
+ * replacements, moves, starts, joins, then the rolling restarts: followers first, leadership handed over, the old
  * leader last). Pure: derived from the per-member plan and the leader the plan's health check saw.
  * @module
  */
@@ -97,12 +97,20 @@ export function planOperations({ plan, leader }: OperationsInput): PlannedOperat
     ops.push({ kind: 'snapshot', summary: `checked snapshot into ${plan.snapshotBeforeChange.dir}`, reason: 'an etcd version changes: the data is kept on the controller first' });
   }
   for (const m of plan.members) {
-    if (m.service !== 'restart' && m.service !== 'replace' && m.service !== 'join' && hasFileWork(m)) {
+    if (!['restart', 'replace', 'join', 'move'].includes(m.service) && hasFileWork(m)) {
       ops.push({ kind: 'update-files', member: m.name, summary: fileWork(m), reason: m.service === 'none' ? 'no restart needed: etcd reads none of these changes while running' : `before its ${m.service}` });
     }
   }
   for (const m of plan.members.filter((p) => p.service === 'replace')) {
     ops.push({ kind: 'replace', member: m.name, summary: 'stop, member remove, data dir set aside, add as a learner, start, promote', reason: m.reason ?? 'its data is lost' });
+  }
+  for (const m of plan.members.filter((p) => p.service === 'move')) {
+    ops.push({
+      kind: 'move',
+      member: m.name,
+      summary: `${m.reason ?? `to ${m.host}`}: the old host cleaned when reachable (etcd stopped and disabled, files removed, data dir moved aside), member remove, then join on ${m.host} (learner, promoted once caught up)`,
+      reason: 'the spec puts it on another host than the cluster lists',
+    });
   }
   // A member that runs but does not answer is restarted right away, like a stopped one is started: it is
   // the one being fixed, not a step of the roll.

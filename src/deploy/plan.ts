@@ -4,6 +4,7 @@ import type { ClusterHealth } from '../etcd/index.js';
 import { inspectMember, type MemberInspection, type SshConnection, unitIsRunning } from '../remote/index.js';
 import { parseEnvFile, peerUrl } from '../render/index.js';
 import { assertReplacementsSafe, clusterObservation, decideMemberStates, type MemberObservation, type MemberState } from './member-state.js';
+import { assertMovesSafe, decideMoves } from './move-rules.js';
 import type { PreparedDeploy, PreparedMember } from './prepare.js';
 import { planOperations, restartReason } from './operations.js';
 import { backupDirOf } from './pre-change-snapshot.js';
@@ -19,7 +20,7 @@ export interface InspectedMember {
   plan: MemberPlan;
   /** Files etcd reads changed in a way that needs a restart (a state-only env change does not). */
   needsRestart: boolean;
-  /** What the member is in the running cluster (`up`, `down`, `replace`, `new`); absent without a running cluster. */
+  /** What the member is in the running cluster (`up`, `down`, `replace`, `move`, `new`); absent without a running cluster. */
   state?: MemberState;
 }
 
@@ -70,7 +71,7 @@ export interface PlannedLiveState {
 
 /**
  * Each member's state in a running cluster (see member-state.ts), or undefined without one (bootstrap, or no
- * health check). Throws `UNSAFE_CHANGE` for a replacement that is not safe now.
+ * health check). Throws `UNSAFE_CHANGE` for a replacement or a move that is not safe now.
  */
 function memberStates(prepared: PreparedDeploy, inspections: readonly MemberInspection[], live: PlannedLiveState | undefined): MemberState[] | undefined {
   if (!live?.health) return undefined;
@@ -84,7 +85,8 @@ function memberStates(prepared: PreparedDeploy, inspections: readonly MemberInsp
     }),
   );
   const cluster = clusterObservation(health);
-  const states = decideMemberStates(observations, cluster);
+  const states = decideMoves(observations, decideMemberStates(observations, cluster), cluster);
+  assertMovesSafe(observations, states, cluster);
   assertReplacementsSafe(observations, states, cluster);
   return states;
 }
@@ -92,8 +94,9 @@ function memberStates(prepared: PreparedDeploy, inspections: readonly MemberInsp
 /** The service action of a member the cluster sees as `state`, on top of what its files ask for (`reason`: why they do). */
 function serviceFor(state: MemberState | undefined, fromFiles: Pick<MemberPlan, 'service' | 'reason'>): Pick<MemberPlan, 'service' | 'reason'> {
   if (state?.kind === 'replace') return { service: 'replace', reason: state.reason };
+  if (state?.kind === 'move') return { service: 'move', reason: state.reason };
   // Down, its data there: started, never "up to date"; one whose etcd runs but does not answer (hung,
-  // crash-looping) is restarted at once, as the one member being fixed, not as a step of a roll.
+  // wedged) is restarted at once, as the one member being fixed, not as a step of a roll.
   if (state?.kind === 'down') return { service: fromFiles.service === 'restart' || state.running ? 'restart' : 'start', reason: state.reason };
   if (state?.kind === 'new' && fromFiles.service === 'none') return { service: 'start', reason: 'not answering' };
   return fromFiles;

@@ -4,10 +4,11 @@
 import { EtcdKitError } from '../errors.js';
 import { connectCluster, type EtcdMember } from '../etcd/index.js';
 import { readPkiDir } from '../pki/index.js';
-import { connect, type SshTarget, type UninstallReport, uninstallMember } from '../remote/index.js';
+import { connect, type UninstallReport, uninstallMember } from '../remote/index.js';
 import { clientUrl } from '../render/index.js';
 import { adminTls } from './cluster-pki.js';
 import { deployEtcdCluster } from './deploy.js';
+import { cleanupTarget } from './host-cleanup.js';
 import { assertServedCa } from './observe-ca.js';
 import { isResolvedSpec } from './prepare.js';
 import type { ClusterSpecInput } from './spec-types.js';
@@ -48,12 +49,6 @@ export interface RemoveMemberResult {
   hostCleanup: UninstallReport | undefined;
   /** The deploy that rewrote the remaining members' env files for the smaller cluster (no restarts). */
   deploy: DeployResult;
-}
-
-/** The removed member's SSH target: the spec's SSH settings (first member's), its own host and key pin. */
-function cleanupTarget(spec: ClusterSpec, host: string, fingerprint: string | undefined): SshTarget {
-  const { hostKeyFingerprint: _pinnedForOtherHost, ...shared } = spec.members[0]!.ssh;
-  return { ...shared, host, ...(fingerprint ? { hostKeyFingerprint: fingerprint } : {}) };
 }
 
 /**
@@ -113,7 +108,7 @@ export async function removeEtcdMember(
   if (host !== undefined && (options.cleanHost ?? true)) {
     onProgress?.({ step: 'remove', member: name, message: `stopping etcd and removing its files on ${host}` });
     try {
-      const conn = await connect(cleanupTarget(resolved, host, options.hostKeyFingerprint), signal ? { signal } : {});
+      const conn = await connect(cleanupTarget(resolved.members[0]!.ssh, host, options.hostKeyFingerprint), signal ? { signal } : {});
       try {
         hostCleanup = await uninstallMember(conn, { layout: resolved.layout, removeData: !(options.keepData ?? false), ...(signal ? { signal } : {}) });
       } finally {

@@ -19,6 +19,7 @@ export type DeployStep =
   | 'snapshot'
   | 'restart'
   | 'replace'
+  | 'move'
   | 'finalize'
   | 'remove'
   | 'done';
@@ -83,21 +84,23 @@ export interface MemberPlan {
    * Service action: start a stopped member, restart (rolling) a running one, join a new host to the running
    * cluster (added as a learner, started, promoted once caught up), replace a member whose data is gone or
    * no longer matches the cluster (stop, member remove, data dir cleared, added as a learner, started,
-   * promoted), or nothing.
+   * promoted), move a member the cluster lists on another host (the old host cleaned when reachable, member
+   * remove, then a join on the new host), or nothing.
    */
-  service: 'none' | 'start' | 'restart' | 'join' | 'replace';
+  service: 'none' | 'start' | 'restart' | 'join' | 'replace' | 'move';
   /**
    * Why the service action: for a member that is not well `down (etcd inactive/dead, data intact)`,
-   * `data dir empty`, ...; for a restart what changed (`settings changed: ETCD_SNAPSHOT_COUNT`, `etcd binary
-   * changed`, ...). Absent when nothing happens to the service.
+   * `data dir empty`, for a move the old and the new host (`10.0.0.13 → 10.0.0.14`); for a restart what
+   * changed (`settings changed: ETCD_SNAPSHOT_COUNT`, `etcd binary changed`, ...). Absent when nothing
+   * happens to the service.
    */
   reason?: string;
   /**
    * What the member is in the running cluster, from the plan's health check: `up` (answers), `down` (does
-   * not answer, data intact: started, or restarted at once when its etcd runs), `replace` (data lost), `new`
-   * (not a member yet). Absent without a running cluster.
+   * not answer, data intact: started, or restarted at once when its etcd runs), `replace` (data lost), `move`
+   * (the cluster lists it on another host), `new` (not a member yet). Absent without a running cluster.
    */
-  state?: 'up' | 'down' | 'replace' | 'new';
+  state?: 'up' | 'down' | 'replace' | 'move' | 'new';
   /** Other changes to the host, in words: account, directory modes, unit enablement, daemon-reload. */
   hostChanges: string[];
   /** Ports to open in the host's active firewall (empty when open already, or no firewall blocks them). */
@@ -126,7 +129,7 @@ export interface MemberVersionPlan {
 export interface PlannedOperation {
   /**
    * What: `create-pki`, `issue-certificates`, `snapshot`, `install` / `start` / `finalize` (a new cluster),
-   * `update-files` (no restart), `replace`, `start`, `restart`, `join`, `move-leader`, or the version change
+   * `update-files` (no restart), `replace`, `move`, `start`, `restart`, `join`, `move-leader`, or the version change
    * of a member's rolling restart (`upgrade`, `downgrade`, `patch-up`, `patch-down`).
    */
   kind:
@@ -137,6 +140,7 @@ export interface PlannedOperation {
     | 'finalize'
     | 'update-files'
     | 'replace'
+    | 'move'
     | 'start'
     | 'restart'
     | 'join'
@@ -205,10 +209,28 @@ export interface MemberDeployReport {
   restarted: boolean;
   /** The member was replaced (its data was gone or no longer matched the cluster): it has a new member id. */
   replaced?: boolean;
+  /** The member moved here from another host: it has a new member id (see {@link MemberMoveReport}). */
+  moved?: MemberMoveReport;
   /** Ports this run opened in the host's firewall (empty when none were needed). */
   firewallOpened: number[];
   /** The version etcd reports on this member after the deploy (absent if it did not answer the final check). */
   version?: string;
+}
+
+/** How a member moved (its report's `moved`). */
+export interface MemberMoveReport {
+  /** The host it moved from (its old peer URL's host). */
+  from: string;
+  /** Its member id on the old host, removed from the cluster (or already gone). */
+  oldMemberId: string;
+  /**
+   * The old host: `cleaned` (etcd stopped and disabled, etcd-kit's files removed, the data dir moved
+   * aside), or `unreachable` (not cleaned: it could not be reached over SSH, or its host key is not in
+   * known_hosts; a warning says so).
+   */
+  oldHost: 'cleaned' | 'unreachable';
+  /** Where the old host's data dir was moved (absent when it was not cleaned, or had no data). */
+  dataMovedAside?: string;
 }
 
 /** Paths on the controller of a client certificate issued for the cluster. */

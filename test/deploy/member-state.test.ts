@@ -258,3 +258,51 @@ describe('planCluster with the cluster observed', () => {
     }
   });
 });
+
+describe('planCluster: a member moved to another host', () => {
+  /** A host with nothing installed yet: every file missing, no unit, no data. */
+  function fresh(i: number): MemberInspection {
+    const base = inspection(i, { ...STOPPED, loadState: 'not-found', unitFileState: '' }, false);
+    return { ...base, files: base.files.map(({ hostContent: _none, ...f }) => ({ ...f, status: 'missing' as const, actualSha256: null })) };
+  }
+  /** etcd01/02 answer; the cluster lists etcd03 on its old host 10.0.0.19 (the spec has it on 10.0.0.13). */
+  function movedHealth(answering = [0, 1]): ClusterHealth {
+    const h = health(answering);
+    return { ...h, members: h.members.map((m) => (m.name === 'etcd03' ? { ...m, peerUrls: ['https://10.0.0.19:2380'], clientUrls: ['https://10.0.0.19:2379'] } : m)) };
+  }
+
+  it('plans a move with its reason (a join that left the old member behind before), and formatPlan shows it', () => {
+    const insp = [inspection(0, ACTIVE), inspection(1, ACTIVE), fresh(2)];
+    // the cluster does not list etcd03 at all: a plain join
+    const h = health([0, 1]);
+    expect(plan(insp, { ...h, members: h.members.slice(0, 2) }).plan.members[2]!.service).toBe('join');
+    const { plan: p, inspected } = plan(insp, movedHealth());
+    expect(p.noChanges).toBe(false);
+    expect(p.members.map((m) => [m.service, m.reason])).toEqual([
+      ['none', undefined],
+      ['none', undefined],
+      ['move', '10.0.0.19 → 10.0.0.13'],
+    ]);
+    expect(inspected[2]!.state).toEqual({ kind: 'move', memberId: 'id3', from: '10.0.0.19', reason: '10.0.0.19 → 10.0.0.13' });
+    const text = formatPlan(p).split('\n');
+    expect(text.slice(0, 2)).toEqual([
+      'Update the running cluster:',
+      '  1. move etcd03: 10.0.0.19 → 10.0.0.13: the old host cleaned when reachable (etcd stopped and disabled, files removed, data dir moved aside), member remove, then join on 10.0.0.13 (learner, promoted once caught up) — the spec puts it on another host than the cluster lists',
+    ]);
+    expect(p.operations.map((o) => `${o.kind} ${o.member}`)).toEqual(['move etcd03']);
+    expect(text).toContain('  etcd03 (10.0.0.13):');
+    expect(text.some((l) => /^ {2}\d+\. join /.test(l))).toBe(false);
+  });
+
+  it('a move while another member is down is refused by the plan itself, before any host changes', () => {
+    try {
+      plan([inspection(0, ACTIVE), inspection(1, STOPPED), fresh(2)], { ...movedHealth([0]), healthy: true });
+      throw new Error('expected UNSAFE_CHANGE');
+    } catch (err) {
+      expect(err).toBeInstanceOf(EtcdKitError);
+      expect((err as EtcdKitError).code).toBe('UNSAFE_CHANGE');
+      expect((err as EtcdKitError).member).toBe('etcd03');
+      expect((err as EtcdKitError).message).toBe('refusing to move etcd03 (10.0.0.19 → 10.0.0.13) while etcd02 does not answer: fix it first');
+    }
+  });
+});

@@ -77,7 +77,7 @@ describe('a member that loses its data dir', () => {
     expect(plan.members.map((m) => m.service)).toEqual(['none', 'none', 'replace']);
     const text = formatPlan(plan);
     expect(text).not.toContain('No changes');
-    expect(text).toContain('replace etcd03: data dir empty');
+    expect(text).toMatch(/\n {2}1\. replace etcd03: .* — data dir empty/);
 
     const t0 = performance.now();
     const fixed = await deployEtcdCluster(spec);
@@ -110,7 +110,7 @@ describe('a member that loses its data dir', () => {
     const plan = await planEtcdCluster(spec);
     expect(plan.noChanges).toBe(false);
     expect(plan.members.map((m) => m.service)).toEqual(['none', 'start', 'none']);
-    expect(formatPlan(plan)).toContain('start etcd02: down');
+    expect(formatPlan(plan)).toContain('\n  1. start etcd02 — down');
     expect(formatPlan(plan)).not.toContain('replace');
 
     const fixed = await deployEtcdCluster(spec);

@@ -60,7 +60,15 @@ describe('rolling upgrade 3.4 → 3.5', () => {
     const next = { ...spec, etcd: { tarball: to.tarball } };
     const plan = await planEtcdCluster(next, { backupDir });
     expect(plan.snapshotBeforeChange).toEqual({ dir: backupDir });
-    expect(formatPlan(plan)).toContain(`+ snapshot: a checked snapshot before the first restart, into ${backupDir}`);
+    expect(formatPlan(plan)).toContain(`\n  1. snapshot: checked snapshot into ${backupDir} — `);
+    // The plan's operations: the snapshot, the followers, leadership handed over, the old leader last.
+    const followers = names.filter((n) => n !== leaderBefore);
+    expect(plan.operations.map((o) => `${o.kind}${o.member ? ` ${o.member}` : ''}`)).toEqual([
+      'snapshot',
+      ...followers.map((n) => `upgrade ${n}`),
+      `move-leader ${leaderBefore}`,
+      `upgrade ${leaderBefore}`,
+    ]);
 
     writer = startWriter(first.endpoints, tls, '/rolling/');
     const restarts: string[] = [];

@@ -37,6 +37,22 @@ describe('clearDataScript', () => {
     await expect(run('sh', ['-c', clearDataScript(data, '20261201T103000Z')])).rejects.toThrow(/exists already/);
     expect(await readdir(data)).toEqual(['x']);
   });
+
+  it('for a host the member moved away from: moved aside as <dataDir>.moved-<stamp>, nothing put in its place', async () => {
+    const data = join(dir, 'moved');
+    await mkdir(join(data, 'member', 'snap'), { recursive: true, mode: 0o700 });
+    await writeFile(join(data, 'member', 'snap', 'db'), 'keys');
+    const { stdout } = await run('sh', ['-c', clearDataScript(data, '20261201T120000Z', { tag: 'moved', recreate: false })]);
+    expect(stdout.trim()).toBe(`@aside ${data}.moved-20261201T120000Z`);
+    await expect(stat(data)).rejects.toThrow(/ENOENT/);
+    expect(await readdir(join(`${data}.moved-20261201T120000Z`, 'member', 'snap'))).toEqual(['db']);
+    // a re-run: nothing there, nothing moved, no failure; an empty dir left by someone is removed, not kept
+    expect((await run('sh', ['-c', clearDataScript(data, '20261201T120001Z', { tag: 'moved', recreate: false })])).stdout).toBe('');
+    await mkdir(data);
+    expect((await run('sh', ['-c', clearDataScript(data, '20261201T120002Z', { tag: 'moved', recreate: false })])).stdout).toBe('');
+    await expect(stat(data)).rejects.toThrow(/ENOENT/);
+    expect((await readdir(dir)).filter((n) => n.startsWith('moved.'))).toEqual(['moved.moved-20261201T120000Z']);
+  });
 });
 
 describe('facts for member states', () => {
