@@ -116,6 +116,7 @@ export function planCluster(
 ): { plan: ClusterPlan; inspected: InspectedMember[] } {
   const mode = clusterMode(inspections);
   const states = mode === 'update' ? memberStates(prepared, inspections, live) : undefined;
+  const quorum = live?.health?.healthy === true;
   const inspected = prepared.members.map((member, i): InspectedMember => {
     const state = states?.[i];
     const inspection = inspections[i]!;
@@ -128,7 +129,11 @@ export function planCluster(
     const causes = inspection.pending.restartCauses;
     const needsRestart = running && (causes.length > 0 || stale !== undefined);
     // A host with no env file yet, next to a cluster that exists: it joins instead of starting.
-    const joins = mode === 'update' && !running && inspection.files.find((f) => f.role === 'env')?.status === 'missing';
+    // A stopped host with no data, next to a cluster that exists, joins instead of starting: the cluster does
+    // not list it, or lists it without its ever having started (a learner whose join was cut short must
+    // still be promoted). Without a quorum's view of the membership, the host's missing env file says so.
+    const envMissing = inspection.files.find((f) => f.role === 'env')?.status === 'missing';
+    const joins = mode === 'update' && !running && (state === undefined || !quorum ? envMissing : state.kind === 'new');
     const fromFiles: Pick<MemberPlan, 'service' | 'reason'> = running
       ? needsRestart
         ? { service: 'restart', reason: restartReason(causes, stale) }

@@ -243,6 +243,21 @@ describe('planCluster with the cluster observed', () => {
     expect(formatPlan(looping)).not.toMatch(/etcd03 \(10\.0\.0\.13\): up to date/);
   });
 
+  it('a join cut short (a learner listed that never started, its env file written) joins again, to be promoted', () => {
+    const h = health([0, 1]);
+    const learner = { ...h, members: h.members.map((m, i) => (i === 2 ? { ...m, name: '', isLearner: true } : m)) };
+    const insp = [inspection(0, ACTIVE), inspection(1, ACTIVE), inspection(2, LOOPING, false)];
+    const { plan: p } = plan(insp, learner);
+    expect(p.members.map((m) => [m.service, m.state])).toEqual([
+      ['none', 'up'],
+      ['none', 'up'],
+      ['join', 'new'],
+    ]);
+    expect(p.operations.map((o) => `${o.kind} ${o.member}`)).toEqual(['join etcd03']);
+    // without a quorum the membership is not trusted: the host's env file decides (it has one: start)
+    expect(plan(insp, { ...learner, healthy: false }).plan.members[2]!.service).toBe('start');
+  });
+
   it('a replacement while another member is down is refused by the plan itself (nothing changed yet)', () => {
     const insp = [inspection(0, ACTIVE), inspection(1, STOPPED), inspection(2, STOPPED, false)];
     // 2 of 3 down: no quorum, so the membership is not trusted and nothing is replaced; the plan starts both

@@ -118,7 +118,9 @@ describe('a member moved to another host', () => {
     expect(plan.pki.issueMembers).toEqual(['etcd03']);
     const text = formatPlan(plan);
     expect(text).toContain(`\n  1. issue-certificates: issue server/peer certificates for etcd03`);
-    expect(text).toContain(`\n  2. move etcd03: ${old} → ${fresh}: the old host cleaned when reachable`);
+    expect(text).toContain(`. move etcd03: ${old} → ${fresh}: the old host cleaned when reachable`);
+    // the others get their new initial-cluster files without a restart, then the move
+    expect(plan.operations.map((o) => `${o.kind}${o.member ? ` ${o.member}` : ''}`)).toEqual(['issue-certificates', 'update-files etcd01', 'update-files etcd02', 'move etcd03']);
     // the old member is the one moving, not a member "left alone"; the plan tried the old host (read-only)
     expect(plan.warnings.filter((w) => w.includes('left alone'))).toEqual([]);
     expect(plan.warnings).toEqual([expect.stringMatching(new RegExp(`^etcd03: its old host ${old.replace(/\./g, '\\.')} cannot be reached over SSH \\(SSH_(TIMEOUT|UNREACHABLE): .*the move goes on without cleaning that host`))]);
