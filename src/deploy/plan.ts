@@ -139,7 +139,13 @@ export function planCluster(
         ? { service: 'restart', reason: restartReason(causes, stale) }
         : { service: 'none' }
       : { service: joins ? 'join' : 'start' };
-    const service = serviceFor(state, fromFiles);
+    // A learner of the cluster (a join cut short, or started by systemd after it) is joined to the end:
+    // started if it is not, and promoted once caught up — never left a learner.
+    const learner = quorum && live?.health?.members.some((e) => e.isLearner && e.peerUrls.includes(peerUrl(member.spec.cluster))) === true;
+    const service =
+      learner && state?.kind !== 'replace' && state?.kind !== 'move'
+        ? { service: 'join' as const, reason: 'a learner of the cluster: started if need be, promoted once caught up' }
+        : serviceFor(state, fromFiles);
     return {
       member,
       inspection,

@@ -256,6 +256,13 @@ describe('planCluster with the cluster observed', () => {
     expect(p.operations.map((o) => `${o.kind} ${o.member}`)).toEqual(['join etcd03']);
     // without a quorum the membership is not trusted: the host's env file decides (it has one: start)
     expect(plan(insp, { ...learner, healthy: false }).plan.members[2]!.service).toBe('start');
+    // a learner that runs and answers (systemd started it after the failed join) is promoted, never left as is
+    const up = { ...health([0, 1, 2]), members: learner.members };
+    const running = plan([inspection(0, ACTIVE), inspection(1, ACTIVE), inspection(2, ACTIVE)], up).plan;
+    expect(running.noChanges).toBe(false);
+    expect(running.members[2]).toMatchObject({ service: 'join', reason: expect.stringMatching(/^a learner of the cluster/) });
+    // down with its data (stopped between its start and its promotion): the same
+    expect(plan([inspection(0, ACTIVE), inspection(1, ACTIVE), inspection(2, STOPPED)], learner).plan.members[2]!.service).toBe('join');
   });
 
   it('a replacement while another member is down is refused by the plan itself (nothing changed yet)', () => {

@@ -1,7 +1,7 @@
 // A member that does not come back from a restart is explained: the deploy's error names it and carries
 // the last lines of its etcd journal, read from its host. Also readJournal on its own.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DeployResult, deployEtcdCluster, readJournal } from '../../src/index.js';
+import { type DeployResult, deployEtcdCluster, planEtcdCluster, readJournal } from '../../src/index.js';
 import { rejection } from '../helpers/rejection.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';
 import { e2eRelease, testbedSpec } from './deploy-helpers.js';
@@ -11,8 +11,8 @@ let spec: ReturnType<typeof testbedSpec>;
 let deployed: DeployResult;
 
 beforeAll(async () => {
-  tb = await startTestbed({ hosts: 3 });
-  spec = testbedSpec(tb, e2eRelease().tarball);
+  tb = await startTestbed({ hosts: 4 });
+  spec = testbedSpec(tb, e2eRelease().tarball, 3);
   spec.pki = { ...spec.pki, keyAlgorithm: 'ecdsa-p256' };
   deployed = await deployEtcdCluster(spec);
 });
@@ -59,5 +59,33 @@ describe('errors that explain', () => {
     await tb.exec(index, 'chown -R etcd:etcd /var/lib/etcd/member');
     const converged = await deployEtcdCluster({ ...spec, settings: { snapshotCount: 20_000 } });
     expect(converged.health?.verdict).toBe('healthy');
+  });
+
+  it('a new host whose etcd cannot start as it joins: the error names it with its journal; fixed, a re-run resumes the join', async () => {
+    // A file where etcd's member directory goes: etcd exits at once ("not a directory").
+    await tb.exec(3, 'mkdir -p /var/lib/etcd && touch /var/lib/etcd/member');
+    const four = { ...spec, settings: { snapshotCount: 20_000 }, members: [...spec.members, { name: 'etcd04', host: tb.hosts[3]!.ip }] };
+    const err = await rejection(deployEtcdCluster(four, { healthTimeoutMs: 15_000 }));
+    expect(err.member).toBe('etcd04');
+    expect(err.message).toMatch(/journal on etcd04:/);
+    const journal = err.details?.['journal'] as string[];
+    expect(journal.join('\n')).toMatch(/not a directory/);
+    const host = (await tb.exec(3, 'journalctl --no-pager -q -o cat -n 200 -u etcd.service')).stdout;
+    expect(host).toContain(journal.at(-1)!);
+
+    // The learner it was added as stays listed; once the host is fixed the re-run starts and promotes it.
+    await tb.exec(3, 'rm -f /var/lib/etcd/member');
+    // (systemd may have started it meanwhile: a learner either way, joined to the end and promoted)
+    const plan = await planEtcdCluster(four);
+    expect(plan.members[3]).toMatchObject({ service: 'join' });
+    const joined = await deployEtcdCluster(four);
+    expect(joined.health?.verdict).toBe('healthy');
+    expect(joined.health?.members.map((m) => [m.name, m.isLearner]).sort()).toEqual([
+      ['etcd01', false],
+      ['etcd02', false],
+      ['etcd03', false],
+      ['etcd04', false],
+    ]);
+    expect((await deployEtcdCluster(four)).changed).toBe(false);
   });
 });
