@@ -60,10 +60,17 @@ function fileChanges(inspection: MemberInspection): PlannedFileChange[] {
   });
 }
 
-/** Whether the pending changes need etcd restarted: any file etcd reads, except bootstrap-only env settings. */
+const BINARY_ROLES: ReadonlySet<string> = new Set(['etcd', 'etcdctl', 'etcdutl']);
+
+/**
+ * Whether the pending changes need etcd restarted: the etcd `<binDir>/etcd` starts changes (a version switch,
+ * other bytes; not a move from flat paths keeping the same bytes), or any other file etcd reads changes,
+ * except bootstrap-only env settings.
+ */
 function restartNeeded(m: PreparedMember, inspection: MemberInspection): boolean {
+  if (inspection.pending.etcdChanges) return true;
   return inspection.files.some((f) => {
-    if (f.status === 'same') return false;
+    if (f.status === 'same' || BINARY_ROLES.has(f.role)) return false;
     const bundleFile = m.steady.files.find((b) => b.path === f.path);
     if (!bundleFile?.restartsService) return false;
     return f.role !== 'env' || envNeedsRestart(f.hostContent, bundleFile.data.toString('utf8'));

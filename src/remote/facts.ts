@@ -25,12 +25,20 @@ export interface FactsQuery {
   /** Small text files whose content is returned too (env files, so callers can see *what* changed). Default: none. */
   readFiles?: readonly string[];
   /**
-   * The etcd binary (one of `files`): when it exists, its `--version` is reported ({@link HostFacts.etcdVersion}),
-   * run once per content and then remembered in the hash cache by SHA-256. Default: none.
+   * The etcd binary (one of `files`, or `<binDir>/etcd`): when it exists as a regular file, its `--version` is
+   * reported ({@link HostFacts.etcdVersion}), run once per content and then remembered in the hash cache by
+   * SHA-256. Default: none.
    */
   etcdBinary?: string;
   /** etcd's data dir: reported is whether it holds a member (`<dataDir>/member`). Default: not asked. */
   dataDir?: string;
+  /**
+   * The binaries' directory (`layout.binDir`): reported are its symlinks and their targets
+   * ({@link HostFacts.links}: `current` and the stable `etcd`, `etcdctl`, `etcdutl`), its version directories
+   * ({@link HostFacts.versionDirs}), and the hashes of `etcd`, `etcdctl`, `etcdutl` directly in it when they are
+   * regular files (an install from before versioned paths). Default: not asked.
+   */
+  binDir?: string;
 }
 
 /** Mode and ownership of a path. */
@@ -143,10 +151,20 @@ export interface HostFacts {
   /** Text of the small files read along (the env file), by path, when they exist as regular files. */
   contents: Map<string, string>;
   /**
-   * What `FactsQuery.etcdBinary` reports as its version (`etcd Version: X.Y.Z`), `X.Y.Z`; absent
-   * when the binary is missing, was not asked about, or printed no such line.
+   * The etcd release on disk, `X.Y.Z`: what `<binDir>/etcd` starts. With versioned paths (`<binDir>/etcd` →
+   * `current/etcd`), the version directory `current` points to (etcd-kit ran those bytes with `--version`
+   * before it placed them there); otherwise what `FactsQuery.etcdBinary` reports when it is a regular file
+   * (`etcd Version: X.Y.Z`, run once per content). Absent when neither is there, nothing was asked, or the
+   * binary printed no such line.
    */
   etcdVersion?: string;
+  /**
+   * Symlinks directly in `FactsQuery.binDir`, path → target as `readlink` prints it (`/opt/etcd/bin/current`
+   * → `3.5.30`, `/opt/etcd/bin/etcd` → `current/etcd`). Empty when not asked.
+   */
+  links: Map<string, string>;
+  /** Version directories in `FactsQuery.binDir` (names matching `VERSION_DIR_NAME`, real directories), sorted. Empty when not asked. */
+  versionDirs: string[];
   /** `FactsQuery.dataDir` holds a member (`member/` exists): etcd has run there. False when not asked. */
   memberData: boolean;
   /**
@@ -164,12 +182,21 @@ export interface HostFacts {
  */
 export const HASH_CACHE_FILE = '/var/cache/etcd-kit/sha256sums';
 
-const REQUIRED_TOOLS = ['sha256sum', 'install', 'stat', 'useradd', 'groupadd', 'getent', 'systemctl', 'sync', 'mv'];
+const REQUIRED_TOOLS = ['sha256sum', 'install', 'stat', 'useradd', 'groupadd', 'getent', 'systemctl', 'sync', 'mv', 'ln', 'find'];
+
+/** Names of the binaries in `binDir` (kept here: facts.ts imports nothing that reads files). */
+const BINARY_NAMES = ['etcd', 'etcdctl', 'etcdutl'];
+
+/** Same as `VERSION_DIR_NAME` of bundle.ts (kept here to keep this module free of the bundle's imports). */
+const VERSION_DIR = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
 /** The read-only `sh` script that gathers {@link HostFacts}; run it as root. */
 export function factsScript(query: FactsQuery): string {
   const unit = shellQuote(query.unitName);
   const etcdBinary = shellQuote(query.etcdBinary ?? '');
+  const binDir = query.binDir;
+  const flat = binDir === undefined ? [] : BINARY_NAMES.map((n) => `${binDir}/${n}`);
+  const hashed = [...new Set([...query.files, ...flat])];
   // Every fork costs the host a few ms of CPU: builtins where they do, one stat for all files, the hash
   // cache read once and searched with parameter expansion, one systemctl show, one ls of etcd's fds.
   return `export LC_ALL=C
@@ -182,6 +209,16 @@ echo @@systemdversion; v=$(systemctl --version 2>/dev/null) || v=''; printf '%s\
 echo @@tools; for t in ${shellArgs(REQUIRED_TOOLS)}; do command -v "$t" >/dev/null 2>&1 || echo "$t"; done
 echo @@user; getent passwd ${shellQuote(query.serviceUser)} >/dev/null 2>&1 && echo yes || echo no
 echo @@group; getent group ${shellQuote(query.serviceGroup)} >/dev/null 2>&1 && echo yes || echo no
+echo @@bin
+bindir=${shellQuote(binDir ?? '')}
+cur=''; etcdlink=''
+if [ -n "$bindir" ]; then
+  # One fork: every link (with its target) and directory directly in binDir; '/' never occurs in a name.
+  binlist=$(find "$bindir" -mindepth 1 -maxdepth 1 \\( -type l -o -type d \\) -printf '%y %f/%l\\n' 2>/dev/null) || binlist=''
+  printf '%s\\n%s\\n' "$bindir" "$binlist"
+  case "$nl$binlist$nl" in *"\${nl}l current/"*) cur=\${nl}\${binlist}\${nl}; cur=\${cur#*"\${nl}l current/"}; cur=\${cur%%"$nl"*} ;; esac
+  case "$nl$binlist$nl" in *"\${nl}l etcd/"*) etcdlink=\${nl}\${binlist}\${nl}; etcdlink=\${etcdlink#*"\${nl}l etcd/"}; etcdlink=\${etcdlink%%"$nl"*} ;; esac
+fi
 echo @@hashes
 cache=${shellQuote(query.hashCacheFile ?? HASH_CACHE_FILE)}
 cached=$(cat "$cache" 2>/dev/null) || cached=''
@@ -190,7 +227,7 @@ new=''
 etcdbin=${etcdBinary}
 etcdsum=''
 set --
-for f in ${shellArgs(query.files)}; do
+for f in ${shellArgs(hashed)}; do
   if [ -f "$f" ] && [ ! -L "$f" ]; then set -- "$@" "$f"; else printf 'MISSING  %s\\n' "$f"; fi
 done
 if [ $# -gt 0 ]; then
@@ -228,6 +265,9 @@ if [ -n "$etcdsum" ]; then
   esac
   printf '%s\\n' "$ver"
   [ -z "$ver" ] || new="$new$etcdsum version $ver$nl"
+elif [ "$etcdlink" = current/etcd ] && [ -n "$cur" ] && [ -d "$bindir/$cur" ] && [ ! -L "$bindir/$cur" ]; then
+  # Versioned paths: the version directory current names (its etcd ran with --version before it was placed).
+  case "$cur" in *[!0-9.]*) ;; *) printf '%s\\n' "$cur" ;; esac
 fi
 if [ -n "$new" ] && [ "$new" != "$cached$nl" ]; then
   mkdir -p "\${cache%/*}" && chmod 0700 "\${cache%/*}" && printf '%s' "$new" >"$cache.$$" && mv -f "$cache.$$" "$cache" || true
@@ -336,8 +376,21 @@ export function parseFacts(stdout: string): HostFacts {
     if (space > 0) contents.set(line.slice(0, space), Buffer.from(line.slice(space + 1), 'base64').toString('utf8'));
   }
   const etcdVersion = first('etcdversion');
+  const [binDir, ...binEntries] = s.get('bin') ?? [];
+  const links = new Map<string, string>();
+  const versionDirs: string[] = [];
+  for (const line of binDir ? binEntries : []) {
+    const match = /^([ld]) ([^/]+)\/(.*)$/.exec(line);
+    if (!match) continue;
+    const [, type, name = '', target = ''] = match;
+    if (type === 'l') links.set(`${binDir}/${name}`, target);
+    else if (VERSION_DIR.test(name)) versionDirs.push(name);
+  }
+  versionDirs.sort();
   return {
     contents,
+    links,
+    versionDirs,
     ...(/^\d+\.\d+\.\d+$/.test(etcdVersion) ? { etcdVersion } : {}),
     memberData: first('memberdata') === 'yes',
     etcdFatal: lines('etcdfatal').map(cleanJournalLine),

@@ -47,10 +47,15 @@ export interface MemberInspection {
   facts: HostFacts;
   /** What {@link installMember} with default options would do now. */
   pending: {
-    /** Paths it would upload. */
+    /** Paths it would put in place (uploaded, or binaries hard-linked from a flat install's same bytes). */
     changedFiles: string[];
     /** What it would do to the service. */
     service: 'none' | 'start' | 'restart';
+    /**
+     * The etcd `<binDir>/etcd` starts would change (another version through `current`, or other bytes): a
+     * running member must restart to run it. False for a migration from flat paths that keeps the same bytes.
+     */
+    etcdChanges: boolean;
     /** Other host changes it would make, in words (account, directory modes, unit enablement, daemon-reload). */
     hostChanges: string[];
     /** Ports it would open in the host firewall. */
@@ -101,8 +106,9 @@ export async function inspectMember(
       unit: facts.unit,
       facts,
       pending: {
-        changedFiles: plan.upload.map((f) => f.path),
+        changedFiles: [...plan.upload, ...plan.adopt].map((f) => f.path),
         service: plan.service,
+        etcdChanges: plan.etcdChanges,
         hostChanges: describeHostChanges(prepared, plan),
         firewallOpens: plan.firewall.opens,
         firewallPersistent: plan.firewall.persistent,

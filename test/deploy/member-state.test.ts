@@ -171,7 +171,7 @@ function inspection(i: number, unit: UnitFacts, memberData = true, etcdFatal: st
     })),
     unit,
     facts: { memberData, etcdVersion: '3.6.14', etcdFatal, unit, hashes: new Map(bundle.files.map((f) => [f.path, f.sha256])) } as MemberInspection['facts'],
-    pending: { changedFiles: [], service: 'none', hostChanges: [], firewallOpens: [], firewallPersistent: true },
+    pending: { changedFiles: [], service: 'none', etcdChanges: false, hostChanges: [], firewallOpens: [], firewallPersistent: true },
   };
 }
 

@@ -43,7 +43,7 @@ function inspection(i: number, running = true, memberData = true, etcdVersion = 
     })),
     unit,
     facts: { memberData, etcdVersion, hashes: new Map(bundle.files.map((f) => [f.path, f.sha256])) } as MemberInspection['facts'],
-    pending: { changedFiles: [], service: 'none', hostChanges: [], firewallOpens: [], firewallPersistent: true },
+    pending: { changedFiles: [], service: 'none', etcdChanges: false, hostChanges: [], firewallOpens: [], firewallPersistent: true },
   };
 }
 
