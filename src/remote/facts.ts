@@ -131,7 +131,11 @@ export interface HostFacts {
   userExists: boolean;
   /** The service group exists. */
   groupExists: boolean;
-  /** SHA-256 of each managed file; `null` when missing or not a regular file. */
+  /**
+   * SHA-256 of each managed file; `null` when missing or not a regular file. With `FactsQuery.binDir`, also
+   * `<binDir>/etcd`, `etcdctl`, `etcdutl` (regular files only in a flat install) and the etcd in the version
+   * directory `current` names (when it is one).
+   */
   hashes: Map<string, string | null>;
   /** Mode and owner of each managed file and directory that exists. */
   stats: Map<string, PathStat>;
@@ -151,11 +155,11 @@ export interface HostFacts {
   /** Text of the small files read along (the env file), by path, when they exist as regular files. */
   contents: Map<string, string>;
   /**
-   * The etcd release on disk, `X.Y.Z`: what `<binDir>/etcd` starts. With versioned paths (`<binDir>/etcd` →
-   * `current/etcd`), the version directory `current` points to (etcd-kit ran those bytes with `--version`
-   * before it placed them there); otherwise what `FactsQuery.etcdBinary` reports when it is a regular file
-   * (`etcd Version: X.Y.Z`, run once per content). Absent when neither is there, nothing was asked, or the
-   * binary printed no such line.
+   * The etcd release on disk, `X.Y.Z`: what `<binDir>/etcd` starts, as that binary's `--version` reports it
+   * (`etcd Version: X.Y.Z`, run once per content and remembered in the hash cache): `FactsQuery.etcdBinary`
+   * when it is a regular file (an install from before versioned paths), else, with `<binDir>/etcd` →
+   * `current/etcd`, the etcd in the version directory `current` names (falling back to that directory's name
+   * when it does not run). Absent when neither is there, nothing was asked, or the binary printed no such line.
    */
   etcdVersion?: string;
   /**
@@ -226,10 +230,16 @@ now=$(date +%s)
 new=''
 etcdbin=${etcdBinary}
 etcdsum=''
+# Versioned paths: the etcd in the version directory current names is hashed (and run with --version) too.
+curbin=''; cursum=''
+case "$cur" in ''|*/*|.|..) ;; *) if [ "$etcdlink" = current/etcd ] && [ -d "$bindir/$cur" ] && [ ! -L "$bindir/$cur" ]; then curbin="$bindir/$cur/etcd"; fi ;; esac
+extra=$curbin
 set --
 for f in ${shellArgs(hashed)}; do
+  [ "$f" != "$extra" ] || extra=''
   if [ -f "$f" ] && [ ! -L "$f" ]; then set -- "$@" "$f"; else printf 'MISSING  %s\\n' "$f"; fi
 done
+if [ -n "$extra" ] && [ -f "$extra" ] && [ ! -L "$extra" ]; then set -- "$@" "$extra"; fi
 if [ $# -gt 0 ]; then
   meta=$(stat -c '%d:%i:%s:%.9Y:%.9Z %Z %n' -- "$@")
   while read -r key ctime f; do
@@ -243,6 +253,7 @@ if [ $# -gt 0 ]; then
     if [ -z "$sum" ]; then sum=$(sha256sum -- "$f"); sum=\${sum%% *}; sum=\${sum#\\\\}; fi
     printf '%s  %s\\n' "$sum" "$f"
     [ "$f" != "$etcdbin" ] || etcdsum=$sum
+    [ "$f" != "$curbin" ] || cursum=$sum
     # Racy entries (changed within the last second) are not cached: two writes in one clock tick share a timestamp.
     [ $((now - ctime)) -lt 2 ] || new="$new$sum $key $f$nl"
   done <<ETCD_KIT_META
@@ -250,24 +261,26 @@ $meta
 ETCD_KIT_META
 fi
 echo @@etcdversion
-# Keyed by content (a line '<sha256> version X.Y.Z' in the cache): etcd runs once per binary, not per read.
-if [ -n "$etcdsum" ]; then
+# The flat install's etcd, else the one current names. Keyed by content (a line '<sha256> version X.Y.Z' in
+# the cache): etcd runs once per binary, not per read.
+pbin=''; psum=''
+if [ -n "$etcdsum" ]; then pbin=$etcdbin; psum=$etcdsum; elif [ -n "$cursum" ]; then pbin=$curbin; psum=$cursum; fi
+if [ -n "$psum" ]; then
   ver=''
   case "$nl$cached$nl" in
-    *"$nl$etcdsum version "*) ver=\${nl}\${cached}\${nl}; ver=\${ver#*"$nl$etcdsum version "}; ver=\${ver%%"$nl"*} ;;
+    *"$nl$psum version "*) ver=\${nl}\${cached}\${nl}; ver=\${ver#*"$nl$psum version "}; ver=\${ver%%"$nl"*} ;;
   esac
   case "$ver" in
     ''|*[!0-9.]*)
-      if command -v timeout >/dev/null 2>&1; then ver=$(timeout 10 "$etcdbin" --version 2>/dev/null) || ver=''
-      else ver=$("$etcdbin" --version 2>/dev/null) || ver=''; fi
+      if command -v timeout >/dev/null 2>&1; then ver=$(timeout 10 "$pbin" --version 2>/dev/null) || ver=''
+      else ver=$("$pbin" --version 2>/dev/null) || ver=''; fi
       ver=\${ver%%"$nl"*}; ver=\${ver#etcd Version: }
       case "$ver" in ''|*[!0-9.]*) ver='' ;; esac ;;
   esac
+  [ -z "$ver" ] || new="$new$psum version $ver$nl"
+  # It did not run (a noexec mount, say): the version directory's name, as placed after its own --version check.
+  if [ -z "$ver" ] && [ "$pbin" = "$curbin" ]; then case "$cur" in *[!0-9.]*) ;; *) ver=$cur ;; esac; fi
   printf '%s\\n' "$ver"
-  [ -z "$ver" ] || new="$new$etcdsum version $ver$nl"
-elif [ "$etcdlink" = current/etcd ] && [ -n "$cur" ] && [ -d "$bindir/$cur" ] && [ ! -L "$bindir/$cur" ]; then
-  # Versioned paths: the version directory current names (its etcd ran with --version before it was placed).
-  case "$cur" in *[!0-9.]*) ;; *) printf '%s\\n' "$cur" ;; esac
 fi
 if [ -n "$new" ] && [ "$new" != "$cached$nl" ]; then
   mkdir -p "\${cache%/*}" && chmod 0700 "\${cache%/*}" && printf '%s' "$new" >"$cache.$$" && mv -f "$cache.$$" "$cache" || true

@@ -248,7 +248,13 @@ export function factsAfterInstall(bundle: PreparedBundle, plan: InstallPlan, fac
     if (contents.has(f.path) || f.role === 'env') contents.set(f.path, f.data.toString('utf8'));
   }
   for (const d of bundle.dirs) stats.set(d.path, { mode: d.mode, owner: d.owner, group: d.group, type: 'directory' });
-  // binDir: every link in place, the flat files (if any) replaced by links, retention done.
+  // binDir: every link in place, the flat files (if any) replaced by links, retention done. The etcd of the
+  // version current named before is reported no more (only current's is).
+  const binDir = bundle.layout.binDir;
+  for (const path of [...hashes.keys()]) {
+    const rel = path.startsWith(`${binDir}/`) ? path.slice(binDir.length + 1).split('/') : [];
+    if (rel.length === 2 && rel[1] === 'etcd' && VERSION_DIR_NAME.test(rel[0] ?? '') && rel[0] !== bundle.version) hashes.delete(path);
+  }
   const links = new Map(facts.links);
   for (const l of bundle.links) {
     links.set(l.path, l.target);

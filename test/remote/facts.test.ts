@@ -181,9 +181,22 @@ describe('factsScript, run by a real /bin/sh on this machine', () => {
     );
     // only real directories named like a version; a link to a directory, a file or another name is not one
     expect(versioned.versionDirs).toEqual(['3.5.30', '3.6.0-rc.1']);
-    // the version is current's target; the binary is not run for it
+    // the version of the etcd current names, by its own --version (once per content), its hash reported too
     expect(versioned.etcdVersion).toBe('3.5.30');
-    await expect(readFile(runs, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(versioned.hashes.get(join(bin, '3.5.30', 'etcd'))).toBe(createHash('sha256').update(fake('3.5.30')).digest('hex'));
+    const runCount = async () => (await readFile(runs, 'utf8')).split('\n').filter(Boolean).length;
+    expect(await runCount()).toBe(1);
+    // a second read answers from the cache; current's etcd is hashed even when no file of the query names it
+    const notQueried = parseFacts((await run('/bin/sh', ['-c', factsScript({ ...query, files: [] })])).stdout);
+    expect(notQueried.etcdVersion).toBe('3.5.30');
+    expect(notQueried.hashes.get(join(bin, '3.5.30', 'etcd'))).toBe(versioned.hashes.get(join(bin, '3.5.30', 'etcd')));
+    expect(await runCount()).toBe(1);
+    // the bytes, not the directory's name, tell the version
+    await writeFile(join(bin, '3.5.30', 'etcd'), fake('3.5.31'), { mode: 0o755 });
+    expect((await facts()).etcdVersion).toBe('3.5.31');
+    // an etcd that does not run there: the directory's name
+    await writeFile(join(bin, '3.5.30', 'etcd'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+    expect((await facts()).etcdVersion).toBe('3.5.30');
     // the stable names are links, not files of a flat install
     expect(versioned.hashes.get(join(bin, 'etcd'))).toBeNull();
     expect(versioned.hashes.get(join(bin, 'etcdutl'))).toBeNull();
