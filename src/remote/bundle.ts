@@ -7,6 +7,7 @@ import { createHash, createPrivateKey, createPublicKey, type KeyObject, X509Cert
 import { EtcdKitError } from '../errors.js';
 import { type EtcdLayout, parseEnvFile, resolveLayout } from '../render/index.js';
 import { type BinarySource, type EtcdBinaryName, type PreparedBinaries, prepareBinaries } from './binaries.js';
+import type { probeEtcdVersion } from './binary-version.js';
 
 /** The text files of one member. PEM strings, never the CA's private key. */
 export interface MemberFiles {
@@ -255,7 +256,9 @@ function portsOf(urls: string | undefined, field: string, requireTls: boolean): 
  * Checks and hashes a member bundle on the controller. Refuses (`BUNDLE_INVALID`, naming the field)
  * anything that would deploy a broken or unsafe member: a CA private key anywhere, a key that does not
  * match its certificate, a certificate not issued by the CA, a plaintext listener, a unit running as root,
- * an env file whose paths differ from the layout.
+ * an env file whose paths differ from the layout. The binaries' version must be known (field
+ * `binaries.version`: a release tarball names it; for a directory, set it from {@link probeEtcdVersion}):
+ * they are installed into `<binDir>/<version>/`, and without a version there is no directory to switch to.
  *
  * @example
  * ```ts
