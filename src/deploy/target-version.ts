@@ -60,14 +60,19 @@ export async function resolveTargetVersion(
 }
 
 /**
- * Throws `BUNDLE_INVALID` when a host already has the very etcd binary the deploy installs (same SHA-256)
- * and it reports another version than the one everything was decided for: a mislabelled release. Pure.
+ * Throws `BUNDLE_INVALID` when a host already runs the very etcd binary the deploy installs (same SHA-256: a
+ * flat install's `<binDir>/etcd`, or the etcd of the version directory `current` names) and it reports
+ * another version than the one everything was decided for: a mislabelled release. Pure.
  */
 export function confirmTargetVersion(members: readonly PreparedMember[], inspections: readonly MemberInspection[], target: string): void {
   members.forEach((m, i) => {
     const etcd = m.steady.files.find((f) => f.role === 'etcd');
     const facts = inspections[i]?.facts;
-    if (!etcd || !facts || facts.hashes.get(etcd.path) !== etcd.sha256) return;
+    if (!etcd || !facts) return;
+    const binDir = m.steady.layout.binDir;
+    const current = facts.links.get(`${binDir}/current`);
+    const onHost = [`${binDir}/etcd`, ...(current === undefined ? [] : [`${binDir}/${current}/etcd`])];
+    if (!onHost.some((p) => facts.hashes.get(p) === etcd.sha256)) return;
     if (facts.etcdVersion !== undefined && facts.etcdVersion !== target) {
       throw new EtcdKitError(
         'BUNDLE_INVALID',

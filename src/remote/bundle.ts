@@ -6,7 +6,8 @@
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { EtcdKitError } from '../errors.js';
 import { type EtcdLayout, parseEnvFile, resolveLayout } from '../render/index.js';
-import { type BinarySource, type PreparedBinaries, prepareBinaries } from './binaries.js';
+import { type BinarySource, type EtcdBinaryName, type PreparedBinaries, prepareBinaries } from './binaries.js';
+import type { probeEtcdVersion } from './binary-version.js';
 
 /** The text files of one member. PEM strings, never the CA's private key. */
 export interface MemberFiles {
@@ -72,6 +73,27 @@ export interface BundleFile {
   restartsService: boolean;
 }
 
+/**
+ * A symlink in `binDir` that install keeps pointing where it should: `current` → the version directory
+ * (`3.5.30`), and each binary's stable name → `current/<name>` (`etcd` → `current/etcd`), so the unit's
+ * `ExecStart=<binDir>/etcd` and scripts calling `<binDir>/etcdctl` run whatever `current` names.
+ */
+export interface BundleLink {
+  /** `current`, or the binary the stable name stands for. */
+  role: 'current' | EtcdBinaryName;
+  /** Absolute path of the link (`/opt/etcd/bin/current`, `/opt/etcd/bin/etcd`). */
+  path: string;
+  /** Its target, relative to `binDir` (`3.5.30`, `current/etcd`). */
+  target: string;
+}
+
+/**
+ * Names of the version directories in `binDir` etcd-kit installs into and may delete again (retention,
+ * uninstall): an etcd release version (`3.5.30`, or with a pre-release / build suffix, `3.6.0-rc.1`).
+ * Nothing else in `binDir` is ever removed.
+ */
+export const VERSION_DIR_NAME = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+
 /** A directory install creates, with its mode and owner. */
 export interface BundleDir {
   /** Absolute path. */
@@ -98,16 +120,27 @@ export interface PreparedBundle {
   unitName: string;
   /** `uname -m` architecture the binaries need. */
   arch: string;
-  /** etcd version when known from the tarball name. */
-  version: string | undefined;
+  /**
+   * The etcd release of the binaries (from the tarball's name, or set on {@link PreparedBinaries.version}).
+   * Always known: the binaries are installed into `<binDir>/<version>/`.
+   */
+  version: string;
   /** TCP ports etcd listens on (client, peer, metrics): must be free or already etcd's. */
   listenPorts: number[];
   /** Client and peer ports a host firewall must let in. */
   firewallPorts: number[];
   /** Directories install creates (with their parents) and keeps at these modes and owners. */
   dirs: BundleDir[];
-  /** Files to install. */
+  /**
+   * Files to install. The binaries go to `<binDir>/<version>/<name>` (e.g. `/opt/etcd/bin/3.5.30/etcd`),
+   * reached through {@link PreparedBundle.links}.
+   */
   files: BundleFile[];
+  /**
+   * The links in `binDir`: `current` → `<version>` first, then `etcd`, `etcdctl`, `etcdutl` (those the
+   * binaries include) → `current/<name>`. Switching versions is one atomic rename of `current`.
+   */
+  links: BundleLink[];
 }
 
 function invalid(field: string, message: string, cause?: unknown): EtcdKitError {
@@ -223,7 +256,9 @@ function portsOf(urls: string | undefined, field: string, requireTls: boolean): 
  * Checks and hashes a member bundle on the controller. Refuses (`BUNDLE_INVALID`, naming the field)
  * anything that would deploy a broken or unsafe member: a CA private key anywhere, a key that does not
  * match its certificate, a certificate not issued by the CA, a plaintext listener, a unit running as root,
- * an env file whose paths differ from the layout.
+ * an env file whose paths differ from the layout. The binaries' version must be known (field
+ * `binaries.version`: a release tarball names it; for a directory, set it from {@link probeEtcdVersion}):
+ * they are installed into `<binDir>/<version>/`, and without a version there is no directory to switch to.
  *
  * @example
  * ```ts
@@ -244,6 +279,17 @@ export async function prepareMemberBundle(bundle: MemberBundle | PreparedBundle)
     throw invalid(field, err instanceof Error ? err.message : 'invalid layout', err);
   }
   const binaries: PreparedBinaries = await prepareBinaries((bundle as MemberBundle).binaries);
+  const version = binaries.version;
+  if (version === undefined) {
+    throw invalid(
+      'binaries.version',
+      'the etcd version of the binaries is unknown (a directory names none), and they are installed into <binDir>/<version>/; ' +
+        'use a release tarball (etcd-vX.Y.Z-linux-<arch>.tar.gz), or set it: { ...binaries, version: await probeEtcdVersion(host, binaries) }',
+    );
+  }
+  if (typeof version !== 'string' || !VERSION_DIR_NAME.test(version)) {
+    throw invalid('binaries.version', `must be an etcd release version X.Y.Z, got ${JSON.stringify(version)}`);
+  }
 
   const ca = parseCert(files.caCert, 'files.caCert');
   if (!ca.ca) throw invalid('files.caCert', 'is not a CA certificate (basicConstraints CA:FALSE)');
@@ -304,9 +350,10 @@ export async function prepareMemberBundle(bundle: MemberBundle | PreparedBundle)
     const data = Buffer.from(content, 'utf8');
     return { role, path, data, sha256: sha256(data), mode, owner, group: grp, restartsService: restarts };
   };
+  const versionDir = `${layout.binDir}/${version}`;
   const out: BundleFile[] = binaries.files.map((b) => ({
     role: b.name,
-    path: `${layout.binDir}/${b.name}`,
+    path: `${versionDir}/${b.name}`,
     data: b.data,
     sha256: b.sha256,
     mode: 0o755,
@@ -325,10 +372,14 @@ export async function prepareMemberBundle(bundle: MemberBundle | PreparedBundle)
   if (etcdctlEnv !== undefined) out.push(text('etcdctlEnv', layout.etcdctlEnvFile, etcdctlEnv, 0o640, 'root', group, false));
   out.push(text('unit', layout.unitPath, unit, 0o644, 'root', 'root', true));
 
+  const links: BundleLink[] = [
+    { role: 'current', path: `${layout.binDir}/current`, target: version },
+    ...binaries.files.map((b): BundleLink => ({ role: b.name, path: `${layout.binDir}/${b.name}`, target: `current/${b.name}` })),
+  ];
   const paths = new Set<string>();
-  for (const f of out) {
-    if (paths.has(f.path)) throw invalid('layout', `two files map to ${f.path}`);
-    paths.add(f.path);
+  for (const p of [...out.map((f) => f.path), ...links.map((l) => l.path), versionDir]) {
+    if (paths.has(p)) throw invalid('layout', `two files map to ${p}`);
+    paths.add(p);
   }
   const unitName = layout.unitPath.slice(layout.unitPath.lastIndexOf('/') + 1);
   if (!/^[A-Za-z0-9:_.@-]+\.service$/.test(unitName)) throw invalid('layout.unitPath', 'must end in <name>.service');
@@ -340,6 +391,7 @@ export async function prepareMemberBundle(bundle: MemberBundle | PreparedBundle)
     if (!dirs.some((d) => d.path === path)) dirs.push({ path, mode, owner, group: grp });
   };
   addDir('binDir', layout.binDir, 0o755, 'root', 'root');
+  dirs.push({ path: versionDir, mode: 0o755, owner: 'root', group: 'root' });
   addDir('cfgDir', layout.cfgDir, 0o750, 'root', group);
   addDir('sslDir', layout.sslDir, 0o700, user, group);
   addDir('dataDir', layout.dataDir, 0o700, user, group);
@@ -358,10 +410,11 @@ export async function prepareMemberBundle(bundle: MemberBundle | PreparedBundle)
     serviceGroup: group,
     unitName,
     arch: binaries.arch,
-    version: binaries.version,
+    version,
     listenPorts,
     firewallPorts,
     dirs,
     files: out,
+    links,
   };
 }

@@ -25,12 +25,20 @@ export interface FactsQuery {
   /** Small text files whose content is returned too (env files, so callers can see *what* changed). Default: none. */
   readFiles?: readonly string[];
   /**
-   * The etcd binary (one of `files`): when it exists, its `--version` is reported ({@link HostFacts.etcdVersion}),
-   * run once per content and then remembered in the hash cache by SHA-256. Default: none.
+   * The etcd binary (one of `files`, or `<binDir>/etcd`): when it exists as a regular file, its `--version` is
+   * reported ({@link HostFacts.etcdVersion}), run once per content and then remembered in the hash cache by
+   * SHA-256. Default: none.
    */
   etcdBinary?: string;
   /** etcd's data dir: reported is whether it holds a member (`<dataDir>/member`). Default: not asked. */
   dataDir?: string;
+  /**
+   * The binaries' directory (`layout.binDir`): reported are its symlinks and their targets
+   * ({@link HostFacts.links}: `current` and the stable `etcd`, `etcdctl`, `etcdutl`), its version directories
+   * ({@link HostFacts.versionDirs}), and the hashes of `etcd`, `etcdctl`, `etcdutl` directly in it when they are
+   * regular files (an install from before versioned paths). Default: not asked.
+   */
+  binDir?: string;
 }
 
 /** Mode and ownership of a path. */
@@ -123,7 +131,11 @@ export interface HostFacts {
   userExists: boolean;
   /** The service group exists. */
   groupExists: boolean;
-  /** SHA-256 of each managed file; `null` when missing or not a regular file. */
+  /**
+   * SHA-256 of each managed file; `null` when missing or not a regular file. With `FactsQuery.binDir`, also
+   * `<binDir>/etcd`, `etcdctl`, `etcdutl` (regular files only in a flat install) and the etcd in the version
+   * directory `current` names (when it is one).
+   */
   hashes: Map<string, string | null>;
   /** Mode and owner of each managed file and directory that exists. */
   stats: Map<string, PathStat>;
@@ -143,10 +155,20 @@ export interface HostFacts {
   /** Text of the small files read along (the env file), by path, when they exist as regular files. */
   contents: Map<string, string>;
   /**
-   * What `FactsQuery.etcdBinary` reports as its version (`etcd Version: X.Y.Z`), `X.Y.Z`; absent
-   * when the binary is missing, was not asked about, or printed no such line.
+   * The etcd release on disk, `X.Y.Z`: what `<binDir>/etcd` starts, as that binary's `--version` reports it
+   * (`etcd Version: X.Y.Z`, run once per content and remembered in the hash cache): `FactsQuery.etcdBinary`
+   * when it is a regular file (an install from before versioned paths), else, with `<binDir>/etcd` →
+   * `current/etcd`, the etcd in the version directory `current` names (falling back to that directory's name
+   * when it does not run). Absent when neither is there, nothing was asked, or the binary printed no such line.
    */
   etcdVersion?: string;
+  /**
+   * Symlinks directly in `FactsQuery.binDir`, path → target as `readlink` prints it (`/opt/etcd/bin/current`
+   * → `3.5.30`, `/opt/etcd/bin/etcd` → `current/etcd`). Empty when not asked.
+   */
+  links: Map<string, string>;
+  /** Version directories in `FactsQuery.binDir` (names matching `VERSION_DIR_NAME`, real directories), sorted. Empty when not asked. */
+  versionDirs: string[];
   /** `FactsQuery.dataDir` holds a member (`member/` exists): etcd has run there. False when not asked. */
   memberData: boolean;
   /**
@@ -164,12 +186,21 @@ export interface HostFacts {
  */
 export const HASH_CACHE_FILE = '/var/cache/etcd-kit/sha256sums';
 
-const REQUIRED_TOOLS = ['sha256sum', 'install', 'stat', 'useradd', 'groupadd', 'getent', 'systemctl', 'sync', 'mv'];
+const REQUIRED_TOOLS = ['sha256sum', 'install', 'stat', 'useradd', 'groupadd', 'getent', 'systemctl', 'sync', 'mv', 'ln', 'find'];
+
+/** Names of the binaries in `binDir` (kept here: facts.ts imports nothing that reads files). */
+const BINARY_NAMES = ['etcd', 'etcdctl', 'etcdutl'];
+
+/** Same as `VERSION_DIR_NAME` of bundle.ts (kept here to keep this module free of the bundle's imports). */
+const VERSION_DIR = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
 /** The read-only `sh` script that gathers {@link HostFacts}; run it as root. */
 export function factsScript(query: FactsQuery): string {
   const unit = shellQuote(query.unitName);
   const etcdBinary = shellQuote(query.etcdBinary ?? '');
+  const binDir = query.binDir;
+  const flat = binDir === undefined ? [] : BINARY_NAMES.map((n) => `${binDir}/${n}`);
+  const hashed = [...new Set([...query.files, ...flat])];
   // Every fork costs the host a few ms of CPU: builtins where they do, one stat for all files, the hash
   // cache read once and searched with parameter expansion, one systemctl show, one ls of etcd's fds.
   return `export LC_ALL=C
@@ -182,6 +213,16 @@ echo @@systemdversion; v=$(systemctl --version 2>/dev/null) || v=''; printf '%s\
 echo @@tools; for t in ${shellArgs(REQUIRED_TOOLS)}; do command -v "$t" >/dev/null 2>&1 || echo "$t"; done
 echo @@user; getent passwd ${shellQuote(query.serviceUser)} >/dev/null 2>&1 && echo yes || echo no
 echo @@group; getent group ${shellQuote(query.serviceGroup)} >/dev/null 2>&1 && echo yes || echo no
+echo @@bin
+bindir=${shellQuote(binDir ?? '')}
+cur=''; etcdlink=''
+if [ -n "$bindir" ]; then
+  # One fork: every link (with its target) and directory directly in binDir; '/' never occurs in a name.
+  binlist=$(find "$bindir" -mindepth 1 -maxdepth 1 \\( -type l -o -type d \\) -printf '%y %f/%l\\n' 2>/dev/null) || binlist=''
+  printf '%s\\n%s\\n' "$bindir" "$binlist"
+  case "$nl$binlist$nl" in *"\${nl}l current/"*) cur=\${nl}\${binlist}\${nl}; cur=\${cur#*"\${nl}l current/"}; cur=\${cur%%"$nl"*} ;; esac
+  case "$nl$binlist$nl" in *"\${nl}l etcd/"*) etcdlink=\${nl}\${binlist}\${nl}; etcdlink=\${etcdlink#*"\${nl}l etcd/"}; etcdlink=\${etcdlink%%"$nl"*} ;; esac
+fi
 echo @@hashes
 cache=${shellQuote(query.hashCacheFile ?? HASH_CACHE_FILE)}
 cached=$(cat "$cache" 2>/dev/null) || cached=''
@@ -189,10 +230,16 @@ now=$(date +%s)
 new=''
 etcdbin=${etcdBinary}
 etcdsum=''
+# Versioned paths: the etcd in the version directory current names is hashed (and run with --version) too.
+curbin=''; cursum=''
+case "$cur" in ''|*/*|.|..) ;; *) if [ "$etcdlink" = current/etcd ] && [ -d "$bindir/$cur" ] && [ ! -L "$bindir/$cur" ]; then curbin="$bindir/$cur/etcd"; fi ;; esac
+extra=$curbin
 set --
-for f in ${shellArgs(query.files)}; do
+for f in ${shellArgs(hashed)}; do
+  [ "$f" != "$extra" ] || extra=''
   if [ -f "$f" ] && [ ! -L "$f" ]; then set -- "$@" "$f"; else printf 'MISSING  %s\\n' "$f"; fi
 done
+if [ -n "$extra" ] && [ -f "$extra" ] && [ ! -L "$extra" ]; then set -- "$@" "$extra"; fi
 if [ $# -gt 0 ]; then
   meta=$(stat -c '%d:%i:%s:%.9Y:%.9Z %Z %n' -- "$@")
   while read -r key ctime f; do
@@ -206,6 +253,7 @@ if [ $# -gt 0 ]; then
     if [ -z "$sum" ]; then sum=$(sha256sum -- "$f"); sum=\${sum%% *}; sum=\${sum#\\\\}; fi
     printf '%s  %s\\n' "$sum" "$f"
     [ "$f" != "$etcdbin" ] || etcdsum=$sum
+    [ "$f" != "$curbin" ] || cursum=$sum
     # Racy entries (changed within the last second) are not cached: two writes in one clock tick share a timestamp.
     [ $((now - ctime)) -lt 2 ] || new="$new$sum $key $f$nl"
   done <<ETCD_KIT_META
@@ -213,21 +261,26 @@ $meta
 ETCD_KIT_META
 fi
 echo @@etcdversion
-# Keyed by content (a line '<sha256> version X.Y.Z' in the cache): etcd runs once per binary, not per read.
-if [ -n "$etcdsum" ]; then
+# The flat install's etcd, else the one current names. Keyed by content (a line '<sha256> version X.Y.Z' in
+# the cache): etcd runs once per binary, not per read.
+pbin=''; psum=''
+if [ -n "$etcdsum" ]; then pbin=$etcdbin; psum=$etcdsum; elif [ -n "$cursum" ]; then pbin=$curbin; psum=$cursum; fi
+if [ -n "$psum" ]; then
   ver=''
   case "$nl$cached$nl" in
-    *"$nl$etcdsum version "*) ver=\${nl}\${cached}\${nl}; ver=\${ver#*"$nl$etcdsum version "}; ver=\${ver%%"$nl"*} ;;
+    *"$nl$psum version "*) ver=\${nl}\${cached}\${nl}; ver=\${ver#*"$nl$psum version "}; ver=\${ver%%"$nl"*} ;;
   esac
   case "$ver" in
     ''|*[!0-9.]*)
-      if command -v timeout >/dev/null 2>&1; then ver=$(timeout 10 "$etcdbin" --version 2>/dev/null) || ver=''
-      else ver=$("$etcdbin" --version 2>/dev/null) || ver=''; fi
+      if command -v timeout >/dev/null 2>&1; then ver=$(timeout 10 "$pbin" --version 2>/dev/null) || ver=''
+      else ver=$("$pbin" --version 2>/dev/null) || ver=''; fi
       ver=\${ver%%"$nl"*}; ver=\${ver#etcd Version: }
       case "$ver" in ''|*[!0-9.]*) ver='' ;; esac ;;
   esac
+  [ -z "$ver" ] || new="$new$psum version $ver$nl"
+  # It did not run (a noexec mount, say): the version directory's name, as placed after its own --version check.
+  if [ -z "$ver" ] && [ "$pbin" = "$curbin" ]; then case "$cur" in *[!0-9.]*) ;; *) ver=$cur ;; esac; fi
   printf '%s\\n' "$ver"
-  [ -z "$ver" ] || new="$new$etcdsum version $ver$nl"
 fi
 if [ -n "$new" ] && [ "$new" != "$cached$nl" ]; then
   mkdir -p "\${cache%/*}" && chmod 0700 "\${cache%/*}" && printf '%s' "$new" >"$cache.$$" && mv -f "$cache.$$" "$cache" || true
@@ -336,8 +389,21 @@ export function parseFacts(stdout: string): HostFacts {
     if (space > 0) contents.set(line.slice(0, space), Buffer.from(line.slice(space + 1), 'base64').toString('utf8'));
   }
   const etcdVersion = first('etcdversion');
+  const [binDir, ...binEntries] = s.get('bin') ?? [];
+  const links = new Map<string, string>();
+  const versionDirs: string[] = [];
+  for (const line of binDir ? binEntries : []) {
+    const match = /^([ld]) ([^/]+)\/(.*)$/.exec(line);
+    if (!match) continue;
+    const [, type, name = '', target = ''] = match;
+    if (type === 'l') links.set(`${binDir}/${name}`, target);
+    else if (VERSION_DIR.test(name)) versionDirs.push(name);
+  }
+  versionDirs.sort();
   return {
     contents,
+    links,
+    versionDirs,
     ...(/^\d+\.\d+\.\d+$/.test(etcdVersion) ? { etcdVersion } : {}),
     memberData: first('memberdata') === 'yes',
     etcdFatal: lines('etcdfatal').map(cleanJournalLine),

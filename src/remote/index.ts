@@ -19,10 +19,12 @@ export {
   type BundleDir,
   type BundleFile,
   type BundleFileRole,
+  type BundleLink,
   type MemberBundle,
   type MemberFiles,
   type PreparedBundle,
   prepareMemberBundle,
+  VERSION_DIR_NAME,
 } from './bundle.js';
 export {
   type ConnectOptions,

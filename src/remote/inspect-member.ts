@@ -47,7 +47,7 @@ export interface MemberInspection {
   facts: HostFacts;
   /** What {@link installMember} with default options would do now. */
   pending: {
-    /** Paths it would upload. */
+    /** Paths it would put in place (uploaded, or binaries hard-linked from a flat install's same bytes). */
     changedFiles: string[];
     /** What it would do to the service. */
     service: 'none' | 'start' | 'restart';
@@ -103,7 +103,7 @@ export async function inspectMember(
       unit: facts.unit,
       facts,
       pending: {
-        changedFiles: plan.upload.map((f) => f.path),
+        changedFiles: [...plan.upload, ...plan.adopt].map((f) => f.path),
         service: plan.service,
         restartCauses: restartCauses(prepared, facts),
         hostChanges: describeHostChanges(prepared, plan),

@@ -37,7 +37,10 @@ export interface InstallMemberOptions extends RemoteCallOptions {
 export interface InstallReport {
   /** Host as given in the target. */
   host: string;
-  /** Paths whose content was uploaded and replaced (empty on a no-change re-run). */
+  /**
+   * Paths whose content was put in place: uploaded, or (binaries moving from flat paths into their version
+   * directory) hard-linked from the same bytes already there. Empty on a no-change re-run.
+   */
   changedFiles: string[];
   /** Paths whose content was right but whose mode or owner was corrected. */
   fixedPermissions: string[];
@@ -81,6 +84,18 @@ export interface InstallReport {
  * each in place atomically, installs and enables the unit, opens ports in an active firewall, and starts
  * or restarts etcd with `--no-block` according to `restart`. A re-run with nothing changed uploads nothing
  * and leaves etcd running untouched.
+ *
+ * Binaries live in versioned paths: `<binDir>/<version>/{etcd,etcdctl,etcdutl}`, `<binDir>/current` → `<version>`
+ * and the stable `<binDir>/etcd` (the unit's `ExecStart`), `etcdctl`, `etcdutl` → `current/<name>`, all
+ * relative symlinks. Another version is switched to by one atomic rename of `current`, after every file is
+ * in place and the new etcd ran with `--version`, right before the restart: a host rebooted at any moment
+ * runs one complete version. A version whose directory is still there is switched back to without an upload.
+ * Of the version directories, the one `current` named before the switch and the new one stay; other
+ * directories in `binDir` whose names are etcd versions are deleted, nothing else. An install from before
+ * versioned paths (regular files at `<binDir>/etcd`, ...) is converted: the regular files are replaced by the
+ * links (each by a rename); its binaries move into their version directory by hard link when they are the
+ * bundle's bytes, and are otherwise kept as the version directory of the version their etcd reports (when it
+ * reports one), so the switch can be undone. The bundle's version must be known (`BUNDLE_INVALID` otherwise).
  *
  * The bundle is checked before any connection is made (`BUNDLE_INVALID`). Other failures:
  * `SSH_*` (see {@link connect}), `SSH_SUDO_REQUIRED`, `HOST_UNSUPPORTED`, `HOST_PORT_IN_USE`,
@@ -151,7 +166,7 @@ export async function installMember(
     options.onProgress?.({ host: conn.host, step: 'done' });
     return {
       host: conn.host,
-      changedFiles: plan.upload.map((f) => f.path),
+      changedFiles: [...plan.upload, ...plan.adopt].map((f) => f.path),
       fixedPermissions: plan.fixMetadata.map((f) => f.path),
       bytesSent,
       createdUser: plan.createUser,

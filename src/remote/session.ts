@@ -6,7 +6,7 @@
 import { EtcdKitError } from '../errors.js';
 import type { PreparedBundle } from './bundle.js';
 import { connect, SshConnection } from './connection.js';
-import { factsScript, type HostFacts, parseFacts } from './facts.js';
+import { type FactsQuery, factsScript, type HostFacts, parseFacts } from './facts.js';
 import type { RemoteCallOptions, SshTarget } from './types.js';
 
 /** Where an operation runs: a target to connect to, or an open connection to reuse (left open). */
@@ -29,17 +29,18 @@ export async function withConnection<T>(
   }
 }
 
-/** The binary whose version the facts report, and the data dir whose use they report. */
-function etcdQuery(bundle: PreparedBundle): { etcdBinary?: string; dataDir: string } {
-  const etcd = bundle.files.find((f) => f.role === 'etcd');
-  return { ...(etcd ? { etcdBinary: etcd.path } : {}), dataDir: bundle.layout.dataDir };
+/**
+ * The binaries' directory (links, version directories, a flat install's files), the flat `<binDir>/etcd`
+ * whose `--version` tells the version of an install from before versioned paths, and the data dir.
+ */
+function etcdQuery(bundle: PreparedBundle): { etcdBinary: string; binDir: string; dataDir: string } {
+  const binDir = bundle.layout.binDir;
+  return { etcdBinary: `${binDir}/etcd`, binDir, dataDir: bundle.layout.dataDir };
 }
 
-/** Runs the read-only facts script for `bundle` (one privileged round trip). */
-export async function readFacts(conn: SshConnection, bundle: PreparedBundle, options: RemoteCallOptions): Promise<HostFacts> {
-  conn.requirePrivilege();
-  options.onProgress?.({ host: conn.host, step: 'inspect' });
-  const script = factsScript({
+/** What install asks a host about for `bundle`. Pure. */
+export function factsQueryFor(bundle: PreparedBundle): FactsQuery {
+  return {
     files: bundle.files.map((f) => f.path),
     // The env file is small and holds no secrets: its text lets callers tell which settings changed. The CA
     // certificate (public) tells which CA the member trusts (the deploy refuses to ship another one).
@@ -49,7 +50,14 @@ export async function readFacts(conn: SshConnection, bundle: PreparedBundle, opt
     serviceUser: bundle.serviceUser,
     serviceGroup: bundle.serviceGroup,
     ...etcdQuery(bundle),
-  });
+  };
+}
+
+/** Runs the read-only facts script for `bundle` (one privileged round trip). */
+export async function readFacts(conn: SshConnection, bundle: PreparedBundle, options: RemoteCallOptions): Promise<HostFacts> {
+  conn.requirePrivilege();
+  options.onProgress?.({ host: conn.host, step: 'inspect' });
+  const script = factsScript(factsQueryFor(bundle));
   const result = await conn.run(script, { label: 'inspect host', ...(options.signal ? { signal: options.signal } : {}) });
   try {
     return parseFacts(result.stdout);

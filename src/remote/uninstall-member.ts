@@ -48,6 +48,9 @@ export interface UninstallReport {
 
 const HASH_CACHE_DIR = HASH_CACHE_FILE.slice(0, HASH_CACHE_FILE.lastIndexOf('/'));
 
+/** `VERSION_DIR_NAME` as a POSIX extended regular expression, for `grep -E` on the host. */
+export const VERSION_DIR_ERE = '^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?(\\+[0-9A-Za-z.-]+)?$';
+
 /** GECOS comment installMember gives the account it creates; uninstall deletes only such an account. */
 export const SERVICE_ACCOUNT_COMMENT = 'etcd (etcd-kit)';
 
@@ -94,6 +97,19 @@ export function uninstallScript(layout: EtcdLayout, removeData: boolean, closeFi
     '    if [ -e "$p" ] || [ -L "$p" ]; then rm -f -- "$p"; echo "@file $p"; fi',
     '  done',
     'done',
+    // Versioned binaries: `current` (and a temp link an interrupted switch left), then every directory in
+    // binDir whose name is an etcd version; nothing else there.
+    `bindir=${q(layout.binDir)}`,
+    'for p in "$bindir/current" "$bindir/.current.etcd-kit-new"; do',
+    '  if [ -L "$p" ]; then rm -f -- "$p"; echo "@file $p"; fi',
+    'done',
+    'if [ -d "$bindir" ]; then',
+    '  for d in "$bindir"/*/; do',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion, not a JS template
+    '    d=${d%/}; [ -d "$d" ] && [ ! -L "$d" ] || continue',
+    `    if printf '%s\\n' "\${d##*/}" | grep -Eq ${q(VERSION_DIR_ERE)}; then rm -rf -- "$d"; echo "@dir $d"; fi`,
+    '  done',
+    'fi',
     'if [ -d /run/systemd/system ]; then systemctl daemon-reload; systemctl reset-failed "$unit" 2>/dev/null || true; fi',
   ];
   if (closeFirewall) lines.push(...NFT_CLOSE);
@@ -114,8 +130,9 @@ export function uninstallScript(layout: EtcdLayout, removeData: boolean, closeFi
 }
 
 /**
- * Stops and disables etcd, deletes the files install put in place (binaries, certificates, keys, env files,
- * unit), its hash cache, the directories it created once empty, and its nftables rules (`closeFirewall`).
+ * Stops and disables etcd, deletes the files install put in place (binaries: the `current` and stable links in
+ * `binDir`, a flat install's regular files, and every directory in `binDir` named like an etcd version;
+ * certificates, keys, env files, unit), its hash cache, the directories it created once empty, and its nftables rules (`closeFirewall`).
  * The data dir and the service account stay unless `removeData` is set. firewalld and ufw openings stay.
  * Idempotent.
  *

@@ -7,7 +7,11 @@ import { assertAbsolutePath, invalidInput } from './invalid.js';
 export interface EtcdLayout {
   /** Install root. Default: `/opt/etcd`. */
   prefix: string;
-  /** Directory holding the `etcd` and `etcdctl` binaries. Default: `<prefix>/bin`. */
+  /**
+   * Directory of the binaries: `<binDir>/etcd`, `etcdctl`, `etcdutl` (what the unit's `ExecStart` runs) are
+   * symlinks → `current/<name>`, `current` → the version directory `<binDir>/<version>/` holding them
+   * (see `installMember`). Default: `<prefix>/bin`.
+   */
   binDir: string;
   /** Directory holding the env files. Default: `<prefix>/cfg`. */
   cfgDir: string;

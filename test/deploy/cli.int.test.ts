@@ -108,7 +108,7 @@ describe('etcd-kit CLI on real hosts, binaries by URL', () => {
     expect(res.stdout).toContain(`--etcd-servers=${tb.hosts.map((h) => `https://${h.ip}:2379`).join(',')}`);
     expect(res.stdout).toContain('etcdctl --endpoints=');
     // plain (non-TTY) progress: one line per step per member
-    expect(res.stderr).toMatch(/etcd02\s+upload \/opt\/etcd\/bin\/etcd/);
+    expect(res.stderr).toMatch(new RegExp(`etcd02\\s+upload /opt/etcd/bin/${release.version.replaceAll('.', '\\.')}/etcd`));
     expect(downloads.filter((d) => d === `/${tarballName()}`).length).toBe(before + 1);
   });
 

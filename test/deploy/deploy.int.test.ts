@@ -50,7 +50,7 @@ describe('deployEtcdCluster on 3 real hosts', () => {
     expect(plan.mode).toBe('bootstrap');
     expect(plan.noChanges).toBe(false);
     expect(plan.members.map((m) => m.service)).toEqual(['start', 'start', 'start']);
-    expect(plan.members[0]!.files.map((f) => f.path)).toContain('/opt/etcd/bin/etcd');
+    expect(plan.members[0]!.files.map((f) => f.path)).toContain(`/opt/etcd/bin/${release.version}/etcd`);
     expect((await tb.exec(0, 'test -e /opt/etcd', { allowFailure: true })).code).not.toBe(0);
   });
 

@@ -9,7 +9,9 @@ import { planCluster } from '../../src/deploy/plan.js';
 import type { PreparedDeploy } from '../../src/deploy/prepare.js';
 import { type PreparedFixture, preparedThreeMembers } from './prepared-fixture.js';
 import type { ClusterPlan, MemberPlan } from '../../src/deploy/types.js';
+import { confirmTargetVersion } from '../../src/deploy/target-version.js';
 import { planVersionChange } from '../../src/deploy/version-rules.js';
+import { isEtcdKitError } from '../../src/errors.js';
 import type { ClusterHealth } from '../../src/etcd/index.js';
 import type { MemberInspection } from '../../src/remote/index.js';
 
@@ -45,7 +47,7 @@ function inspection(i: number, running = true, memberData = true, etcdVersion = 
       ...(f.role === 'env' ? { hostContent: f.data.toString('utf8') } : {}),
     })),
     unit,
-    facts: { memberData, etcdVersion, hashes: new Map(bundle.files.map((f) => [f.path, f.sha256])) } as MemberInspection['facts'],
+    facts: { memberData, etcdVersion, links: new Map<string, string>(), versionDirs: [] as string[], hashes: new Map(bundle.files.map((f) => [f.path, f.sha256])) } as MemberInspection['facts'],
     pending: { changedFiles: [], service: 'none', restartCauses: [], hostChanges: [], firewallOpens: [], firewallPersistent: true },
   };
 }
@@ -129,6 +131,41 @@ describe('planCluster: versions', () => {
     expect(p.members[2]!.version).toEqual({ onDisk: '3.5.30', target: '3.5.33', change: 'patch-up' });
     expect(p.members[2]!.service).toBe('start');
     expect(formatPlan(p)).toContain('    etcd03: 3.5.30 (on disk) → 3.5.33 (patch-up)');
+  });
+});
+
+describe('confirmTargetVersion: the binary to install already runs on a host under another version', () => {
+  /** Member 0's host on `version`, the target's etcd bytes at `path` (relative to binDir). */
+  const hostWith = (path: string, version: string, sha256: string) => {
+    const insp = [0, 1, 2].map((i) => inspection(i));
+    const facts = insp[0]!.facts;
+    insp[0] = {
+      ...insp[0]!,
+      facts: { ...facts, etcdVersion: version, links: new Map([['/opt/etcd/bin/current', version]]), hashes: new Map([[`/opt/etcd/bin/${path}`, sha256]]) },
+    };
+    return insp;
+  };
+  const sha = () => prepared.members[0]!.steady.files.find((f) => f.role === 'etcd')!.sha256;
+  const refusal = (insp: MemberInspection[]) => {
+    try {
+      confirmTargetVersion(prepared.members, insp, '3.5.33');
+      return undefined;
+    } catch (err) {
+      return err;
+    }
+  };
+
+  it('refuses when those bytes are what current names (or a flat install has) and report another version', () => {
+    const err = refusal(hostWith('3.5.30/etcd', '3.5.30', sha()));
+    expect(isEtcdKitError(err, 'BUNDLE_INVALID') && err.member === 'etcd01' && err.details).toEqual({ expected: '3.5.33', reported: '3.5.30' });
+    expect(isEtcdKitError(refusal(hostWith('etcd', '3.5.30', sha())), 'BUNDLE_INVALID')).toBe(true);
+  });
+
+  it('accepts other bytes, or the same bytes reporting the target', () => {
+    expect(refusal(hostWith('3.5.30/etcd', '3.5.30', 'f'.repeat(64)))).toBeUndefined();
+    expect(refusal(hostWith('3.5.33/etcd', '3.5.33', sha()))).toBeUndefined();
+    // bytes in a version directory current does not name were checked when placed: not this check's business
+    expect(refusal(hostWith('3.5.29/etcd', '3.5.30', sha()))).toBeUndefined();
   });
 });
 

@@ -104,7 +104,7 @@ describe('rolling upgrade 3.4 → 3.5', () => {
     // reports: every member restarted with its new binary counted
     for (const m of result.members) {
       expect(m.restarted).toBe(true);
-      expect(m.changedFiles).toContain('/opt/etcd/bin/etcd');
+      expect(m.changedFiles).toContain(`/opt/etcd/bin/${to.version}/etcd`);
       expect(m.bytesSent).toBeGreaterThan(1_000_000);
     }
 

@@ -25,7 +25,10 @@ let scratch: string;
 async function hostState(): Promise<string[]> {
   const state = await Promise.all(
     tb.hosts.map(async (h) => {
-      const files = await tb.exec(h.name, 'sha256sum /opt/etcd/bin/* /opt/etcd/cfg/* /opt/etcd/ssl/* /etc/systemd/system/etcd.service; ls -A ~/.etcd-kit-staging 2>&1 || true');
+      const files = await tb.exec(
+        h.name,
+        'ls -A -l --time-style=+%s /opt/etcd/bin; sha256sum /opt/etcd/bin/[0-9]*/* /opt/etcd/cfg/* /opt/etcd/ssl/* /etc/systemd/system/etcd.service; ls -A ~/.etcd-kit-staging 2>&1 || true',
+      );
       return files.stdout;
     }),
   );
@@ -60,8 +63,8 @@ describe('versions on a 3.5.30 cluster', () => {
     expect(result.members.map((m) => m.version)).toEqual(['3.5.30', '3.5.30', '3.5.30']);
     const [local] = (await run('sha256sum', [r3530.etcdutl!])).stdout.split(' ');
     for (const h of tb.hosts) {
-      const { stdout } = await tb.exec(h.name, 'sha256sum /opt/etcd/bin/etcdutl; stat -c "%a %U" /opt/etcd/bin/etcdutl; /opt/etcd/bin/etcdutl version');
-      expect(stdout).toContain(`${local}  /opt/etcd/bin/etcdutl\n755 root\netcdutl version: 3.5.30\n`);
+      const { stdout } = await tb.exec(h.name, 'sha256sum /opt/etcd/bin/3.5.30/etcdutl; stat -c "%a %U" /opt/etcd/bin/3.5.30/etcdutl; readlink /opt/etcd/bin/etcdutl; /opt/etcd/bin/etcdutl version');
+      expect(stdout).toContain(`${local}  /opt/etcd/bin/3.5.30/etcdutl\n755 root\ncurrent/etcdutl\netcdutl version: 3.5.30\n`);
     }
   });
 
@@ -75,7 +78,8 @@ describe('versions on a 3.5.30 cluster', () => {
     );
     const text = formatPlan(plan);
     expect(text).toContain('    etcd01: 3.5.30 → 3.5.33 (patch-up)');
-    expect(text).toContain('    ~ /opt/etcd/bin/etcdutl');
+    expect(text).toContain('    + /opt/etcd/bin/3.5.33/etcdutl');
+    expect(text).toContain('    ~ link /opt/etcd/bin/current -> 3.5.33');
     expect(await hostState()).toEqual(before);
   });
 

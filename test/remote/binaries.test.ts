@@ -90,7 +90,8 @@ describe('prepareBinaries', () => {
     const bundle = await prepareMemberBundle({ binaries: prepared, files });
     const etcdutl = bundle.files.find((f) => f.role === 'etcdutl')!;
     // installed beside etcd, root-owned and executable; a new etcdutl alone does not restart etcd
-    expect(etcdutl).toMatchObject({ path: '/opt/etcd/bin/etcdutl', mode: 0o755, owner: 'root', group: 'root', restartsService: false, sha256: prepared.files[2]!.sha256 });
+    expect(etcdutl).toMatchObject({ path: '/opt/etcd/bin/3.5.99/etcdutl', mode: 0o755, owner: 'root', group: 'root', restartsService: false, sha256: prepared.files[2]!.sha256 });
+    expect(bundle.links.find((l) => l.role === 'etcdutl')).toEqual({ role: 'etcdutl', path: '/opt/etcd/bin/etcdutl', target: 'current/etcdutl' });
   });
 
   it('recognises ELF machines as uname -m names', async () => {

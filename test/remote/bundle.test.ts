@@ -6,6 +6,10 @@ import { isEtcdKitError } from '../../src/errors.js';
 import type { ClusterPki } from '../../src/pki/index.js';
 import { renderSystemdUnit } from '../../src/render/index.js';
 import { type MemberFiles, type PreparedBinaries, prepareBinaries, prepareMemberBundle } from '../../src/remote/index.js';
+import { execFileSync } from 'node:child_process';
+import { VERSION_DIR_NAME } from '../../src/remote/bundle.js';
+import { uninstallScript, VERSION_DIR_ERE } from '../../src/remote/uninstall-member.js';
+import { resolveLayout } from '../../src/render/index.js';
 import { SOURCE_ETCD } from '../helpers/release-tarball.js';
 import { createTestPki, renderMemberFiles } from './cluster-files.js';
 
@@ -24,7 +28,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'etcd-kit-bundle-'));
   await mkdir(join(dir, 'bin'));
   await copyFile(SOURCE_ETCD, join(dir, 'bin', 'etcd'));
-  binaries = await prepareBinaries({ dir: join(dir, 'bin') });
+  binaries = { ...(await prepareBinaries({ dir: join(dir, 'bin') })), version: '3.5.30' };
   [pki, otherPki] = await Promise.all([createTestPki(members), createTestPki(members)]);
   const rendered = renderMemberFiles(pki, { members });
   files = rendered.etcd01 as MemberFiles;
@@ -45,7 +49,13 @@ describe('prepareMemberBundle', () => {
     expect(bundle.arch).toBe('x86_64');
     expect(bundle.listenPorts).toEqual([2379, 2380]);
     expect(bundle.firewallPorts).toEqual([2379, 2380]);
-    expect(byRole.get('etcd')).toMatchObject({ path: '/opt/etcd/bin/etcd', mode: 0o755, owner: 'root', restartsService: true });
+    // the binaries in their version directory, reached through `current` and the stable links
+    expect(bundle.version).toBe('3.5.30');
+    expect(byRole.get('etcd')).toMatchObject({ path: '/opt/etcd/bin/3.5.30/etcd', mode: 0o755, owner: 'root', restartsService: true });
+    expect(bundle.links).toEqual([
+      { role: 'current', path: '/opt/etcd/bin/current', target: '3.5.30' },
+      { role: 'etcd', path: '/opt/etcd/bin/etcd', target: 'current/etcd' },
+    ]);
     expect(byRole.get('serverKey')).toMatchObject({ path: '/opt/etcd/ssl/server.key', mode: 0o600, owner: 'etcd', group: 'etcd' });
     expect(byRole.get('peerKey')).toMatchObject({ mode: 0o600, owner: 'etcd' });
     expect(byRole.get('caCert')).toMatchObject({ path: '/opt/etcd/ssl/ca.crt', mode: 0o644 });
@@ -54,6 +64,7 @@ describe('prepareMemberBundle', () => {
     expect(byRole.get('unit')).toMatchObject({ path: '/etc/systemd/system/etcd.service', mode: 0o644, owner: 'root' });
     expect(bundle.dirs).toEqual([
       { path: '/opt/etcd/bin', mode: 0o755, owner: 'root', group: 'root' },
+      { path: '/opt/etcd/bin/3.5.30', mode: 0o755, owner: 'root', group: 'root' },
       { path: '/opt/etcd/cfg', mode: 0o750, owner: 'root', group: 'etcd' },
       { path: '/opt/etcd/ssl', mode: 0o700, owner: 'etcd', group: 'etcd' },
       { path: '/var/lib/etcd', mode: 0o700, owner: 'etcd', group: 'etcd' },
@@ -68,6 +79,20 @@ describe('prepareMemberBundle', () => {
     const bundle = await prepareMemberBundle({ binaries, files: custom, layout });
     expect(bundle.files.find((f) => f.role === 'serverKey')?.path).toBe('/srv/etcd/ssl/server.key');
     expect(bundle.dirs.map((d) => d.path)).toContain('/srv/etcd-data');
+    expect(bundle.files.find((f) => f.role === 'etcd')?.path).toBe('/srv/etcd/bin/3.5.30/etcd');
+    expect(bundle.links.map((l) => `${l.path} -> ${l.target}`)).toEqual(['/srv/etcd/bin/current -> 3.5.30', '/srv/etcd/bin/etcd -> current/etcd']);
+  });
+
+  it('refuses binaries whose version is unknown (a directory names none) or is not an etcd version', async () => {
+    const unknown = { ...binaries, version: undefined };
+    const err = await prepareMemberBundle({ binaries: unknown, files }).catch((e) => e);
+    expect(invalid('binaries.version')(err)).toBe(true);
+    expect(err.message).toContain('probeEtcdVersion');
+    await expect(prepareMemberBundle({ binaries: { dir: join(dir, 'bin') }, files })).rejects.toSatisfy(invalid('binaries.version'));
+    for (const version of ['../3.5.30', '3.5', 'current', '3.5.30/x']) {
+      await expect(prepareMemberBundle({ binaries: { ...binaries, version }, files })).rejects.toSatisfy(invalid('binaries.version'));
+    }
+    expect((await prepareMemberBundle({ binaries: { ...binaries, version: '3.6.0-rc.1' }, files })).links[0]?.target).toBe('3.6.0-rc.1');
   });
 
   it('refuses the CA private key in place of a member key, or pasted into any text file', async () => {
@@ -129,5 +154,18 @@ describe('prepareMemberBundle', () => {
     const top = { dataDir: '/data' };
     const topFiles = renderMemberFiles(pki, { members, layout: top }).etcd01 as MemberFiles;
     await expect(prepareMemberBundle({ binaries, files: topFiles, layout: top })).rejects.toSatisfy(invalid('layout.dataDir'));
+  });
+});
+
+describe('version directory names', () => {
+  it('the host-side grep -E pattern uninstall uses accepts exactly the names install creates and retention deletes', () => {
+    const names = ['3.5.30', '3.4.23', '10.20.30', '3.6.0-rc.1', '3.6.0+build.7', '3.5', '3.5.30.1', 'v3.5.30', 'current', 'notes', '3.5.x', '.3.5.30', ''];
+    const grep = execFileSync('/bin/sh', ['-c', `printf '%s\\n' "$@" | grep -E "$0" || true`, VERSION_DIR_ERE, ...names], { encoding: 'utf8' });
+    const accepted = names.filter((n) => VERSION_DIR_NAME.test(n));
+    expect(accepted).toEqual(['3.5.30', '3.4.23', '10.20.30', '3.6.0-rc.1', '3.6.0+build.7']);
+    expect(grep.split('\n').filter(Boolean)).toEqual(accepted);
+    const script = uninstallScript(resolveLayout(), false);
+    expect(script).toContain('rm -rf -- "$d"');
+    expect(script).toContain('"$bindir/current"');
   });
 });

@@ -145,6 +145,78 @@ describe('factsScript, run by a real /bin/sh on this machine', () => {
     expect(plain.etcdVersion).toBeUndefined();
   });
 
+  it('reports binDir: its links and their targets, its version directories, a flat install’s files and version', async () => {
+    const bin = join(dir, 'versioned-bin');
+    const runs = join(dir, 'bin-runs');
+    const fake = (version: string) => `#!/bin/sh\necho x >>'${runs}'\nprintf 'etcd Version: ${version}\\n'\n`;
+    await mkdir(join(bin, '3.5.30'), { recursive: true });
+    await mkdir(join(bin, '3.6.0-rc.1'));
+    await mkdir(join(bin, 'notes'));
+    await mkdir(join(bin, '3.5'));
+    await writeFile(join(bin, '3.5.30', 'etcd'), fake('3.5.30'), { mode: 0o755 });
+    await symlink('3.5.30', join(bin, 'current'));
+    await symlink('current/etcd', join(bin, 'etcd'));
+    await symlink('current/etcdctl', join(bin, 'etcdctl'));
+    await symlink('/elsewhere', join(bin, '9.9.9'));
+    await writeFile(join(bin, '1.2.3'), 'a file, not a directory');
+    const query = {
+      files: [join(bin, '3.5.30', 'etcd')],
+      dirs: [],
+      unitName: 'x.service',
+      serviceUser: 'root',
+      serviceGroup: 'root',
+      hashCacheFile: join(dir, 'bin-cache', 'sums'),
+      binDir: bin,
+      etcdBinary: join(bin, 'etcd'),
+    };
+    const facts = async () => parseFacts((await run('/bin/sh', ['-c', factsScript(query)])).stdout);
+    const versioned = await facts();
+    expect(versioned.links).toEqual(
+      new Map([
+        [join(bin, 'current'), '3.5.30'],
+        [join(bin, 'etcd'), 'current/etcd'],
+        [join(bin, 'etcdctl'), 'current/etcdctl'],
+        [join(bin, '9.9.9'), '/elsewhere'],
+      ]),
+    );
+    // only real directories named like a version; a link to a directory, a file or another name is not one
+    expect(versioned.versionDirs).toEqual(['3.5.30', '3.6.0-rc.1']);
+    // the version of the etcd current names, by its own --version (once per content), its hash reported too
+    expect(versioned.etcdVersion).toBe('3.5.30');
+    expect(versioned.hashes.get(join(bin, '3.5.30', 'etcd'))).toBe(createHash('sha256').update(fake('3.5.30')).digest('hex'));
+    const runCount = async () => (await readFile(runs, 'utf8')).split('\n').filter(Boolean).length;
+    expect(await runCount()).toBe(1);
+    // a second read answers from the cache; current's etcd is hashed even when no file of the query names it
+    const notQueried = parseFacts((await run('/bin/sh', ['-c', factsScript({ ...query, files: [] })])).stdout);
+    expect(notQueried.etcdVersion).toBe('3.5.30');
+    expect(notQueried.hashes.get(join(bin, '3.5.30', 'etcd'))).toBe(versioned.hashes.get(join(bin, '3.5.30', 'etcd')));
+    expect(await runCount()).toBe(1);
+    // the bytes, not the directory's name, tell the version
+    await writeFile(join(bin, '3.5.30', 'etcd'), fake('3.5.31'), { mode: 0o755 });
+    expect((await facts()).etcdVersion).toBe('3.5.31');
+    // an etcd that does not run there: the directory's name
+    await writeFile(join(bin, '3.5.30', 'etcd'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+    expect((await facts()).etcdVersion).toBe('3.5.30');
+    // the stable names are links, not files of a flat install
+    expect(versioned.hashes.get(join(bin, 'etcd'))).toBeNull();
+    expect(versioned.hashes.get(join(bin, 'etcdutl'))).toBeNull();
+    // current pointing at something that is not a version directory: no version
+    await rm(join(bin, 'current'));
+    await symlink('notes', join(bin, 'current'));
+    expect((await facts()).etcdVersion).toBeUndefined();
+
+    // a flat install: regular files hashed, etcd's own --version read (once per content)
+    await rm(join(bin, 'etcd'));
+    await writeFile(join(bin, 'etcd'), fake('3.4.23'), { mode: 0o755 });
+    const flat = await facts();
+    expect(flat.hashes.get(join(bin, 'etcd'))).toBe(createHash('sha256').update(fake('3.4.23')).digest('hex'));
+    expect(flat.etcdVersion).toBe('3.4.23');
+    expect(flat.links.has(join(bin, 'etcd'))).toBe(false);
+    // binDir not asked: nothing reported
+    const plain = parseFacts((await run('/bin/sh', ['-c', factsScript({ ...query, binDir: undefined, etcdBinary: undefined })])).stdout);
+    expect([plain.links.size, plain.versionDirs, plain.hashes.has(join(bin, 'etcd'))]).toEqual([0, [], false]);
+  });
+
   it('rejects truncated output', () => {
     expect(() => parseFacts('@@uid\n0\n@@arch\nx86_64\n')).toThrow(/truncated/);
   });

@@ -29,6 +29,7 @@ import {
   stopMember,
   uninstallMember,
 } from '../../src/remote/index.js';
+import { etcdRelease } from '../helpers/etcd-releases.js';
 import { makeReleaseTarball, type ReleaseTarball } from '../helpers/release-tarball.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';
 import { createTestPki, renderMemberFiles, testbedTarget } from './cluster-files.js';
@@ -158,12 +159,18 @@ describe('installMember on three fresh hosts', () => {
       expect(await sh(i, 'systemctl show etcd.service -p User --value')).toBe('etcd');
       expect(await sh(i, 'ps -o user= -p "$(systemctl show etcd.service -p MainPID --value)"')).toBe('etcd');
       expect(await sh(i, 'stat -c "%a %U %G" /opt/etcd/ssl/server.key /opt/etcd/ssl/peer.key')).toBe('600 etcd etcd\n600 etcd etcd');
-      expect(await sh(i, 'stat -c "%a %U %G" /opt/etcd/ssl/ca.crt /opt/etcd/cfg/etcd.env /opt/etcd/bin/etcd /etc/systemd/system/etcd.service')).toBe(
+      const v = release.version;
+      expect(await sh(i, `stat -c "%a %U %G" /opt/etcd/ssl/ca.crt /opt/etcd/cfg/etcd.env /opt/etcd/bin/${v}/etcd /etc/systemd/system/etcd.service`)).toBe(
         '644 etcd etcd\n640 root etcd\n755 root root\n644 root root',
       );
-      expect(await sh(i, 'stat -c "%a %U %G %n" /opt/etcd/bin /opt/etcd/cfg /opt/etcd/ssl /var/lib/etcd')).toBe(
-        '755 root root /opt/etcd/bin\n750 root etcd /opt/etcd/cfg\n700 etcd etcd /opt/etcd/ssl\n700 etcd etcd /var/lib/etcd',
+      expect(await sh(i, `stat -c "%a %U %G %n" /opt/etcd/bin /opt/etcd/bin/${v} /opt/etcd/cfg /opt/etcd/ssl /var/lib/etcd`)).toBe(
+        `755 root root /opt/etcd/bin\n755 root root /opt/etcd/bin/${v}\n750 root etcd /opt/etcd/cfg\n700 etcd etcd /opt/etcd/ssl\n700 etcd etcd /var/lib/etcd`,
       );
+      // the binaries in their version directory, reached through relative links; the unit runs <binDir>/etcd
+      expect(await sh(i, 'ls -A /opt/etcd/bin')).toBe(`${v}\ncurrent\netcd\netcdctl`);
+      expect(await sh(i, `ls -A /opt/etcd/bin/${v}`)).toBe('etcd\netcdctl');
+      expect(await sh(i, 'readlink /opt/etcd/bin/current /opt/etcd/bin/etcd /opt/etcd/bin/etcdctl')).toBe(`${v}\ncurrent/etcd\ncurrent/etcdctl`);
+      expect(await sh(i, 'readlink -f "/proc/$(systemctl show etcd.service -p MainPID --value)/exe"')).toBe(`/opt/etcd/bin/${v}/etcd`);
       expect(await sh(i, 'ls /opt/etcd/ssl | sort')).toBe([...CERT_DIR_FILES].sort().join('\n'));
       // The CA key is nowhere on the host: not in etcd's files, not in the staging area, not anywhere.
       const found = await tb.exec(i, `grep -rlF -- ${JSON.stringify(caKeyLine)} /opt /etc /var /root /home /tmp`, { allowFailure: true });
@@ -247,7 +254,7 @@ describe('re-runs and changes', () => {
     expect(state.unit.activeState).toBe('active');
     expect(state.unit.mainPid).toBe(pid);
     expect(state.files.every((f) => f.status === 'same' && f.metadataOk)).toBe(true);
-    expect(state.pending).toEqual({ changedFiles: [], service: 'none', hostChanges: [], firewallOpens: [], firewallPersistent: true });
+    expect(state.pending).toEqual({ changedFiles: [], service: 'none', etcdChanges: false, hostChanges: [], firewallOpens: [], firewallPersistent: true });
     const changed = await inspectMember(target(0), bundle(0, { env: `${files.etcd01?.env}# touched\n` }));
     expect(changed.files.find((f) => f.role === 'env')?.status).toBe('differs');
     expect(changed.pending).toMatchObject({ changedFiles: ['/opt/etcd/cfg/etcd.env'], service: 'restart' });
@@ -287,6 +294,31 @@ describe('re-runs and changes', () => {
     await startMember(target(2));
     await waitHealthy();
     expect((await readMemberUnit(target(2))).activeState).toBe('active');
+  });
+});
+
+describe('an install from before versioned paths', () => {
+  it('is converted on a running member: links over the regular files, the same bytes hard-linked, no upload, no restart', async () => {
+    const v = release.version;
+    // The flat layout etcd-kit used to write: regular files at /opt/etcd/bin/etcd and etcdctl (etcd keeps running).
+    await sh(1, `cd /opt/etcd/bin && for n in etcd etcdctl; do cp ${v}/$n .$n.flat && mv -f .$n.flat $n; done && rm -rf current ${v}`);
+    expect(await sh(1, 'ls -A /opt/etcd/bin; stat -c %F /opt/etcd/bin/etcd')).toBe('etcd\netcdctl\nregular file');
+    const inode = await sh(1, 'stat -c %i /opt/etcd/bin/etcd');
+    const pid = await mainPid(1);
+    const steps: string[] = [];
+    const report = await installMember(target(1), bundle(1), { onProgress: (e) => steps.push(e.step) });
+    expect(report.bytesSent).toBe(0);
+    expect(steps).not.toContain('upload');
+    expect([...report.changedFiles].sort()).toEqual([`/opt/etcd/bin/${v}/etcd`, `/opt/etcd/bin/${v}/etcdctl`]);
+    expect(report.restarted).toBe(false);
+    expect(await sh(1, 'ls -A /opt/etcd/bin')).toBe(`${v}\ncurrent\netcd\netcdctl`);
+    expect(await sh(1, 'readlink /opt/etcd/bin/current /opt/etcd/bin/etcd /opt/etcd/bin/etcdctl')).toBe(`${v}\ncurrent/etcd\ncurrent/etcdctl`);
+    expect(await sh(1, `stat -c %i /opt/etcd/bin/${v}/etcd`)).toBe(inode);
+    expect(await sh(1, '/opt/etcd/bin/etcd --version | head -n 1')).toBe(`etcd Version: ${v}`);
+    expect(await mainPid(1)).toBe(pid);
+    const again = await installMember(target(1), bundle(1));
+    expect([again.changedFiles, again.bytesSent, again.restarted]).toEqual([[], 0, false]);
+    await waitHealthy();
   });
 });
 
@@ -480,12 +512,14 @@ describe('interrupted transfers', () => {
       expect(partial).toBeGreaterThan(0);
       expect(partial).toBeLessThan(newEtcd.data.length);
       expect(await sh(2, 'sha256sum /opt/etcd/bin/etcd | cut -d" " -f1')).toBe(oldHash);
-      expect(await sh(2, 'ls -A /opt/etcd/bin')).toBe('etcd\netcdctl');
+      expect(await sh(2, 'ls -A /opt/etcd/bin')).toBe(`${release.version}\ncurrent\netcd\netcdctl`);
+      expect(await sh(2, `ls -A /opt/etcd/bin/${release.version}`)).toBe('etcd\netcdctl');
       expect(await mainPid(2)).toBe(pid);
 
       // Same connection (its SFTP channel is reopened): the re-run converges.
       const report = await installMember(conn, bundle(2, {}, bins));
-      expect(report.changedFiles).toEqual(['/opt/etcd/bin/etcd']);
+      // same version, other bytes: replaced in its version directory (the link stays), and etcd restarts
+      expect(report.changedFiles).toEqual([`/opt/etcd/bin/${release.version}/etcd`]);
       expect(report.restarted).toBe(true);
       expect(await sh(2, 'sha256sum /opt/etcd/bin/etcd | cut -d" " -f1')).toBe(newEtcd.sha256);
       expect(await sh(2, 'ls -A /root')).not.toContain('.etcd-kit-staging');
@@ -503,7 +537,8 @@ describe('uninstallMember', () => {
     expect(kept.wasRunning).toBe(true);
     expect(kept.removedFiles).toContain('/opt/etcd/ssl/server.key');
     expect(kept.removedFiles).toContain('/etc/systemd/system/etcd.service');
-    expect(kept.removedDirs).toEqual(expect.arrayContaining(['/opt/etcd/ssl', '/opt/etcd/cfg', '/opt/etcd/bin', '/opt/etcd']));
+    expect(kept.removedDirs).toEqual(expect.arrayContaining(['/opt/etcd/ssl', '/opt/etcd/cfg', `/opt/etcd/bin/${release.version}`, '/opt/etcd/bin', '/opt/etcd']));
+    expect(kept.removedFiles).toEqual(expect.arrayContaining(['/opt/etcd/bin/current', '/opt/etcd/bin/etcd', '/opt/etcd/bin/etcdctl']));
     expect(kept.removedUser).toBeUndefined();
     expect(await sh(2, 'test -d /var/lib/etcd/member && id -u etcd >/dev/null && echo kept')).toBe('kept');
     expect(await sh(2, 'ss -ltnH | grep -c ":2379 " || true')).toBe('0');
@@ -515,5 +550,72 @@ describe('uninstallMember', () => {
     expect(await sh(2, 'test -e /opt/etcd || test -e /var/lib/etcd || test -e /var/cache/etcd-kit || getent passwd etcd || echo clean')).toBe('clean');
     // The other two members keep quorum.
     await waitHealthy(allEndpoints().slice(0, 2));
+  });
+});
+
+describe('versioned binaries on a host: switch, switch back, retention, migration', () => {
+  it('switches with one link, goes back without an upload, keeps the previous version only, converts a flat install', { timeout: 180_000 }, async () => {
+    const [b30, b33] = await Promise.all([prepareBinaries({ tarball: etcdRelease('3.5.30').tarball }), prepareBinaries({ tarball: etcdRelease('3.5.33').tarball })]);
+    const bytesOf = (b: PreparedBinaries) => b.files.reduce((n, f) => n + f.data.length, 0);
+    const install = async (bins: PreparedBinaries) => {
+      const steps: string[] = [];
+      const report = await installMember(target(2), bundle(2, {}, bins), { restart: 'never', onProgress: (e) => steps.push(e.step) });
+      return { ...report, steps };
+    };
+    const links = () => sh(2, 'readlink /opt/etcd/bin/current; for n in etcd etcdctl etcdutl; do readlink /opt/etcd/bin/$n || echo "-"; done');
+    const version = async () => /etcd Version: (\S+)/.exec(await sh(2, '/opt/etcd/bin/etcd --version'))?.[1];
+
+    // host 2 was uninstalled: a fresh install of 3.5.30
+    const first = await install(b30);
+    expect(first.bytesSent).toBeGreaterThanOrEqual(bytesOf(b30));
+    expect(await sh(2, 'ls -A /opt/etcd/bin')).toBe('3.5.30\ncurrent\netcd\netcdctl\netcdutl');
+    expect(await links()).toBe('3.5.30\ncurrent/etcd\ncurrent/etcdctl\ncurrent/etcdutl');
+    expect(await version()).toBe('3.5.30');
+    expect(await sh(2, '/opt/etcd/bin/etcdutl version | head -n 1')).toBe('etcdutl version: 3.5.30');
+
+    // everything in place: nothing uploaded, the apply script not even run
+    const again = await install(b30);
+    expect([again.bytesSent, again.changedFiles]).toEqual([0, []]);
+    expect(again.steps).not.toContain('apply');
+
+    // another version: its binaries uploaded into their own directory, current switched
+    const up = await install(b33);
+    expect(up.bytesSent).toBeGreaterThanOrEqual(bytesOf(b33));
+    expect([...up.changedFiles].sort()).toEqual(['etcd', 'etcdctl', 'etcdutl'].map((n) => `/opt/etcd/bin/3.5.33/${n}`));
+    expect(await sh(2, 'readlink /opt/etcd/bin/current; ls -A /opt/etcd/bin')).toBe('3.5.33\n3.5.30\n3.5.33\ncurrent\netcd\netcdctl\netcdutl');
+    expect(await version()).toBe('3.5.33');
+
+    // back: the directory is still there, so no upload, only the switch
+    const back = await install(b30);
+    expect([back.bytesSent, back.changedFiles]).toEqual([0, []]);
+    expect(back.steps).toContain('apply');
+    expect(back.steps).not.toContain('upload');
+    expect(await sh(2, 'readlink /opt/etcd/bin/current')).toBe('3.5.30');
+    expect(await version()).toBe('3.5.30');
+    expect(await sh(2, `sha256sum /opt/etcd/bin/3.5.33/etcd | cut -d' ' -f1`)).toBe(b33.files[0]!.sha256);
+
+    // retention: 3.5.30 (what current named) and the new 3.4.23 stay, 3.5.33 goes; 3.4 has no etcdutl: its link goes too
+    const down = await install(binaries);
+    expect(await sh(2, 'ls -A /opt/etcd/bin')).toBe(`${release.version}\n3.5.30\ncurrent\netcd\netcdctl`);
+    expect(down.changedFiles.every((f) => f.startsWith(`/opt/etcd/bin/${release.version}/`))).toBe(true);
+    expect(await version()).toBe(release.version);
+
+    // the flat layout etcd-kit used to write, on 3.4: converted to 3.5.30, the old bytes kept as their version
+    await sh(2, `cd /opt/etcd/bin && for n in etcd etcdctl; do cp ${release.version}/$n .$n.flat && mv -f .$n.flat $n; done && rm -rf current ${release.version} 3.5.30`);
+    expect(await sh(2, 'ls -A /opt/etcd/bin; stat -c %F /opt/etcd/bin/etcd')).toBe('etcd\netcdctl\nregular file');
+    const migrated = await install(b30);
+    expect(migrated.bytesSent).toBeGreaterThanOrEqual(bytesOf(b30));
+    expect(await sh(2, 'ls -A /opt/etcd/bin')).toBe(`${release.version}\n3.5.30\ncurrent\netcd\netcdctl\netcdutl`);
+    expect(await links()).toBe('3.5.30\ncurrent/etcd\ncurrent/etcdctl\ncurrent/etcdutl');
+    expect(await sh(2, `sha256sum /opt/etcd/bin/${release.version}/etcd | cut -d' ' -f1`)).toBe(binaries.files[0]!.sha256);
+    // so going back to the release it ran before needs no upload
+    const rollback = await install(binaries);
+    expect([rollback.bytesSent, rollback.changedFiles]).toEqual([0, []]);
+    expect(await version()).toBe(release.version);
+
+    // uninstall takes the version directories and links too, nothing is left
+    const removed = await uninstallMember(target(2), { removeData: true });
+    expect(removed.removedDirs).toEqual(expect.arrayContaining([`/opt/etcd/bin/${release.version}`, '/opt/etcd/bin/3.5.30', '/opt/etcd/bin']));
+    expect(await sh(2, 'test -e /opt/etcd || echo clean')).toBe('clean');
   });
 });

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -8,7 +9,7 @@ import { isEtcdKitError } from '../../src/errors.js';
 import { renderSystemdUnit } from '../../src/render/index.js';
 import { factsScript, type HostFacts, parseFacts } from '../../src/remote/facts.js';
 import { planFirewall } from '../../src/remote/firewall.js';
-import { type MemberFiles, type PreparedBundle, prepareBinaries, prepareMemberBundle } from '../../src/remote/index.js';
+import { type MemberFiles, type PreparedBinaries, type PreparedBundle, prepareBinaries, prepareMemberBundle } from '../../src/remote/index.js';
 import {
   applyScript,
   checkHost,
@@ -21,6 +22,7 @@ import {
   STAGED_HASH_MISMATCH_EXIT,
   unitIsRunning,
 } from '../../src/remote/plan.js';
+import { factsQueryFor } from '../../src/remote/session.js';
 import { SOURCE_ETCD } from '../helpers/release-tarball.js';
 import { createTestPki, renderMemberFiles } from './cluster-files.js';
 
@@ -29,6 +31,8 @@ const members = [{ name: 'etcd01', address: '10.77.0.11' }];
 
 let dir: string;
 let bundle: PreparedBundle;
+/** What the machine's etcd (the bundle's binary) reports. */
+let realVersion: string;
 
 /** Facts of a bare host. */
 function bareFacts(overrides: Partial<HostFacts> = {}): HostFacts {
@@ -48,6 +52,8 @@ function bareFacts(overrides: Partial<HostFacts> = {}): HostFacts {
     firewall: { firewalld: { active: false, openPorts: [] }, ufw: { active: false, allowedPorts: [] }, nftables: [] },
     contents: new Map(),
     memberData: false,
+    links: new Map(),
+    versionDirs: [],
     ...overrides,
   };
 }
@@ -68,6 +74,9 @@ function installedFacts(overrides: Partial<HostFacts> = {}): HostFacts {
       { port: 2380, inode: '112' },
     ],
     mainPidSockets: new Set(['111', '112']),
+    links: new Map(bundle.links.map((l) => [l.path, l.target])),
+    versionDirs: [bundle.version],
+    etcdVersion: bundle.version,
     ...overrides,
   });
 }
@@ -80,7 +89,8 @@ beforeAll(async () => {
   await copyFile(SOURCE_ETCD, join(dir, 'bin', 'etcd'));
   const pki = await createTestPki(members);
   const files = renderMemberFiles(pki, { members }).etcd01 as MemberFiles;
-  bundle = await prepareMemberBundle({ binaries: await prepareBinaries({ dir: join(dir, 'bin') }), files });
+  realVersion = (await run(SOURCE_ETCD, ['--version'])).stdout.split('\n')[0]!.replace('etcd Version: ', '');
+  bundle = await prepareMemberBundle({ binaries: { ...(await prepareBinaries({ dir: join(dir, 'bin') })), version: realVersion }, files });
 });
 
 afterAll(async () => {
@@ -92,7 +102,7 @@ describe('planInstall', () => {
     const plan = planInstall(bundle, bareFacts(), ifChanged);
     expect(plan.upload).toHaveLength(bundle.files.length);
     expect(plan.createUser && plan.createGroup && plan.daemonReload && plan.enable).toBe(true);
-    expect(plan.fixDirs).toHaveLength(4);
+    expect(plan.fixDirs).toHaveLength(5);
     expect(plan.service).toBe('start');
     const script = applyScript(bundle, plan, '/root/.etcd-kit-staging');
     expect(script).toContain('systemctl start --no-block etcd.service');
@@ -253,6 +263,189 @@ describe('describeHostChanges', () => {
       'systemctl daemon-reload (systemd holds an outdated copy of the unit)',
       'enable etcd.service (start at boot)',
     ]);
+  });
+});
+
+describe('versioned binaries: <binDir>/<version>/, current and the stable links', () => {
+  const bin = '/opt/etcd/bin';
+  /** The bundle with its binaries labelled `version` (same bytes: planning only looks at hashes and names). */
+  const labelled = (version: string): PreparedBundle => {
+    const files = bundle.files.map((f) => (['etcd', 'etcdctl', 'etcdutl'].includes(f.role) ? { ...f, path: `${bin}/${version}/${f.role}` } : f));
+    return {
+      ...bundle,
+      version,
+      files,
+      dirs: bundle.dirs.map((d) => (d.path === `${bin}/${bundle.version}` ? { ...d, path: `${bin}/${version}` } : d)),
+      links: bundle.links.map((l) => (l.role === 'current' ? { ...l, target: version } : l)),
+    };
+  };
+  /** A running host on `from`, with `dirs` version directories (binaries of `from` in place). */
+  const onVersion = (from: PreparedBundle, dirs: string[]) => {
+    const facts = installedFacts({
+      links: new Map(from.links.map((l) => [l.path, l.target])),
+      versionDirs: dirs,
+      etcdVersion: from.version,
+    });
+    for (const f of bundle.files) if (['etcd', 'etcdctl', 'etcdutl'].includes(f.role)) facts.hashes.delete(f.path);
+    for (const f of from.files) facts.hashes.set(f.path, f.sha256);
+    return facts;
+  };
+  const pos = (script: string, line: string) => {
+    const i = script.indexOf(line);
+    expect(i, line).toBeGreaterThanOrEqual(0);
+    return i;
+  };
+
+  it('switches `current` after the new etcd is verified and every file renamed, right before the start', () => {
+    const plan = planInstall(bundle, bareFacts(), ifChanged);
+    expect(plan.links.map((l) => [l.path, l.target])).toEqual([
+      [`${bin}/current`, bundle.version],
+      [`${bin}/etcd`, 'current/etcd'],
+    ]);
+    const script = applyScript(bundle, plan, '/s');
+    const order = [
+      `${bin}/${bundle.version}/.etcd.etcd-kit-new --version`,
+      `mv -f -- ${bin}/${bundle.version}/.etcd.etcd-kit-new ${bin}/${bundle.version}/etcd`,
+      'mv -f -- /etc/systemd/system/.etcd.service.etcd-kit-new /etc/systemd/system/etcd.service',
+      `ln -sfn -- ${bundle.version} ${bin}/.current.etcd-kit-new`,
+      `mv -T -f -- ${bin}/.current.etcd-kit-new ${bin}/current`,
+      `ln -sfn -- current/etcd ${bin}/.etcd.etcd-kit-new`,
+      `mv -T -f -- ${bin}/.etcd.etcd-kit-new ${bin}/etcd`,
+      `sync -- ${bin} 2>/dev/null || sync`,
+      'systemctl start --no-block etcd.service',
+    ].map((line) => pos(script, line));
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(script).not.toContain('rm -rf -- /opt/etcd/bin/');
+  });
+
+  it('everything in place: nothing to do, not even the apply script', () => {
+    const plan = planInstall(bundle, installedFacts(), ifChanged);
+    expect(planIsEmpty(plan)).toBe(true);
+    expect(plan).toMatchObject({ upload: [], adopt: [], links: [], removeLinks: [], pruneVersions: [], etcdChanges: false });
+    // a stable link pointing elsewhere is put back, and that changes the etcd that starts
+    const facts = installedFacts();
+    facts.links.set(`${bin}/etcd`, `${bundle.version}/etcd`);
+    const fix = planInstall(bundle, facts, ifChanged);
+    expect(fix.links.map((l) => l.path)).toEqual([`${bin}/etcd`]);
+    expect(fix).toMatchObject({ upload: [], etcdChanges: true, service: 'restart' });
+  });
+
+  it('an upgrade uploads the new version, switches, restarts, and keeps only the previous version and the new one', () => {
+    const old = labelled('3.0.1');
+    const facts = onVersion(old, ['3.0.0', '3.0.1', '3.1.0-rc.1']);
+    const plan = planInstall(bundle, facts, ifChanged);
+    expect(plan.upload.map((f) => f.path)).toEqual([`${bin}/${bundle.version}/etcd`]);
+    expect(plan.links.map((l) => l.role)).toEqual(['current']);
+    expect(plan.pruneVersions).toEqual(['3.0.0', '3.1.0-rc.1']);
+    expect(plan).toMatchObject({ etcdChanges: true, service: 'restart' });
+    const script = applyScript(bundle, plan, '/s');
+    const switchAt = pos(script, `mv -T -f -- ${bin}/.current.etcd-kit-new ${bin}/current`);
+    expect(pos(script, `rm -rf -- ${bin}/3.0.0 ${bin}/3.1.0-rc.1`)).toBeGreaterThan(switchAt);
+    expect(pos(script, 'systemctl restart --no-block etcd.service')).toBeGreaterThan(switchAt);
+    expect(script).not.toContain(`${bin}/3.0.1 `);
+    expect(describeHostChanges(bundle, plan)).toEqual([
+      `link ${bin}/current -> ${bundle.version}`,
+      `remove ${bin}/3.0.0 (older version)`,
+      `remove ${bin}/3.1.0-rc.1 (older version)`,
+    ]);
+    // with the facts the install leaves, a second install has nothing to do
+    const after = factsAfterInstall(bundle, plan, facts);
+    expect(after.versionDirs).toEqual(['3.0.1', bundle.version].sort());
+    expect(after.etcdVersion).toBe(bundle.version);
+    expect(planIsEmpty(planInstall(bundle, after, ifChanged))).toBe(true);
+    // staged only (rolling restarts): the switch happens, the restart is the caller's
+    const staged = planInstall(bundle, facts, { restart: 'never', openFirewall: true });
+    expect(staged.service).toBe('none');
+    expect(applyScript(bundle, staged, '/s')).toContain(`mv -T -f -- ${bin}/.current.etcd-kit-new ${bin}/current`);
+  });
+
+  it('back to a version whose directory is still there: no upload, only the switch (and the restart)', () => {
+    const newer = labelled('3.9.1');
+    const facts = onVersion(newer, ['3.9.1', bundle.version]);
+    for (const f of bundle.files) facts.hashes.set(f.path, f.sha256);
+    const plan = planInstall(bundle, facts, ifChanged);
+    expect(plan.upload).toEqual([]);
+    expect(plan.adopt).toEqual([]);
+    expect(plan.links.map((l) => [l.role, l.target])).toEqual([['current', bundle.version]]);
+    expect(plan).toMatchObject({ pruneVersions: [], etcdChanges: true, service: 'restart', fixMetadata: [] });
+    expect(planIsEmpty(plan)).toBe(false);
+    const script = applyScript(bundle, plan, undefined);
+    expect(script).not.toContain('etcd-kit-staging');
+    expect(script).not.toContain('--version');
+    expect(pos(script, 'systemctl restart --no-block')).toBeGreaterThan(pos(script, `mv -T -f -- ${bin}/.current.etcd-kit-new ${bin}/current`));
+  });
+
+  it('a flat install with the same bytes: hard links into the version directory, links over the files, no upload, no restart', () => {
+    const flat = installedFacts({ links: new Map(), versionDirs: [], etcdVersion: bundle.version });
+    const etcd = bundle.files.find((f) => f.role === 'etcd')!;
+    flat.hashes.delete(etcd.path);
+    flat.hashes.set(`${bin}/etcd`, etcd.sha256);
+    flat.stats.delete(`${bin}/${bundle.version}`);
+    const plan = planInstall(bundle, flat, ifChanged);
+    expect(plan.upload).toEqual([]);
+    expect(plan.adopt.map((f) => f.path)).toEqual([etcd.path]);
+    expect(plan.links.map((l) => l.role)).toEqual(['current', 'etcd']);
+    expect(plan).toMatchObject({ etcdChanges: false, service: 'none', pruneVersions: [] });
+    expect(plan.keepFlat).toBeUndefined();
+    const script = applyScript(bundle, plan, undefined);
+    const tmp = `${bin}/${bundle.version}/.etcd.etcd-kit-new`;
+    const order = [
+      `install -d -m 0755 -o root -g root -- ${bin}/${bundle.version}`,
+      `ln -f -- ${bin}/etcd ${tmp}`,
+      `${tmp} --version`,
+      `mv -f -- ${tmp} ${etcd.path}`,
+      `mv -T -f -- ${bin}/.current.etcd-kit-new ${bin}/current`,
+      `mv -T -f -- ${bin}/.etcd.etcd-kit-new ${bin}/etcd`,
+    ].map((line) => pos(script, line));
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    const after = factsAfterInstall(bundle, plan, flat);
+    expect(after.hashes.get(`${bin}/etcd`)).toBeNull();
+    expect(planIsEmpty(planInstall(bundle, after, ifChanged))).toBe(true);
+    // the same bytes labelled as another release are not adopted: uploaded, so the apply's --version check refuses them
+    const mislabelled = planInstall(labelled('3.9.1'), flat, ifChanged);
+    expect(mislabelled.adopt).toEqual([]);
+    expect(mislabelled.upload.map((f) => f.role)).toContain('etcd');
+  });
+
+  it('a flat install of another version: kept as its version directory, the new one uploaded and switched to, restarted', () => {
+    const flat = installedFacts({ links: new Map(), versionDirs: [], etcdVersion: '3.0.1' });
+    const etcd = bundle.files.find((f) => f.role === 'etcd')!;
+    flat.hashes.delete(etcd.path);
+    flat.hashes.set(`${bin}/etcd`, 'e'.repeat(64));
+    flat.hashes.set(`${bin}/etcdutl`, 'a'.repeat(64));
+    const plan = planInstall(bundle, flat, ifChanged);
+    expect(plan.keepFlat).toEqual({ version: '3.0.1', names: ['etcd', 'etcdutl'] });
+    expect(plan.upload.map((f) => f.path)).toEqual([etcd.path]);
+    // the bundle has no etcdutl: the flat one goes, after the switch (its bytes stay in 3.0.1/)
+    expect(plan.removeLinks).toEqual([`${bin}/etcdutl`]);
+    expect(plan).toMatchObject({ etcdChanges: true, service: 'restart', pruneVersions: [] });
+    const script = applyScript(bundle, plan, '/s');
+    const order = [
+      `install -d -m 0755 -o root -g root -- ${bin}/3.0.1`,
+      `ln -f -- ${bin}/etcd ${bin}/3.0.1/etcd`,
+      `ln -f -- ${bin}/etcdutl ${bin}/3.0.1/etcdutl`,
+      `mv -T -f -- ${bin}/.current.etcd-kit-new ${bin}/current`,
+      `mv -T -f -- ${bin}/.etcd.etcd-kit-new ${bin}/etcd`,
+      `rm -f -- ${bin}/etcdutl`,
+      'systemctl restart --no-block',
+    ].map((line) => pos(script, line));
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    const after = factsAfterInstall(bundle, plan, flat);
+    expect(after.versionDirs).toEqual(['3.0.1', bundle.version].sort());
+    expect(planIsEmpty(planInstall(bundle, after, ifChanged))).toBe(true);
+    // its version unknown (etcd would not run): the old bytes are not kept
+    const { etcdVersion: _v, ...unknown } = flat;
+    expect(planInstall(bundle, unknown as HostFacts, ifChanged).keepFlat).toBeUndefined();
+  });
+
+  it('a stable link of a binary the bundle lacks is removed; other links in binDir are left alone', () => {
+    const facts = installedFacts();
+    facts.links.set(`${bin}/etcdutl`, 'current/etcdutl');
+    facts.links.set(`${bin}/mytool`, '/usr/local/bin/mytool');
+    const plan = planInstall(bundle, facts, ifChanged);
+    expect(plan.removeLinks).toEqual([`${bin}/etcdutl`]);
+    expect(plan).toMatchObject({ etcdChanges: false, service: 'none', links: [] });
+    expect(factsAfterInstall(bundle, plan, facts).links.get(`${bin}/mytool`)).toBe('/usr/local/bin/mytool');
   });
 });
 
@@ -418,7 +611,7 @@ describe('applyScript, run by a real /bin/sh against a scratch layout', () => {
     const rendered = renderMemberFiles(pki, { members, layout }).etcd01 as MemberFiles;
     // The account must exist on this machine: use nobody/nogroup instead of etcd.
     const files = { ...rendered, unit: renderSystemdUnit({ layout, user: 'nobody', group: 'nogroup' }) };
-    const local = await prepareMemberBundle({ binaries: await prepareBinaries({ dir: join(dir, 'bin') }), files, layout });
+    const local = await prepareMemberBundle({ binaries: { ...(await prepareBinaries({ dir: join(dir, 'bin') })), version: realVersion }, files, layout });
     const query = {
       files: local.files.map((f) => f.path),
       dirs: local.dirs.map((d) => d.path),
@@ -519,5 +712,140 @@ describe('applyScript, run by a real /bin/sh against a scratch layout', () => {
     // the predicted facts carry the version; the host then reports the same
     expect(factsAfterInstall(honest, placed.plan, placed.facts).etcdVersion).toBe(real);
     expect(parseFacts((await run('/bin/sh', ['-c', factsScript(query(honest))])).stdout).etcdVersion).toBe(real);
+  });
+});
+
+describe('versioned binaries, run by a real /bin/sh against a scratch layout', () => {
+  /** Stand-in binaries of `version`: shell scripts printing what etcd and etcdctl print (the script runs etcd --version). */
+  const fakeBinaries = (version: string, tag = ''): PreparedBinaries => ({
+    kind: 'prepared-binaries',
+    version,
+    arch: 'x86_64',
+    files: (['etcd', 'etcdctl'] as const).map((name) => {
+      const data = Buffer.from(`#!/bin/sh\n# ${tag}\nprintf '${name === 'etcd' ? 'etcd Version' : 'etcdctl version'}: %s\\n' ${version}\n`);
+      return { name, data, sha256: createHash('sha256').update(data).digest('hex') };
+    }),
+  });
+
+  async function scratch(name: string) {
+    const root = join(dir, name);
+    const layout = { prefix: `${root}/opt/etcd`, dataDir: `${root}/var/lib/etcd`, unitPath: `${root}/systemd/etcd.service` };
+    const pki = await createTestPki(members);
+    const rendered = renderMemberFiles(pki, { members, layout }).etcd01 as MemberFiles;
+    const files = { ...rendered, unit: renderSystemdUnit({ layout, user: 'nobody', group: 'nogroup' }) };
+    const bin = `${root}/opt/etcd/bin`;
+    const bundleOf = (version: string, tag = '') => prepareMemberBundle({ binaries: fakeBinaries(version, tag), files, layout });
+    const read = async (b: PreparedBundle) =>
+      parseFacts((await run('/bin/sh', ['-c', factsScript({ ...factsQueryFor(b), hashCacheFile: join(root, 'hash-cache') })])).stdout);
+    /** Reads the host, plans, stages the uploads, applies (systemd steps left out: no systemd here). */
+    const install = async (b: PreparedBundle) => {
+      await mkdir(root, { recursive: true });
+      const facts = await read(b);
+      const plan = planInstall(b, facts, { restart: 'never', openFirewall: false });
+      plan.daemonReload = false;
+      plan.enable = false;
+      const staging = join(root, 'staging');
+      if (plan.upload.length > 0) {
+        await mkdir(staging, { mode: 0o700, recursive: true });
+        for (const f of plan.upload) await writeFile(join(staging, f.sha256), f.data, { mode: 0o600 });
+      }
+      if (!planIsEmpty(plan)) await run('/bin/sh', ['-c', applyScript(b, plan, plan.upload.length > 0 ? staging : undefined)]);
+      const after = await read(b);
+      // what install predicts for a chained call is what the host reports
+      const predicted = factsAfterInstall(b, plan, facts);
+      expect([predicted.hashes, predicted.stats, predicted.links, predicted.versionDirs, predicted.etcdVersion]).toEqual([
+        after.hashes,
+        after.stats,
+        after.links,
+        after.versionDirs,
+        after.etcdVersion,
+      ]);
+      const again = planInstall(b, after, { restart: 'never', openFirewall: false });
+      again.daemonReload = false;
+      again.enable = false;
+      expect(planIsEmpty(again)).toBe(true);
+      return { facts, plan, after };
+    };
+    const etcdRuns = async () => (await run(`${bin}/etcd`, ['--version'])).stdout.trim();
+    return { root, bin, bundleOf, install, read, etcdRuns };
+  }
+
+  it('installs into <binDir>/<version>, switches to another version and back (no upload), keeps the previous one only', async () => {
+    const host = await scratch('host-versioned');
+    const { bin } = host;
+    const v30 = await host.bundleOf('3.5.30');
+    const first = await host.install(v30);
+    expect(first.plan.upload.map((f) => f.path)).toContain(`${bin}/3.5.30/etcd`);
+    expect(await readlink(`${bin}/current`)).toBe('3.5.30');
+    expect(await readlink(`${bin}/etcd`)).toBe('current/etcd');
+    expect(await readlink(`${bin}/etcdctl`)).toBe('current/etcdctl');
+    expect(await host.etcdRuns()).toBe('etcd Version: 3.5.30');
+    expect(first.after.etcdVersion).toBe('3.5.30');
+    expect((await stat(`${bin}/3.5.30`)).mode & 0o7777).toBe(0o755);
+    // things in binDir that are not etcd-kit's version directories
+    await mkdir(`${bin}/notes`);
+    await mkdir(`${bin}/3.5`);
+    await symlink('/nonexistent', `${bin}/mytool`);
+
+    const v33 = await host.bundleOf('3.5.33');
+    const up = await host.install(v33);
+    expect(up.plan.upload.map((f) => f.role).sort()).toEqual(['etcd', 'etcdctl']);
+    expect(await readlink(`${bin}/current`)).toBe('3.5.33');
+    expect(await host.etcdRuns()).toBe('etcd Version: 3.5.33');
+    expect(up.after.versionDirs).toEqual(['3.5.30', '3.5.33']);
+
+    // back: the directory is still there, nothing uploaded, only the link switched
+    const back = await host.install(v30);
+    expect(back.plan.upload).toEqual([]);
+    expect(back.plan.links.map((l) => l.role)).toEqual(['current']);
+    expect(back.plan.etcdChanges).toBe(true);
+    expect(await host.etcdRuns()).toBe('etcd Version: 3.5.30');
+    expect(back.after.versionDirs).toEqual(['3.5.30', '3.5.33']);
+
+    // forward again: 3.5.30 (what current named) and 3.6.14 stay, 3.5.33 goes; nothing else is touched
+    const v36 = await host.bundleOf('3.6.14');
+    const next = await host.install(v36);
+    expect(next.plan.pruneVersions).toEqual(['3.5.33']);
+    expect((await readdir(bin)).sort()).toEqual(['3.5', '3.5.30', '3.6.14', 'current', 'etcd', 'etcdctl', 'mytool', 'notes']);
+    expect(await host.etcdRuns()).toBe('etcd Version: 3.6.14');
+  });
+
+  it('converts a flat install: regular files replaced by the links, the old bytes kept as their version', async () => {
+    const host = await scratch('host-flat');
+    const { bin } = host;
+    const old = fakeBinaries('3.4.23');
+    await mkdir(bin, { recursive: true });
+    for (const f of old.files) await writeFile(`${bin}/${f.name}`, f.data, { mode: 0o755 });
+    const v30 = await host.bundleOf('3.5.30');
+    // what a flat host reports: the hashes of the regular files, the version its etcd prints
+    const before = await host.read(v30);
+    expect(before.hashes.get(`${bin}/etcd`)).toBe(old.files[0]!.sha256);
+    expect(before.etcdVersion).toBe('3.4.23');
+    const migrated = await host.install(v30);
+    expect(migrated.plan.keepFlat).toEqual({ version: '3.4.23', names: ['etcd', 'etcdctl'] });
+    expect(migrated.plan.etcdChanges).toBe(true);
+    expect(await readlink(`${bin}/etcd`)).toBe('current/etcd');
+    expect(await readlink(`${bin}/current`)).toBe('3.5.30');
+    expect((await readFile(`${bin}/3.4.23/etcd`)).equals(old.files[0]!.data)).toBe(true);
+    expect(migrated.after.versionDirs).toEqual(['3.4.23', '3.5.30']);
+    // rolling back to the flat release needs no upload either
+    const back = await host.install(await host.bundleOf('3.4.23'));
+    expect(back.plan.upload.filter((f) => f.role === 'etcd')).toEqual([]);
+    expect(await host.etcdRuns()).toBe('etcd Version: 3.4.23');
+  });
+
+  it('a flat install of the very same bytes moves in by hard link: no upload, no restart needed', async () => {
+    const host = await scratch('host-flat-same');
+    const { bin } = host;
+    const v30 = await host.bundleOf('3.5.30');
+    await mkdir(bin, { recursive: true });
+    for (const f of v30.files.filter((x) => x.role === 'etcd' || x.role === 'etcdctl')) await writeFile(`${bin}/${f.role}`, f.data, { mode: 0o755 });
+    const inode = (await stat(`${bin}/etcd`)).ino;
+    const migrated = await host.install(v30);
+    expect(migrated.plan.upload.map((f) => f.role)).not.toContain('etcd');
+    expect(migrated.plan.adopt.map((f) => f.role).sort()).toEqual(['etcd', 'etcdctl']);
+    expect(migrated.plan.etcdChanges).toBe(false);
+    expect((await stat(`${bin}/3.5.30/etcd`)).ino).toBe(inode);
+    expect(await readlink(`${bin}/etcd`)).toBe('current/etcd');
   });
 });
