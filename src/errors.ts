@@ -52,6 +52,9 @@ export type EtcdKitErrorCode =
   | 'ETCD_MEMBERSHIP'
   | 'ETCD_REQUEST_FAILED'
   | 'ETCD_SNAPSHOT_FAILED'
+  // A snapshot file to restore is damaged: its SHA-256 trailer does not match (or it is too short to hold
+  // one); `details: { path, bytes }`. Raised before any host is touched.
+  | 'SNAPSHOT_INVALID'
   // Orchestration
   | 'DEPLOY_FAILED'
   // The etcd version change a deploy would make breaks etcd's upgrade rules; raised before any host

@@ -19,8 +19,11 @@ import {
   loadClusterSpecFile,
   pkiPaths,
   readPkiDir,
+  recoverEtcdCluster,
   removeEtcdMember,
   resetEtcdCluster,
+  type RestoreResult,
+  restoreEtcdCluster,
   saveSnapshot,
 } from '../index.js';
 import { formatBytes, formatHealth, table } from './format.js';
@@ -241,6 +244,54 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       io.stdout(`saved ${snap.path} (${(snap.bytes / 1e6).toFixed(1)} MB from ${snap.endpoint}, ${snap.durationMs.toFixed(0)} ms)\nsha256 ${snap.sha256}\n`);
     });
 
+  const printRestore = (verb: string, result: RestoreResult) => {
+    io.stdout(`${verb} in ${(result.durationMs / 1000).toFixed(1)} s: cluster ${result.clusterId}, revision ${result.revision}, from ${result.snapshot.path} (sha256 ${result.snapshot.sha256})\n`);
+    const rows = result.members.map((m) => [m.name, m.host, m.memberId, m.movedAside ?? '-']);
+    io.stdout(`${table(['MEMBER', 'HOST', 'NEW MEMBER ID', 'OLD DATA DIR KEPT AS'], rows)}\n\n${formatHealth(result.health)}\n`);
+  };
+  snapshot
+    .command('restore')
+    .description('rebuild every member from a snapshot: new cluster, old data dirs kept aside')
+    .requiredOption('-f, --file <spec>', 'cluster spec (YAML or JSON)')
+    .requiredOption('--from <snapshot>', 'snapshot file (etcd-kit snapshot save, etcdctl snapshot save)')
+    .option('--replace-running', 'restore over a running, healthy cluster: every key goes back to the snapshot')
+    .addOption(new Option('--bump-revision <n>', 'raise the revision by n after the restore (watch clients never see it go back; needs --mark-compacted, etcd 3.5.10+)').argParser(Number))
+    .option('--mark-compacted', 'mark the restored revision compacted (with --bump-revision)')
+    .addOption(new Option('--health-timeout <ms>', 'longest wait for health, in ms').default(120_000).argParser(Number))
+    .option('--json', 'machine-readable output (no progress view)')
+    .action(async (opts: { file: string; from: string; replaceRunning?: boolean; bumpRevision?: number; markCompacted?: boolean; healthTimeout: number; json?: boolean }) => {
+      const spec = await loadClusterSpecFile(opts.file);
+      const result = await withProgress(io, Boolean(opts.json), (progress) =>
+        restoreEtcdCluster(spec, {
+          snapshot: opts.from,
+          replaceRunning: Boolean(opts.replaceRunning),
+          ...(opts.bumpRevision !== undefined ? { bumpRevision: opts.bumpRevision } : {}),
+          ...(opts.markCompacted ? { markCompacted: true } : {}),
+          healthTimeoutMs: opts.healthTimeout,
+          ...progress,
+        }),
+      );
+      if (opts.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+      else printRestore('restored', result);
+    });
+
+  program
+    .command('recover')
+    .description('a lost quorum: rebuild every member from the data of the one that survived')
+    .requiredOption('-f, --file <spec>', 'cluster spec (YAML or JSON)')
+    .requiredOption('--from <member>', 'the member whose data survived')
+    .option('--backup-dir <dir>', 'where the survivor\'s data is kept on this machine', './etcd-kit-backups')
+    .addOption(new Option('--health-timeout <ms>', 'longest wait for health, in ms').default(120_000).argParser(Number))
+    .option('--json', 'machine-readable output (no progress view)')
+    .action(async (opts: { file: string; from: string; backupDir: string; healthTimeout: number; json?: boolean }) => {
+      const spec = await loadClusterSpecFile(opts.file);
+      const result = await withProgress(io, Boolean(opts.json), (progress) =>
+        recoverEtcdCluster(spec, { from: opts.from, backupDir: opts.backupDir, healthTimeoutMs: opts.healthTimeout, ...progress }),
+      );
+      if (opts.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+      else printRestore(`recovered from ${opts.from}`, result);
+    });
+
   accessOptions(program.command('defrag').description('defragment every member, one at a time, leader last; then disarm NOSPACE'))
     .option('--no-disarm', 'leave a NOSPACE alarm raised')
     .addOption(new Option('--timeout <ms>', 'longest defragmentation of one member, in ms').default(300_000).argParser(Number))
@@ -365,7 +416,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   return program;
 }
 
-const INVALID_INPUT: ReadonlySet<string> = new Set(['INVALID_SPEC', 'INVALID_ARGUMENT', 'VERSION_CHANGE_REFUSED', 'UNSAFE_CHANGE', 'CA_MISMATCH']);
+const INVALID_INPUT: ReadonlySet<string> = new Set(['INVALID_SPEC', 'INVALID_ARGUMENT', 'VERSION_CHANGE_REFUSED', 'UNSAFE_CHANGE', 'CA_MISMATCH', 'SNAPSHOT_INVALID', 'RENDER_INVALID_INPUT']);
 
 /** Exit code for an error: bad input (a refused version change included: raised before any change) is 2, everything else 1. */
 export function exitCodeFor(err: unknown): number {

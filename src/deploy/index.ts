@@ -8,6 +8,7 @@ export { defaultDownloadCacheDir, type FetchedTarball, type FetchTarballOptions,
 export { formatPlan } from './format-plan.js';
 export { type RemoveMemberOptions, type RemoveMemberResult, removeEtcdMember } from './remove.js';
 export { type ResetOptions, type ResetResult, resetEtcdCluster } from './reset.js';
+export { type RecoverOptions, type RestoredMember, type RestoreOptions, type RestoreResult, recoverEtcdCluster, restoreEtcdCluster } from './restore.js';
 export { EXAMPLE_SPEC_YAML, loadClusterSpecFile } from './spec-file.js';
 export { isHostAddress } from './spec-schema.js';
 export type {

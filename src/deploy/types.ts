@@ -22,6 +22,7 @@ export type DeployStep =
   | 'move'
   | 'finalize'
   | 'remove'
+  | 'restore'
   | 'done';
 
 /** One progress report of {@link deployEtcdCluster} or {@link planEtcdCluster}. Never carries key material. */

@@ -28,6 +28,8 @@ export type {
 } from './options.js';
 export type { EtcdVersionInfo } from './versions.js';
 export { type SaveSnapshotOptions, type SnapshotResult, saveSnapshot } from './snapshot.js';
+export { type ReadSnapshotFileOptions, readSnapshotFile, type SnapshotFile } from './snapshot-file.js';
+export { type ClusterIdentity, readClusterIdentity } from './cluster-identity.js';
 export {
   type CaIdentity,
   caIdentity,

@@ -36,6 +36,15 @@ export {
 } from './connection.js';
 export type { FirewallFacts, HostFacts, NftInputChain, PathStat, UnitFacts } from './facts.js';
 export { type ClearMemberDataOptions, type ClearMemberDataReport, clearMemberData } from './data-dir.js';
+export {
+  type ReadMemberDbOptions,
+  readMemberDb,
+  RESTORE_HASH_MISMATCH_EXIT,
+  type RestoreDataOptions,
+  type RestoreDataReport,
+  type RestorePaths,
+  restoreMemberData,
+} from './restore-data.js';
 export { type InspectedFile, inspectMember, type MemberInspection } from './inspect-member.js';
 export { type InstallMemberOptions, type InstallReport, installMember } from './install-member.js';
 export { cleanJournalLine, type ReadJournalOptions, readJournal } from './journal.js';
