@@ -254,7 +254,7 @@ describe('re-runs and changes', () => {
     expect(state.unit.activeState).toBe('active');
     expect(state.unit.mainPid).toBe(pid);
     expect(state.files.every((f) => f.status === 'same' && f.metadataOk)).toBe(true);
-    expect(state.pending).toEqual({ changedFiles: [], service: 'none', etcdChanges: false, hostChanges: [], firewallOpens: [], firewallPersistent: true });
+    expect(state.pending).toEqual({ changedFiles: [], service: 'none', restartCauses: [], hostChanges: [], firewallOpens: [], firewallPersistent: true });
     const changed = await inspectMember(target(0), bundle(0, { env: `${files.etcd01?.env}# touched\n` }));
     expect(changed.files.find((f) => f.role === 'env')?.status).toBe('differs');
     expect(changed.pending).toMatchObject({ changedFiles: ['/opt/etcd/cfg/etcd.env'], service: 'restart' });
