@@ -92,11 +92,19 @@ function memberStates(prepared: PreparedDeploy, inspections: readonly MemberInsp
 }
 
 /** The service action of a member the cluster sees as `state`, on top of what its files ask for (`reason`: why they do). */
-function serviceFor(state: MemberState | undefined, fromFiles: Pick<MemberPlan, 'service' | 'reason'>): Pick<MemberPlan, 'service' | 'reason'> {
+function serviceFor(
+  state: MemberState | undefined,
+  fromFiles: Pick<MemberPlan, 'service' | 'reason'>,
+  firewallBlocks: boolean,
+): Pick<MemberPlan, 'service' | 'reason'> {
   if (state?.kind === 'replace') return { service: 'replace', reason: state.reason };
   if (state?.kind === 'move') return { service: 'move', reason: state.reason };
   // Down, its data there: started, never "up to date"; one whose etcd runs but does not answer (hung,
-  // wedged) is restarted at once, as the one member being fixed, not as a step of a roll.
+  // wedged) is restarted at once, as the one member being fixed, not as a step of a roll — unless its
+  // host's firewall blocks etcd's ports: opening them is the fix, the process is fine.
+  if (state?.kind === 'down' && state.running && firewallBlocks && fromFiles.service !== 'restart') {
+    return { service: 'start', reason: `${state.reason}; its host firewall blocks etcd's ports: opened` };
+  }
   if (state?.kind === 'down') return { service: fromFiles.service === 'restart' || state.running ? 'restart' : 'start', reason: state.reason };
   if (state?.kind === 'new' && fromFiles.service === 'none') return { service: 'start', reason: 'not answering' };
   return fromFiles;
@@ -145,7 +153,7 @@ export function planCluster(
     const service =
       learner && state?.kind !== 'replace' && state?.kind !== 'move'
         ? { service: 'join' as const, reason: 'a learner of the cluster: started if need be, promoted once caught up' }
-        : serviceFor(state, fromFiles);
+        : serviceFor(state, fromFiles, inspection.pending.firewallOpens.length > 0);
     return {
       member,
       inspection,

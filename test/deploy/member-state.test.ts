@@ -265,6 +265,15 @@ describe('planCluster with the cluster observed', () => {
     expect(plan([inspection(0, ACTIVE), inspection(1, ACTIVE), inspection(2, STOPPED)], learner).plan.members[2]!.service).toBe('join');
   });
 
+  it('running but not answering: restarted — unless its host firewall blocks the ports, then only those are opened', () => {
+    const hung = plan([inspection(0, ACTIVE), inspection(1, ACTIVE), inspection(2, ACTIVE)], health([0, 1])).plan;
+    expect(hung.members[2]).toMatchObject({ service: 'restart', state: 'down', reason: 'not answering (etcd active/running, data intact)' });
+    expect(hung.operations.map((o) => `${o.kind} ${o.member}`)).toEqual(['restart etcd03']);
+    const blocked = inspection(2, ACTIVE);
+    const walled = plan([inspection(0, ACTIVE), inspection(1, ACTIVE), { ...blocked, pending: { ...blocked.pending, firewallOpens: [2379, 2380] } }], health([0, 1])).plan;
+    expect(walled.members[2]).toMatchObject({ service: 'start', reason: expect.stringMatching(/firewall blocks etcd's ports: opened$/) });
+  });
+
   it('a replacement while another member is down is refused by the plan itself (nothing changed yet)', () => {
     const insp = [inspection(0, ACTIVE), inspection(1, STOPPED), inspection(2, STOPPED, false)];
     // 2 of 3 down: no quorum, so the membership is not trusted and nothing is replaced; the plan starts both

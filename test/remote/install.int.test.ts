@@ -254,10 +254,17 @@ describe('re-runs and changes', () => {
     expect(state.unit.activeState).toBe('active');
     expect(state.unit.mainPid).toBe(pid);
     expect(state.files.every((f) => f.status === 'same' && f.metadataOk)).toBe(true);
-    expect(state.pending).toEqual({ changedFiles: [], service: 'none', etcdChanges: false, hostChanges: [], firewallOpens: [], firewallPersistent: true });
-    const changed = await inspectMember(target(0), bundle(0, { env: `${files.etcd01?.env}# touched\n` }));
-    expect(changed.files.find((f) => f.role === 'env')?.status).toBe('differs');
-    expect(changed.pending).toMatchObject({ changedFiles: ['/opt/etcd/cfg/etcd.env'], service: 'restart' });
+    expect(state.pending).toEqual({ changedFiles: [], service: 'none', restartCauses: [], hostChanges: [], firewallOpens: [], firewallPersistent: true });
+    // a comment is a change of the file, not of what etcd runs with: placed, no restart
+    const touched = await inspectMember(target(0), bundle(0, { env: `${files.etcd01?.env}# touched\n` }));
+    expect(touched.files.find((f) => f.role === 'env')?.status).toBe('differs');
+    expect(touched.pending).toMatchObject({ changedFiles: ['/opt/etcd/cfg/etcd.env'], service: 'none', restartCauses: [] });
+    const changed = await inspectMember(target(0), bundle(0, { env: `${files.etcd01?.env}ETCD_MAX_SNAPSHOTS="7"\n` }));
+    expect(changed.pending).toMatchObject({
+      changedFiles: ['/opt/etcd/cfg/etcd.env'],
+      service: 'restart',
+      restartCauses: [{ role: 'env', path: '/opt/etcd/cfg/etcd.env', settings: ['ETCD_MAX_SNAPSHOTS'] }],
+    });
     expect(await mainPid(0)).toBe(pid);
   });
 
