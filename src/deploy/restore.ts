@@ -21,8 +21,20 @@ import {
   saveSnapshot,
   type SnapshotFile,
 } from '../etcd/index.js';
-import { installMember, type MemberInspection, readMemberDb, restoreMemberData, type SshConnection, startMember, stopMember, unitIsRunning } from '../remote/index.js';
-import { clientUrl, peerUrl, snapshotRestoreCommand } from '../render/index.js';
+import {
+  clearStartOnce,
+  installMember,
+  type MemberInspection,
+  readMemberDb,
+  restoreMemberData,
+  type SshConnection,
+  startMember,
+  startMemberOnceWith,
+  stopMember,
+  unitIsRunning,
+  uploadSnapshot,
+} from '../remote/index.js';
+import { clientUrl, peerUrl, restoreStartEnv, snapshotRestoreCommand } from '../render/index.js';
 import { assertCaMatches } from './ca-rules.js';
 import { adminTls, persistClusterPki } from './cluster-pki.js';
 import { observeCas } from './observe-ca.js';
@@ -196,6 +208,7 @@ async function observe(o: Opened, cluster: EtcdCluster, signal: AbortSignal | un
 async function restoreAll(
   o: Opened,
   cluster: EtcdCluster,
+  before: ClusterHealth | undefined,
   snapshot: SnapshotFile,
   flags: Pick<RestoreOptions, 'bumpRevision' | 'markCompacted' | 'healthTimeoutMs'>,
   options: DeployOptions,
@@ -207,33 +220,50 @@ async function restoreAll(
   await persistClusterPki(prepared.spec.pki.dir, prepared.pki);
   const stamp = utcStamp();
   const token = `${prepared.token}-restored-${stamp}`;
-  // Files first (a fresh host gets everything; a running member is not restarted), then etcd stopped on
-  // every member before any data changes.
-  await forEachMember(prepared.members, 'upload', async (m, i) => {
+  // Files first (a fresh host gets everything; a running member is not restarted) and the snapshot
+  // uploaded, all hosts at once; only then is etcd stopped, before any data changes.
+  const uploaded = await forEachMember(prepared.members, 'upload', async (m, i) => {
     await installMember(conn(m), m.steady, { ...remoteOptions(m, options), restart: 'never', facts: o.inspections[i]!.facts });
+    return uploadSnapshot(conn(m), snapshot, { ...remoteOptions(m, options), label: `${m.steady.layout.dataDir} (snapshot)` });
   });
-  options.onProgress?.({ step: 'restore', message: 'stopping etcd on every member' });
-  await forEachMember(prepared.members, 'restore', async (m) => {
-    await stopMember(conn(m), service(m));
-  });
-  const reports = await forEachMember(prepared.members, 'restore', async (m) => {
+  // Followers first, then the leader: a leader stopping while its followers run hands leadership over, and
+  // one whose followers stop at the same time waits for that hand-over to time out (7 s on etcd 3.6).
+  const leader = prepared.members.find((m) => m.spec.name === before?.leader?.name);
+  options.onProgress?.({ step: 'restore', message: `stopping etcd on every member${leader ? `, ${leader.spec.name} (the leader) last` : ''}` });
+  const stop = (ms: PreparedMember[]) =>
+    forEachMember(ms, 'restore', async (m) => {
+      await stopMember(conn(m), service(m));
+    });
+  await stop(prepared.members.filter((m) => m !== leader));
+  if (leader) await stop([leader]);
+  const reports = await forEachMember(prepared.members, 'restore', async (m, i) => {
     options.onProgress?.({ step: 'restore', member: m.spec.name, message: `restoring ${snapshot.bytes} bytes into a new data dir` });
     const report = await restoreMemberData(conn(m), {
       ...remoteOptions(m, options),
       bundle: m.steady,
       snapshot,
       stamp,
+      uploaded: uploaded[i]!,
       command: (paths) => restoreCommandFor(prepared, m, paths, token, flags, !snapshot.hasIntegrityTrailer),
     });
     if (report.movedAside) options.onProgress?.({ step: 'restore', member: m.spec.name, message: `old data dir moved aside to ${report.movedAside}` });
     return report;
   });
-  // All at once: a restored member waits for a quorum of the others before it serves.
+  // All at once: a restored member waits for a quorum of the others before it serves. This first start
+  // skips the initial corruption check (identical data everywhere; see restoreStartEnv); later ones run it.
   await forEachMember(prepared.members, 'start', async (m) => {
-    await startMember(conn(m), service(m));
+    const env = m.steady.files.find((f) => f.role === 'env');
+    const once = env ? restoreStartEnv(env.data.toString('utf8')) : undefined;
+    await (once ? startMemberOnceWith(conn(m), { ...service(m), env: once }) : startMember(conn(m), service(m)));
   });
   options.onProgress?.({ step: 'wait-healthy', message: 'waiting for the restored cluster to elect a leader' });
-  const health = await waitForEndpoints(cluster, { timeoutMs: flags.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS, signal: options.signal });
+  let health: ClusterHealth;
+  try {
+    health = await waitForEndpoints(cluster, { timeoutMs: flags.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS, signal: options.signal });
+  } finally {
+    // Whether or not it came up, the next start reads only the env file (best effort after a failure).
+    await forEachMember(prepared.members, 'start', (m) => clearStartOnce(conn(m), service(m))).catch(() => undefined);
+  }
   const identity = await readClusterIdentity({ endpoints: prepared.endpoints, tls: adminTls(prepared.pki.pki) });
   options.onProgress?.({ step: 'done', message: `restored: cluster ${identity.clusterId}, revision ${identity.revision}` });
   return {
@@ -288,7 +318,7 @@ export async function restoreEtcdCluster(spec: ClusterSpecInput | ClusterSpec, o
         { details: { rule: 'running-cluster', answering: up } },
       );
     }
-    return await restoreAll(o, cluster, snapshot, options, options, started);
+    return await restoreAll(o, cluster, before, snapshot, options, options, started);
   } finally {
     cluster.close();
     await closeAll(o.connections);
@@ -335,7 +365,7 @@ export async function recoverEtcdCluster(spec: ClusterSpecInput | ClusterSpec, o
       );
     }
     const snapshot = await takeSurvivorData(o, source, index, before, options);
-    return await restoreAll(o, cluster, snapshot, options, options, started);
+    return await restoreAll(o, cluster, before, snapshot, options, options, started);
   } finally {
     cluster.close();
     await closeAll(o.connections);

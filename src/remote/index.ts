@@ -44,6 +44,9 @@ export {
   type RestoreDataReport,
   type RestorePaths,
   restoreMemberData,
+  type SnapshotBytes,
+  type UploadedSnapshot,
+  uploadSnapshot,
 } from './restore-data.js';
 export { type InspectedFile, inspectMember, type MemberInspection } from './inspect-member.js';
 export { type InstallMemberOptions, type InstallReport, installMember } from './install-member.js';
@@ -58,11 +61,14 @@ export {
 } from './known-hosts.js';
 export { type RestartCause, type RestartPolicy, unitIsRunning } from './plan.js';
 export {
+  clearStartOnce,
   readMemberUnit,
   restartMember,
   type ServiceActionResult,
   type ServiceOptions,
+  type StartOnceOptions,
   startMember,
+  startMemberOnceWith,
   stopMember,
 } from './service.js';
 export type { RemoteHost } from './session.js';

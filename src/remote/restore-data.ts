@@ -19,6 +19,14 @@ import type { RemoteCallOptions } from './types.js';
 /** Exit status of the restore script when the uploaded snapshot does not hash to what was sent. */
 export const RESTORE_HASH_MISMATCH_EXIT = 92;
 
+/** A snapshot (or db file) in memory, with its hash. */
+export interface SnapshotBytes {
+  /** The whole file. */
+  data: Buffer;
+  /** Hex SHA-256 of `data`. */
+  sha256: string;
+}
+
 /** Where the restore script reads and writes, for the command it runs (see {@link RestoreDataOptions.command}). */
 export interface RestorePaths {
   /** The uploaded snapshot on the host. */
@@ -32,11 +40,32 @@ export interface RestoreDataOptions extends RemoteCallOptions {
   /** The member's bundle: its layout (`dataDir`, `binDir`) and the service account that owns the data. */
   bundle: Pick<PreparedBundle, 'layout' | 'serviceUser' | 'serviceGroup'>;
   /** The snapshot to upload. */
-  snapshot: { data: Buffer; sha256: string };
+  snapshot: SnapshotBytes;
   /** The restore command for these paths (render's `snapshotRestoreCommand`). */
   command: (paths: RestorePaths) => SnapshotRestoreCommand;
   /** Suffix of the moved-aside data dir, `<dataDir>.before-restore-<stamp>`: letters, digits, dashes. */
   stamp: string;
+  /** Where {@link uploadSnapshot} put `snapshot` already (it is not sent again). Default: uploaded now. */
+  uploaded?: UploadedSnapshot;
+}
+
+/** A snapshot uploaded to a host by {@link uploadSnapshot}. */
+export interface UploadedSnapshot {
+  /** Its path on the host (named by its SHA-256, in etcd-kit's staging directory). */
+  path: string;
+  /** Bytes sent. */
+  bytesSent: number;
+}
+
+/**
+ * Uploads a snapshot into the host's staging directory (named by its SHA-256; checked on the host by
+ * {@link restoreMemberData}). Changes nothing else: it can run while etcd still serves.
+ */
+export async function uploadSnapshot(target: RemoteHost, snapshot: SnapshotBytes, options: RemoteCallOptions & { label?: string } = {}): Promise<UploadedSnapshot> {
+  return withConnection(target, options, async (conn) => {
+    const staged = await stageFiles(conn, [{ path: options.label ?? 'snapshot', ...snapshot }], options.signal ? { signal: options.signal } : {});
+    return { path: `${staged.dir}/${snapshot.sha256}`, bytesSent: staged.bytesSent };
+  });
 }
 
 /** What {@link restoreMemberData} did. */
@@ -98,8 +127,8 @@ export async function restoreMemberData(target: RemoteHost, options: RestoreData
   assertManagedDir('layout.dataDir', layout.dataDir);
   if (!/^[0-9A-Za-z-]+$/.test(options.stamp)) throw new EtcdKitError('INVALID_ARGUMENT', 'stamp: letters, digits and dashes only', { field: 'stamp' });
   return withConnection(target, options, async (conn) => {
-    const staged = await stageFiles(conn, [{ path: `${layout.dataDir} (snapshot)`, ...options.snapshot }], options.signal ? { signal: options.signal } : {});
-    const paths = { snapshotPath: `${staged.dir}/${options.snapshot.sha256}`, dataDir: `${layout.dataDir}.restore-${options.stamp}` };
+    const staged = options.uploaded ?? (await uploadSnapshot(conn, options.snapshot, { ...options, label: `${layout.dataDir} (snapshot)` }));
+    const paths = { snapshotPath: staged.path, dataDir: `${layout.dataDir}.restore-${options.stamp}` };
     const script = restoreDataScript({
       dataDir: layout.dataDir,
       snapshotPath: paths.snapshotPath,
@@ -111,7 +140,7 @@ export async function restoreMemberData(target: RemoteHost, options: RestoreData
     });
     const result = await conn.run(script, { label: 'snapshot restore', privileged: true, ...(options.signal ? { signal: options.signal } : {}) });
     const line = result.stdout.split('\n').find((l) => l.startsWith('@aside '));
-    return { host: conn.host, movedAside: line?.slice('@aside '.length), bytesSent: staged.bytesSent };
+    return { host: conn.host, movedAside: line?.slice('@aside '.length), bytesSent: options.uploaded ? 0 : staged.bytesSent };
   });
 }
 
@@ -126,7 +155,7 @@ export interface ReadMemberDbOptions extends RemoteCallOptions {
  * recovery from a member that can no longer serve a snapshot restores from (with the hash check skipped,
  * as etcd documents for a copied db). Throws `SSH_COMMAND_FAILED` when there is no db.
  */
-export async function readMemberDb(target: RemoteHost, options: ReadMemberDbOptions): Promise<{ data: Buffer; sha256: string }> {
+export async function readMemberDb(target: RemoteHost, options: ReadMemberDbOptions): Promise<SnapshotBytes> {
   const db = `${options.bundle.layout.dataDir}/member/snap/db`;
   return withConnection(target, options, async (conn) => {
     // base64 keeps the bytes intact through the text channel of run().

@@ -90,3 +90,62 @@ export function stopMember(target: RemoteHost, options: ServiceOptions = {}): Pr
 export async function readMemberUnit(target: RemoteHost, options: ServiceOptions = {}): Promise<UnitFacts> {
   return (await serviceAction(target, 'show', options)).before;
 }
+
+/** Options of {@link startMemberOnceWith}. */
+export interface StartOnceOptions extends ServiceOptions {
+  /**
+   * Variables this one start of etcd runs with on top of its env file (a runtime drop-in's second
+   * `EnvironmentFile=`, which overrides the first). Names `[A-Z0-9_]`, values without quotes, `$`, backslash or newlines.
+   */
+  env: Record<string, string>;
+}
+
+/** The runtime drop-in and env file of {@link startMemberOnceWith}: in `/run`, gone at the next boot anyway. */
+function onceFiles(unit: string): { dropIn: string; envFile: string } {
+  return { dropIn: `/run/systemd/system/${unit}.d/etcd-kit-once.conf`, envFile: `/run/etcd-kit/${unit}.once.env` };
+}
+
+/**
+ * `systemctl start --no-block` with `env` added to this start only: written to `/run` as a runtime drop-in,
+ * which {@link clearStartOnce} removes once the member runs (the next start or restart reads only its env
+ * file again). For settings etcd reads only while starting, e.g. the initial corruption check, pointless
+ * when every member starts from the same restored snapshot.
+ */
+export async function startMemberOnceWith(target: RemoteHost, options: StartOnceOptions): Promise<ServiceActionResult> {
+  const unitName = unitNameOf(options.layout);
+  const lines = Object.entries(options.env).map(([k, v]) => {
+    if (!/^[A-Z][A-Z0-9_]*$/.test(k) || /["'$\\`\n]/.test(v)) throw new EtcdKitError('INVALID_ARGUMENT', `env: ${k} is not a plain variable`, { field: 'env' });
+    return `${k}="${v}"`;
+  });
+  const { dropIn, envFile } = onceFiles(unitName);
+  const q = shellQuote;
+  return withConnection(target, options, async (conn) => {
+    options.onProgress?.({ host: conn.host, step: 'start' });
+    const script = [
+      'set -eu',
+      'umask 077',
+      `mkdir -p -- ${q(envFile.slice(0, envFile.lastIndexOf('/')))} ${q(dropIn.slice(0, dropIn.lastIndexOf('/')))}`,
+      `printf '%s\\n' ${lines.map(q).join(' ')} > ${q(envFile)}`,
+      `printf '[Service]\\nEnvironmentFile=%s\\n' ${q(envFile)} > ${q(dropIn)}`,
+      'chmod 0644 -- ' + q(dropIn),
+      'systemctl daemon-reload',
+      `systemctl show ${q(unitName)} ${SHOW_PROPS}`,
+      `systemctl start --no-block ${q(unitName)}`,
+      '',
+    ].join('\n');
+    const result = await conn.run(script, { label: 'systemctl start (once)', privileged: true, ...(options.signal ? { signal: options.signal } : {}) });
+    return { host: conn.host, before: parseUnitShow(result.stdout) };
+  });
+}
+
+/** Removes what {@link startMemberOnceWith} added (idempotent); the running etcd is not touched. */
+export async function clearStartOnce(target: RemoteHost, options: ServiceOptions = {}): Promise<void> {
+  const { dropIn, envFile } = onceFiles(unitNameOf(options.layout));
+  await withConnection(target, options, async (conn) => {
+    await conn.run(`set -eu\nif [ -e ${shellQuote(dropIn)} ]; then rm -f -- ${shellQuote(dropIn)} ${shellQuote(envFile)}; systemctl daemon-reload; fi\n`, {
+      label: 'clear the once-only start environment',
+      privileged: true,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  });
+}

@@ -58,4 +58,4 @@ export {
   type SettingsResolution,
 } from './settings.js';
 export { type RenderSystemdUnitOptions, renderSystemdUnit } from './systemd-unit.js';
-export { BUMP_REVISION_SINCE, restoreCanBumpRevision, type SnapshotRestoreCommand, type SnapshotRestoreInput, snapshotRestoreCommand } from './snapshot-restore.js';
+export { BUMP_REVISION_SINCE, type RestoreClusterMember, restoreCanBumpRevision, restoreStartEnv, type SnapshotRestoreCommand, type SnapshotRestoreInput, snapshotRestoreCommand } from './snapshot-restore.js';

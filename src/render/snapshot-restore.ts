@@ -2,10 +2,19 @@
 // `etcdutl snapshot restore` from 3.5 (3.6 removed `etcdctl snapshot restore`), `etcdctl snapshot restore`
 // with ETCDCTL_API=3 on 3.4. `--bump-revision`/`--mark-compacted` exist from 3.5.10 (etcdutl and etcdctl).
 import { compareEtcdVersions, parseEtcdVersion } from './etcd-version.js';
+import { parseEnvFile } from './env-file.js';
 import { invalidInput } from './invalid.js';
 
 /** First release whose restore knows `--bump-revision` and `--mark-compacted` (etcd PR #16165, 3.5.10). */
 export const BUMP_REVISION_SINCE = '3.5.10';
+
+/** One member of the restored cluster, as `--initial-cluster` lists it. */
+export interface RestoreClusterMember {
+  /** Member name. */
+  name: string;
+  /** Its peer URL. */
+  peerUrl: string;
+}
 
 /** What {@link snapshotRestoreCommand} needs. Every path absolute on the host. */
 export interface SnapshotRestoreInput {
@@ -20,7 +29,7 @@ export interface SnapshotRestoreInput {
   /** New data dir to create (must not exist). */
   dataDir: string;
   /** Every member, `name=peerURL`, in spec order. */
-  initialCluster: readonly { name: string; peerUrl: string }[];
+  initialCluster: readonly RestoreClusterMember[];
   /** Cluster token of the new cluster. */
   token: string;
   /** This member's peer URL. */
@@ -86,4 +95,26 @@ export function snapshotRestoreCommand(input: SnapshotRestoreInput): SnapshotRes
     ...(bump > 0 ? [`--bump-revision=${bump}`, '--mark-compacted'] : []),
   ];
   return { tool, path: `${input.binDir}/${tool}`, args, env: tool === 'etcdctl' ? { ETCDCTL_API: '3' } : {} };
+}
+
+/**
+ * For the first start of members restored from one snapshot: the env settings (on top of the member's env
+ * file) that skip etcd's initial corruption check, or undefined when the file does not turn it on. Every
+ * member holds the same restored data, so there is nothing to compare — and members starting together each
+ * wait for the others' hashes until a 7 s timeout (etcd 3.6 with the `InitialCorruptCheck` gate, ~14 s per
+ * start measured here). The check still runs at every later start.
+ *
+ * @example
+ * ```ts
+ * restoreStartEnv('ETCD_FEATURE_GATES="InitialCorruptCheck=true"\n'); // { ETCD_FEATURE_GATES: 'InitialCorruptCheck=false' }
+ * ```
+ */
+export function restoreStartEnv(envText: string): Record<string, string> | undefined {
+  const env = parseEnvFile(envText);
+  const gates = env['ETCD_FEATURE_GATES'];
+  if (gates !== undefined && /(^|,)InitialCorruptCheck=true($|,)/.test(gates)) {
+    return { ETCD_FEATURE_GATES: gates.replace(/(^|,)InitialCorruptCheck=true(?=$|,)/, '$1InitialCorruptCheck=false') };
+  }
+  if (env['ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK'] === 'true') return { ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK: 'false' };
+  return undefined;
 }

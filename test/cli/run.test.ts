@@ -60,6 +60,22 @@ describe('etcd-kit CLI', () => {
     expect(res.stderr).toContain('members[0].host');
   });
 
+  it('snapshot restore and recover: required options, and a damaged snapshot refused with exit 2 before any host', async () => {
+    const spec = join(dir, 'restore.yaml');
+    // 10.255.255.1 answers nothing: reaching it would fail with another code, after a timeout
+    writeFileSync(join(dir, 'id_restore'), 'placeholder');
+    writeFileSync(spec, ['members:', '  - { name: etcd01, host: 10.255.255.1 }', 'ssh: { privateKeyPath: ./id_restore }', 'etcd: { binDir: /usr/bin }', 'pki: { dir: ./restore-pki }'].join('\n'));
+    expect((await cli('snapshot', 'restore', '-f', spec)).stderr).toMatch(/--from/);
+    expect((await cli('recover', '-f', spec)).stderr).toMatch(/--from/);
+    const damaged = join(dir, 'damaged.db');
+    writeFileSync(damaged, Buffer.alloc(4096, 7));
+    const started = Date.now();
+    const res = await cli('snapshot', 'restore', '-f', spec, '--from', damaged);
+    expect(res.code).toBe(EXIT.invalid);
+    expect(res.stderr).toContain('SNAPSHOT_INVALID');
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
   it('reports YAML syntax errors as INVALID_SPEC', async () => {
     const spec = join(dir, 'syntax.yaml');
     writeFileSync(spec, 'members: [\n');

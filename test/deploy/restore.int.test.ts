@@ -92,6 +92,8 @@ describe('restoreEtcdCluster on etcd 3.6', () => {
       expect(m.movedAside).toMatch(/^\/var\/lib\/etcd\.before-restore-\d{8}T\d{6}Z$/);
       expect((await tb.exec(i, `ls ${m.movedAside}/member`)).stdout).toMatch(/snap/);
       expect((await tb.exec(i, 'stat -c "%U %a" /var/lib/etcd')).stdout.trim()).toBe('etcd 700');
+      // the first start's env override is gone: the next start reads only the env file (corruption check on)
+      expect((await tb.exec(i, 'ls /run/systemd/system/etcd.service.d/ /run/etcd-kit/ 2>&1 || true')).stdout).not.toContain('once');
     }
     // the members are new members of a new cluster, and a deploy of the same spec changes nothing
     expect(new Set(result.members.map((m) => m.memberId)).size).toBe(3);

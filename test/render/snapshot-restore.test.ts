@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { restoreCanBumpRevision, snapshotRestoreCommand } from '../../src/render/index.js';
+import { restoreCanBumpRevision, restoreStartEnv, snapshotRestoreCommand } from '../../src/render/index.js';
 import { expectInvalid } from './expect-invalid.js';
 
 const base = {
@@ -57,5 +57,17 @@ describe('snapshotRestoreCommand', () => {
     expectInvalid(() => snapshotRestoreCommand({ ...base, etcdVersion: '3.6.14', bumpRevision: -1, markCompacted: true }), 'bumpRevision');
     expectInvalid(() => snapshotRestoreCommand({ ...base, etcdVersion: '3.6.14', bumpRevision: 1.5, markCompacted: true }), 'bumpRevision');
     expectInvalid(() => snapshotRestoreCommand({ ...base, etcdVersion: 'latest' }), 'etcdVersion');
+  });
+});
+
+describe('restoreStartEnv', () => {
+  it('turns the initial corruption check off for the first start only where the env file turns it on', () => {
+    expect(restoreStartEnv('ETCD_NAME="a"\nETCD_FEATURE_GATES="InitialCorruptCheck=true"\n')).toEqual({ ETCD_FEATURE_GATES: 'InitialCorruptCheck=false' });
+    expect(restoreStartEnv('ETCD_FEATURE_GATES="CompactHashCheck=true,InitialCorruptCheck=true,TxnModeWriteWithSharedBuffer=true"\n')).toEqual({
+      ETCD_FEATURE_GATES: 'CompactHashCheck=true,InitialCorruptCheck=false,TxnModeWriteWithSharedBuffer=true',
+    });
+    expect(restoreStartEnv('ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK="true"\n')).toEqual({ ETCD_EXPERIMENTAL_INITIAL_CORRUPT_CHECK: 'false' });
+    expect(restoreStartEnv('ETCD_FEATURE_GATES="InitialCorruptCheck=false"\n')).toBeUndefined();
+    expect(restoreStartEnv('ETCD_NAME="a"\n')).toBeUndefined();
   });
 });
