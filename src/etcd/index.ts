@@ -28,6 +28,7 @@ export type {
 } from './options.js';
 export type { EtcdVersionInfo } from './versions.js';
 export { type SaveSnapshotOptions, type SnapshotResult, saveSnapshot } from './snapshot.js';
+export { type SaveSnapshotToDirOptions, type SnapshotDirResult, saveSnapshotToDir } from './snapshot-dir.js';
 export {
   type CaIdentity,
   caIdentity,
