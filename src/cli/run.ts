@@ -18,6 +18,7 @@ import {
   inspectCertificate,
   loadClusterSpecFile,
   pkiPaths,
+  readPkiClient,
   readPkiDir,
   removeEtcdMember,
   resetEtcdCluster,
@@ -85,12 +86,19 @@ async function withProgress<T>(io: CliIo, json: boolean, fn: (progress: { onProg
   }
 }
 
-function clientTls(pkiDir: string, client: string) {
-  return readPkiDir(pkiDir).then((pki) => {
-    const cert = pki.clients[client];
-    if (!cert) throw new EtcdKitError('INVALID_ARGUMENT', `no client certificate '${client}' in ${pkiDir}`, { field: 'client' });
-    return { caPem: pki.ca.certPem, certPem: cert.certPem, keyPem: cert.keyPem };
-  });
+/** ca.crt and the client's pair only: a backup job's PKI dir needs neither ca.key nor the members' keys. */
+async function clientTls(pkiDir: string, client: string) {
+  const paths = pkiPaths(pkiDir);
+  const { cert, key } = paths.client(client);
+  try {
+    return await readPkiClient(pkiDir, client);
+  } catch (err) {
+    const path = err instanceof EtcdKitError ? (err.details as { path?: string } | undefined)?.path : undefined;
+    if (err instanceof EtcdKitError && err.code === 'PKI_IO' && (path === cert || path === key) && !existsSync(path)) {
+      throw new EtcdKitError('INVALID_ARGUMENT', `no client certificate '${client}' in ${pkiDir}`, { field: 'client', cause: err });
+    }
+    throw err;
+  }
 }
 
 interface AccessOptions {
