@@ -4,8 +4,9 @@
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT, runCli } from '../../src/cli/run.js';
 import { createEtcdClient, type SnapshotDirResult, saveSnapshotToDir } from '../../src/etcd/index.js';
 import { isEtcdKitError } from '../../src/errors.js';
 import { freePorts, type LocalCluster, runEtcdctl, startLocalCluster } from '../helpers/local-cluster.js';
@@ -121,6 +122,40 @@ describe('saveSnapshotToDir', () => {
     const later = await saveSnapshotToDir({ endpoints: cluster.endpoints, tls: cluster.tls, dir: dir(), keep: 2, prefix: 'prod', now });
     expect(later.path).toBe(join(dir(), 'prod-20261201T120000Z-2.db'));
     expect(later.pruned).toEqual([join(dir(), 'prod-20261201T110000Z.db'), join(dir(), 'prod-20261201T120000Z.db')]);
+  });
+
+  it('the CLI does it from a PKI dir holding only ca.crt and the admin pair (the backup user of docs/backups.md); --json names file, sha256, pruned', async () => {
+    const pkiDir = join(root, 'backup-pki');
+    await mkdir(join(pkiDir, 'clients'), { recursive: true, mode: 0o700 });
+    await copyFile(join(cluster.pkiDir, 'ca.crt'), join(pkiDir, 'ca.crt'));
+    await copyFile(join(cluster.pkiDir, 'clients/admin.crt'), join(pkiDir, 'clients/admin.crt'));
+    await copyFile(join(cluster.pkiDir, 'clients/admin.key'), join(pkiDir, 'clients/admin.key'));
+    const cliDir = join(root, 'cli-backups');
+    let stdout = '';
+    let stderr = '';
+    const io = {
+      stdout: (t: string) => {
+        stdout += t;
+      },
+      stderr: (t: string) => {
+        stderr += t;
+      },
+      isTTY: false,
+    };
+    const args = ['snapshot', 'save', '--endpoints', cluster.endpoints.join(','), '--pki-dir', pkiDir, '--prefix', 'cli', '--dir', cliDir, '--keep', '1', '--json'];
+    expect(await runCli(['node', 'etcd-kit', ...args], io), stderr).toBe(EXIT.ok);
+    const first = JSON.parse(stdout) as { file: string; sha256: string; bytes: number; pruned: string[] };
+    expect(first.file).toMatch(/\/cli-\d{8}T\d{6}Z\.db$/);
+    expect(first.pruned).toEqual([]);
+    stdout = '';
+    // A second run in the same second would get a -1 suffix; wait past it so the names differ by time.
+    await new Promise((r) => setTimeout(r, 1100));
+    expect(await runCli(['node', 'etcd-kit', ...args], io), stderr).toBe(EXIT.ok);
+    const second = JSON.parse(stdout) as { file: string; sha256: string; bytes: number; revision?: string; pruned: string[] };
+    expect(second.pruned).toEqual([first.file]);
+    expect(second.bytes).toBe((await stat(second.file)).size);
+    expect((await readdir(cliDir)).sort()).toEqual([basename(second.file), `${basename(second.file)}.sha256`]);
+    expect((await sha256sumCheck(cliDir, `${basename(second.file)}.sha256`)).code).toBe(0);
   });
 
   it('a failed save (no endpoint serves) deletes nothing', async () => {
