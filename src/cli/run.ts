@@ -18,6 +18,7 @@ import {
   inspectCertificate,
   loadClusterSpecFile,
   pkiPaths,
+  readPkiClient,
   readPkiDir,
   recoverEtcdCluster,
   removeEtcdMember,
@@ -25,6 +26,7 @@ import {
   type RestoreResult,
   restoreEtcdCluster,
   saveSnapshot,
+  saveSnapshotToDir,
 } from '../index.js';
 import { formatBytes, formatHealth, table } from './format.js';
 import { liveProgress, plainProgress, type ProgressView } from './progress.js';
@@ -87,12 +89,19 @@ async function withProgress<T>(io: CliIo, json: boolean, fn: (progress: { onProg
   }
 }
 
-function clientTls(pkiDir: string, client: string) {
-  return readPkiDir(pkiDir).then((pki) => {
-    const cert = pki.clients[client];
-    if (!cert) throw new EtcdKitError('INVALID_ARGUMENT', `no client certificate '${client}' in ${pkiDir}`, { field: 'client' });
-    return { caPem: pki.ca.certPem, certPem: cert.certPem, keyPem: cert.keyPem };
-  });
+/** ca.crt and the client's pair only: a backup job's PKI dir needs neither ca.key nor the members' keys. */
+async function clientTls(pkiDir: string, client: string) {
+  const paths = pkiPaths(pkiDir);
+  const { cert, key } = paths.client(client);
+  try {
+    return await readPkiClient(pkiDir, client);
+  } catch (err) {
+    const path = err instanceof EtcdKitError ? (err.details as { path?: string } | undefined)?.path : undefined;
+    if (err instanceof EtcdKitError && err.code === 'PKI_IO' && (path === cert || path === key) && !existsSync(path)) {
+      throw new EtcdKitError('INVALID_ARGUMENT', `no client certificate '${client}' in ${pkiDir}`, { field: 'client', cause: err });
+    }
+    throw err;
+  }
 }
 
 interface AccessOptions {
@@ -227,11 +236,34 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
 
   const snapshot = program.command('snapshot').description('backups of the key space');
   accessOptions(snapshot.command('save').description('save a snapshot (etcdctl snapshot restore reads it), mode 0600'))
-    .option('-o, --output <file>', 'snapshot file (default: etcd-snapshot-<cluster>-<UTC time>.db)')
+    .addOption(new Option('-o, --output <file>', 'snapshot file (default: etcd-snapshot-<cluster>-<UTC time>.db)').conflicts('dir'))
+    .option('--dir <dir>', 'backup directory (created 0700): <prefix>-<UTC yyyymmddThhmmssZ>.db plus its .sha256 file')
+    .option('--keep <n>', 'with --dir: keep the newest n snapshots of the prefix, delete older ones once the new one is complete')
+    .option('--prefix <name>', 'with --dir: file name prefix (default: etcd-snapshot-<cluster>)')
     .addOption(new Option('--timeout <ms>', 'longest transfer from one member, in ms').default(300_000).argParser(Number))
     .option('--json', 'machine-readable output')
-    .action(async (opts: AccessOptions & { output?: string; timeout: number; json?: boolean }) => {
+    .action(async (opts: AccessOptions & { output?: string; dir?: string; keep?: string; prefix?: string; timeout: number; json?: boolean }) => {
+      if (opts.dir === undefined && (opts.keep !== undefined || opts.prefix !== undefined)) {
+        throw new EtcdKitError('INVALID_ARGUMENT', `${opts.keep !== undefined ? '--keep' : '--prefix'} needs --dir`, { field: opts.keep !== undefined ? 'keep' : 'prefix' });
+      }
+      const keep = opts.keep === undefined ? undefined : /^\d+$/.test(opts.keep) ? Number(opts.keep) : Number.NaN;
+      if (keep !== undefined && !(Number.isInteger(keep) && keep >= 1)) {
+        throw new EtcdKitError('INVALID_ARGUMENT', `--keep: must be an integer ≥ 1 (got ${opts.keep})`, { field: 'keep' });
+      }
       const { endpoints, tls, name } = await clusterAccess('snapshot save', opts);
+      if (opts.dir !== undefined) {
+        const prefix = opts.prefix ?? `etcd-snapshot-${name ?? 'cluster'}`;
+        const snap = await saveSnapshotToDir({ endpoints, tls, dir: opts.dir, prefix, timeoutMs: opts.timeout, ...(keep === undefined ? {} : { keep }) });
+        if (opts.json) {
+          const skipped = snap.skipped.map((s) => ({ endpoint: s.endpoint, code: s.error.code, message: s.error.message }));
+          io.stdout(`${JSON.stringify({ file: snap.path, ...snap, skipped }, null, 2)}\n`);
+          return;
+        }
+        for (const s of snap.skipped) io.stderr(`skipped ${s.endpoint}: ${s.error.message}\n`);
+        io.stdout(`saved ${snap.path} (${(snap.bytes / 1e6).toFixed(1)} MB from ${snap.endpoint}, ${snap.durationMs.toFixed(0)} ms)\nsha256 ${snap.sha256} (${snap.sha256File})\n`);
+        for (const p of snap.pruned) io.stdout(`deleted ${p}\n`);
+        return;
+      }
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
       const path = opts.output ?? `etcd-snapshot-${name ?? 'cluster'}-${stamp}.db`;
       const snap = await saveSnapshot({ endpoints, tls, path, timeoutMs: opts.timeout });

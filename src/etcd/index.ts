@@ -30,6 +30,7 @@ export type { EtcdVersionInfo } from './versions.js';
 export { type SaveSnapshotOptions, type SnapshotResult, saveSnapshot } from './snapshot.js';
 export { type ReadSnapshotFileOptions, readSnapshotFile, type SnapshotFile } from './snapshot-file.js';
 export { type ClusterIdentity, readClusterIdentity } from './cluster-identity.js';
+export { type SaveSnapshotToDirOptions, type SnapshotDirResult, saveSnapshotToDir } from './snapshot-dir.js';
 export {
   type CaIdentity,
   caIdentity,

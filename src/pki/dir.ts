@@ -254,6 +254,35 @@ async function listDir(path: string): Promise<{ name: string; isDirectory: boole
   }
 }
 
+/** A client's credentials read by {@link readPkiClient}: what `EtcdTlsOptions` takes. */
+export interface PkiClientCredentials {
+  /** `ca.crt`, PEM. */
+  caPem: string;
+  /** `clients/<name>.crt`, PEM. */
+  certPem: string;
+  /** `clients/<name>.key`, PEM. */
+  keyPem: string;
+}
+
+/**
+ * Reads only what a client of the cluster needs from a PKI dir: `ca.crt`, `clients/<name>.crt` and
+ * `clients/<name>.key`, checked as {@link readPkiDir} checks them (the key belongs to the certificate, the
+ * certificate was issued by the CA, the key is not readable by group/others). Unlike readPkiDir it needs
+ * neither `ca.key` nor the members' keys, so a backup job can run from a dir holding those three files only.
+ *
+ * @throws EtcdKitError PKI_IO (missing/unreadable file, `details.path`), PKI_INSECURE_PERMISSIONS,
+ * PKI_MALFORMED_PEM, PKI_KEY_MISMATCH, PKI_CHAIN_INVALID; `field` is the file path relative to `dir`.
+ */
+export async function readPkiClient(dir: string, name: string, opts: ReadPkiDirOptions = {}): Promise<PkiClientCredentials> {
+  const reader: Reader = { dir, fixPermissions: opts.fixPermissions ?? false };
+  const paths = pkiPaths(dir);
+  const client = paths.client(name);
+  const caPem = await readText(paths.caCert);
+  const pair = { certPem: await readText(client.cert), keyPem: await readKey(reader, client.key) };
+  checkLeaf(reader, loadCertificate(caPem, 'ca.crt').x509, pair, client.cert, client.key);
+  return { caPem, ...pair };
+}
+
 /** Checks one leaf pair against the CA; errors name the file relative to the PKI dir. */
 function checkLeaf(reader: Reader, ca: X509Certificate, pair: IssuedCertificate, certPath: string, keyPath: string): void {
   const certField = relative(reader.dir, certPath);

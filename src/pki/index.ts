@@ -25,9 +25,11 @@ export {
   type ClientPaths,
   type MemberPaths,
   PKI_FILE_MODES,
+  type PkiClientCredentials,
   type PkiPaths,
   type ReadPkiDirOptions,
   pkiPaths,
+  readPkiClient,
   readPkiDir,
   writePkiDir,
 } from './dir.js';

@@ -1,11 +1,11 @@
 // The CLI without hosts: argument handling, exit codes, init, pki create/inspect, and refusing bad specs
 // before anything is touched. Deploy/health on real hosts are in deploy.int.test.ts.
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT, runCli } from '../../src/cli/run.js';
-import { readPkiDir } from '../../src/index.js';
+import { createClusterPki, readPkiDir, writePkiDir } from '../../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'etcd-kit-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -133,5 +133,36 @@ describe('etcd-kit CLI', () => {
     const res = await cli('health');
     expect(res.code).toBe(EXIT.invalid);
     expect(res.stderr).toMatch(/needs -f/);
+  });
+  it('snapshot save --dir: -o with it, --keep without it, or a --keep that is not an integer ≥ 1 is a usage error (exit 2), nothing created', async () => {
+    const backups = join(dir, 'backups');
+    const both = await cli('snapshot', 'save', '--endpoints', 'https://127.0.0.1:1', '--pki-dir', dir, '--dir', backups, '-o', 'x.db');
+    expect(both.code).toBe(EXIT.invalid);
+    expect(both.stderr).toMatch(/'-o, --output <file>' cannot be used with option '--dir <dir>'/);
+    const keepAlone = await cli('snapshot', 'save', '--endpoints', 'https://127.0.0.1:1', '--pki-dir', dir, '--keep', '3');
+    expect(keepAlone.code).toBe(EXIT.invalid);
+    expect(keepAlone.stderr).toContain('error [INVALID_ARGUMENT] at keep: --keep needs --dir');
+    for (const bad of ['0', '-1', '1.5', 'two', '']) {
+      const res = await cli('snapshot', 'save', '--endpoints', 'https://127.0.0.1:1', '--pki-dir', dir, '--dir', backups, '--keep', bad);
+      expect(res.code, bad).toBe(EXIT.invalid);
+      expect(res.stderr, bad).toContain('at keep: --keep: must be an integer ≥ 1');
+    }
+    expect(existsSync(backups)).toBe(false);
+    expect((await cli('snapshot', 'save', '--help')).stdout).toMatch(/--dir <dir>[\s\S]*--keep <n>[\s\S]*--prefix <name>/);
+  });
+  it('commands that talk to a cluster need only ca.crt and the client pair from --pki-dir; an unknown --client is exit 2', async () => {
+    const pkiDir = join(dir, 'client-only-pki');
+    await writePkiDir(pkiDir, await createClusterPki({ keyAlgorithm: 'ecdsa-p256', members: [{ name: 'etcd01', hosts: ['127.0.0.1'] }] }));
+    rmSync(join(pkiDir, 'ca.key'));
+    rmSync(join(pkiDir, 'members'), { recursive: true });
+    const unknown = await cli('snapshot', 'save', '--endpoints', 'https://127.0.0.1:1', '--pki-dir', pkiDir, '--client', 'nope', '--dir', join(dir, 'b1'));
+    expect(unknown.code).toBe(EXIT.invalid);
+    expect(unknown.stderr).toContain(`error [INVALID_ARGUMENT] at client: no client certificate 'nope' in ${pkiDir}`);
+    // The admin pair is enough: the run gets as far as the (closed) endpoint.
+    const backups = join(dir, 'b2');
+    const res = await cli('snapshot', 'save', '--endpoints', 'https://127.0.0.1:1', '--pki-dir', pkiDir, '--dir', backups, '--keep', '2', '--timeout', '3000');
+    expect(res.code, res.stderr).toBe(EXIT.failed);
+    expect(res.stderr).toContain('error [ETCD_UNREACHABLE]');
+    expect(readdirSync(backups)).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
 // (checksum verified, cached), deploy, idempotent re-run, plan and health — on real testbed hosts.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -183,6 +183,20 @@ describe('etcd-kit CLI on real hosts, binaries by URL', () => {
     expect(createHash('sha256').update(readFileSync(join(work, result.path))).digest('hex')).toBe(result.sha256);
     // Without -f or --endpoints/--pki-dir: a usage error, exit 2.
     expect((await cli('snapshot', 'save')).code).toBe(2);
+    // Scheduled backups: timestamped names in a 0700 dir, a .sha256 sha256sum accepts, keep 1 deletes the older.
+    const first = JSON.parse((await cli('snapshot', 'save', '-f', join(work, 'cluster.yaml'), '--dir', 'backups', '--keep', '1', '--json')).stdout) as { file: string };
+    expect(first.file).toMatch(/^backups\/etcd-snapshot-.+-\d{8}T\d{6}Z(-\d+)?\.db$/);
+    expect(statSync(join(work, 'backups')).mode & 0o777).toBe(0o700);
+    const second = await cli('snapshot', 'save', '-f', join(work, 'cluster.yaml'), '--dir', 'backups', '--keep', '1', '--json');
+    expect(second.code, second.stderr).toBe(0);
+    const kept = JSON.parse(second.stdout) as { file: string; pruned: string[] };
+    expect(kept.pruned).toEqual([first.file]);
+    expect(readdirSync(join(work, 'backups')).sort()).toEqual([basename(kept.file), `${basename(kept.file)}.sha256`]);
+    const check = await new Promise<number>((resolve) =>
+      execFile('sha256sum', ['-c', `${basename(kept.file)}.sha256`], { cwd: join(work, 'backups') }, (err) => resolve(err ? 1 : 0)),
+    );
+    expect(check).toBe(0);
+    expect((await cli('snapshot', 'save', '-f', join(work, 'cluster.yaml'), '--dir', 'backups', '-o', 'x.db')).code).toBe(2);
   });
 
   it('defrag defragments the three members one at a time and prints their sizes', async () => {

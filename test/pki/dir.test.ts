@@ -7,6 +7,7 @@ import {
   PKI_FILE_MODES,
   createClusterPki,
   pkiPaths,
+  readPkiClient,
   readPkiDir,
   writePkiDir,
 } from '../../src/pki/index.js';
@@ -210,5 +211,40 @@ describe('readPkiDir', () => {
     expect(await readPkiDir(dir, { fixPermissions: true })).toEqual(pki);
     expect(await mode(key)).toBe(0o600);
     expect(await mode(pkiPaths(dir).caKey)).toBe(0o600);
+  });
+});
+
+describe('readPkiClient', () => {
+  /** A dir holding only ca.crt and the admin pair (what a backup job needs), as writePkiDir wrote them. */
+  async function clientOnlyDir(): Promise<string> {
+    const dir = await freshDir();
+    const paths = pkiPaths(dir);
+    await unlink(paths.caKey);
+    await rm(paths.membersDir, { recursive: true });
+    await unlink(paths.client('kube-apiserver').key);
+    return dir;
+  }
+
+  it("reads ca.crt and one client's pair from a dir without ca.key or member keys", async () => {
+    const dir = await clientOnlyDir();
+    expect(await readPkiClient(dir, 'admin')).toEqual({ caPem: pki.ca.certPem, certPem: pki.clients.admin!.certPem, keyPem: pki.clients.admin!.keyPem });
+    // readPkiDir needs the whole PKI.
+    await expectPkiError(readPkiDir(dir), 'PKI_IO');
+  });
+
+  it('checks what it reads: missing file, group-readable key, key of another cert, cert of another CA', async () => {
+    const missing = await clientOnlyDir();
+    await expectPkiError(readPkiClient(missing, 'kube-apiserver'), 'PKI_IO');
+    const open = await clientOnlyDir();
+    await chmod(pkiPaths(open).client('admin').key, 0o640);
+    await expectPkiError(readPkiClient(open, 'admin'), 'PKI_INSECURE_PERMISSIONS', 'clients/admin.key');
+    const swapped = await clientOnlyDir();
+    await writeFile(pkiPaths(swapped).client('admin').key, pki.members.etcd01!.peer.keyPem, { mode: 0o600 });
+    await expectPkiError(readPkiClient(swapped, 'admin'), 'PKI_KEY_MISMATCH', 'clients/admin.key');
+    const other = await createClusterPki({ keyAlgorithm: 'ecdsa-p256', members: [{ name: 'etcd01', hosts: ['10.0.0.1'] }] });
+    const foreign = await clientOnlyDir();
+    await writeFile(pkiPaths(foreign).client('admin').cert, other.clients.admin!.certPem);
+    await writeFile(pkiPaths(foreign).client('admin').key, other.clients.admin!.keyPem, { mode: 0o600 });
+    await expectPkiError(readPkiClient(foreign, 'admin'), 'PKI_CHAIN_INVALID', 'clients/admin.crt');
   });
 });
