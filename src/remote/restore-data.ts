@@ -55,6 +55,8 @@ export interface UploadedSnapshot {
   path: string;
   /** Bytes sent. */
   bytesSent: number;
+  /** Its SHA-256 was checked on the host after the upload (the restore does not hash it again). */
+  checked: boolean;
 }
 
 /**
@@ -64,8 +66,15 @@ export interface UploadedSnapshot {
 export async function uploadSnapshot(target: RemoteHost, snapshot: SnapshotBytes, options: RemoteCallOptions & { label?: string } = {}): Promise<UploadedSnapshot> {
   return withConnection(target, options, async (conn) => {
     const staged = await stageFiles(conn, [{ path: options.label ?? 'snapshot', ...snapshot }], options.signal ? { signal: options.signal } : {});
-    return { path: `${staged.dir}/${snapshot.sha256}`, bytesSent: staged.bytesSent };
+    const path = `${staged.dir}/${snapshot.sha256}`;
+    // Checked right away, while etcd still serves: the restore itself then needs no second pass.
+    await conn.run(`${checkLine(snapshot.sha256, path)}\n`, { label: 'check the uploaded snapshot', privileged: false, ...(options.signal ? { signal: options.signal } : {}) });
+    return { path, bytesSent: staged.bytesSent, checked: true };
   });
+}
+
+function checkLine(sha256: string, path: string): string {
+  return `printf '%s  %s\\n' ${shellQuote(sha256)} ${shellQuote(path)} | sha256sum -c --status || { echo 'the uploaded snapshot does not match its checksum' >&2; exit ${RESTORE_HASH_MISMATCH_EXIT}; }`;
 }
 
 /** What {@link restoreMemberData} did. */
@@ -87,6 +96,8 @@ export function restoreDataScript(input: {
   command: SnapshotRestoreCommand;
   owner: string;
   aside: string;
+  /** The upload was checked already: no second hash pass inside the downtime. Default: false. */
+  checked?: boolean;
 }): string {
   const q = shellQuote;
   const d = q(input.dataDir);
@@ -94,7 +105,7 @@ export function restoreDataScript(input: {
   return [
     'set -eu',
     'export LC_ALL=C',
-    `printf '%s  %s\\n' ${q(input.sha256)} ${q(input.snapshotPath)} | sha256sum -c --status || { echo 'the uploaded snapshot does not match its checksum' >&2; exit ${RESTORE_HASH_MISMATCH_EXIT}; }`,
+    ...(input.checked ? [] : [checkLine(input.sha256, input.snapshotPath)]),
     `rm -rf -- ${q(input.newDir)}`,
     // The tool's chatter goes to stderr: on failure it is the error message.
     `(cd / && ${env.length > 0 ? `env ${env.join(' ')} ` : ''}${q(input.command.path)} ${shellArgs(input.command.args)}) >&2`,
@@ -137,6 +148,7 @@ export async function restoreMemberData(target: RemoteHost, options: RestoreData
       command: options.command(paths),
       owner: `${options.bundle.serviceUser}:${options.bundle.serviceGroup}`,
       aside: `${layout.dataDir}.before-restore-${options.stamp}`,
+      checked: staged.checked,
     });
     const result = await conn.run(script, { label: 'snapshot restore', privileged: true, ...(options.signal ? { signal: options.signal } : {}) });
     const line = result.stdout.split('\n').find((l) => l.startsWith('@aside '));
