@@ -204,6 +204,21 @@ export async function writePkiDir(dir: string, pki: ClusterPki): Promise<void> {
   await Promise.all(dirs.map(syncDir));
 }
 
+/**
+ * Makes `<dir>/ca-bundle.crt` a copy of `ca.crt` when it is missing or differs, so clients can always point
+ * at the bundle (PKI dirs written before the bundle existed get one). During a CA rotation the bundle
+ * belongs to the rotation and is left alone. Resolves to true when it wrote the file.
+ * @throws EtcdKitError PKI_IO (`details.path`), PKI_ROTATION_STATE_INVALID (damaged `rotation.json`).
+ */
+export async function ensureCaBundle(dir: string): Promise<boolean> {
+  const paths = pkiPaths(dir);
+  if (isRotating(await readCaRotationState(dir))) return false;
+  const ca = await readText(paths.caCert);
+  if ((await readTextIfExists(paths.caBundle)) === ca) return false;
+  await writeFileAtomic(paths.caBundle, ca, CERT_FILE_MODE);
+  return true;
+}
+
 /** Options of {@link readPkiDir}. */
 export interface ReadPkiDirOptions {
   /**

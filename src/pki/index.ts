@@ -29,12 +29,14 @@ export {
   type PkiDirRotation,
   type PkiPaths,
   type ReadPkiDirOptions,
+  ensureCaBundle,
   pkiPaths,
   readPkiDir,
   writePkiDir,
 } from './dir.js';
 export { type VerifyCertificateOptions, type VerifyResult, keyMatchesCert, verifyCertificate } from './verify.js';
 export { inspectCertificate } from './inspect.js';
+export { type PkiDirCertificate, type PkiDirCertificateRole, type PkiDirInspection, inspectPkiDir } from './inspect-dir.js';
 export {
   CA_ROTATION_PHASES,
   type CaRotationPhase,

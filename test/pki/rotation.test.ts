@@ -15,6 +15,7 @@ import {
   concatPem,
   createClusterPki,
   inspectCertificate,
+  inspectPkiDir,
   markCaRotationMemberDone,
   memberTrustedCaPem,
   nextCaRotationStep,
@@ -178,6 +179,12 @@ describe('a whole rotation, RSA-2048 → ECDSA-P256', () => {
     expect(read.rotation).toMatchObject({ state: begun, caBundlePem: bundle, next: { certPem: newCa } });
     expect(read.members).toEqual(rsa.members);
     for (const leaf of leaves(read)) expect(trustedBy(leaf, bundle)).toBe(true);
+    const inspected = await inspectPkiDir(dir);
+    expect(inspected.rotation).toEqual(begun);
+    expect(inspected.certificates.slice(0, 2).map((c) => [c.role, c.file, c.fingerprint256])).toEqual([
+      ['ca', paths.caCert, fp(oldCa)],
+      ['next-ca', paths.caNextCert, fp(newCa)],
+    ]);
 
     // Idempotent: no second CA; a different algorithm mid-rotation is refused.
     expect(await beginCaRotation(dir)).toEqual(begun);
@@ -249,6 +256,12 @@ describe('a whole rotation, RSA-2048 → ECDSA-P256', () => {
     expect(read.rotation).toBeUndefined();
     expect(leaves(read)).toEqual(newLeaves);
     for (const leaf of newLeaves) expect(verifyCertificate(leaf, newCa).valid).toBe(true);
+    const after = await inspectPkiDir(dir);
+    expect(after.rotation).toEqual(done);
+    expect(after.certificates.filter((c) => c.role.endsWith('ca')).map((c) => [c.role, c.fingerprint256])).toEqual([
+      ['ca', fp(newCa)],
+      ['retired-ca', fp(oldCa)],
+    ]);
     expect(await advanceCaRotation(dir, { members: MEMBERS })).toEqual(done); // finished: nothing more
     expect(await resumeCaRotation(dir)).toEqual(done);
     await expectPkiError(markCaRotationMemberDone(dir, 'drop-old', 'etcd01'), 'CA_ROTATION_OUT_OF_ORDER');
