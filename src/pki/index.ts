@@ -65,7 +65,9 @@ export {
   type BeginCaRotationOptions,
   advanceCaRotation,
   beginCaRotation,
+  leafSigningCa,
   markCaRotationMemberDone,
+  memberTrustedCa,
   resumeCaRotation,
   retiredCaDirName,
 } from './rotation.js';

@@ -8,7 +8,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import { EtcdKitError } from '../errors.js';
-import { listPkiNames, pkiPaths, readCaPair, readPkiDir } from './dir.js';
+import { type PkiDirContents, listPkiNames, pkiPaths, readCaPair, readPkiDir } from './dir.js';
 import { CERT_FILE_MODE, KEY_FILE_MODE, makeDir, readText, readTextIfExists, removeFile, syncDir, writeFileAtomic } from './files.js';
 import { inspectCertificate } from './inspect.js';
 import { createCA, signClientCert, signPeerCert, signServerCert } from './issue.js';
@@ -18,7 +18,9 @@ import {
   type CaRotationRolledPhase,
   type CaRotationState,
   caBundlePem,
+  caRotationRules,
   isRotating,
+  memberTrustedCaPem,
   nextCaRotationStep,
   readCaRotationState,
   writeCaRotationState,
@@ -340,4 +342,21 @@ export async function advanceCaRotation(dir: string, opts: AdvanceCaRotationOpti
     return finish(dir, finishing, now);
   }
   return converge(dir, await writeCaRotationState(dir, { ...state, phase: step.to }, now), now);
+}
+
+/**
+ * The CA to sign any leaf with right now, for a PKI dir read by {@link readPkiDir}: `ca.crt` without a
+ * rotation and in `trust-both`, the new CA (`ca.next.*`) from `new-leaves` on. Pure.
+ */
+export function leafSigningCa(pki: PkiDirContents): CertificateAuthority {
+  return pki.rotation && caRotationRules(pki.rotation.state.phase).leafSigner === 'new' ? pki.rotation.next : pki.ca;
+}
+
+/**
+ * The trusted-CA file content every member gets right now (`--trusted-ca-file`, `--peer-trusted-ca-file`):
+ * `ca.crt` without a rotation, old + new in `trust-both` and `new-leaves`, the new CA alone in `drop-old`. Pure.
+ */
+export function memberTrustedCa(pki: PkiDirContents): string {
+  if (!pki.rotation) return pki.ca.certPem;
+  return memberTrustedCaPem(pki.rotation.state.phase, { oldCaPem: pki.ca.certPem, newCaPem: pki.rotation.next.certPem });
 }

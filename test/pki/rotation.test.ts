@@ -16,6 +16,8 @@ import {
   createClusterPki,
   inspectCertificate,
   inspectPkiDir,
+  leafSigningCa,
+  memberTrustedCa,
   markCaRotationMemberDone,
   memberTrustedCaPem,
   nextCaRotationStep,
@@ -177,6 +179,8 @@ describe('a whole rotation, RSA-2048 → ECDSA-P256', () => {
     expect(bundle).toBe(concatPem([oldCa, newCa]));
     let read = await readPkiDir(dir);
     expect(read.rotation).toMatchObject({ state: begun, caBundlePem: bundle, next: { certPem: newCa } });
+    expect(memberTrustedCa(read)).toBe(bundle);
+    expect(leafSigningCa(read)).toEqual(rsa.ca); // nothing new-CA signed may be shipped before everyone trusts it
     expect(read.members).toEqual(rsa.members);
     for (const leaf of leaves(read)) expect(trustedBy(leaf, bundle)).toBe(true);
     const inspected = await inspectPkiDir(dir);
@@ -207,6 +211,8 @@ describe('a whole rotation, RSA-2048 → ECDSA-P256', () => {
     expect(leafPhase.phase).toBe('new-leaves');
     read = await readPkiDir(dir);
     expect(await readFile(paths.caBundle, 'utf8')).toBe(bundle);
+    expect(memberTrustedCa(read)).toBe(bundle);
+    expect(leafSigningCa(read).certPem).toBe(newCa);
     for (const [name, member] of Object.entries(read.members)) {
       for (const kind of ['server', 'peer'] as const) {
         const before = inspectCertificate(rsa.members[name]![kind].certPem);
@@ -234,6 +240,7 @@ describe('a whole rotation, RSA-2048 → ECDSA-P256', () => {
     expect(dropPhase.phase).toBe('drop-old');
     read = await readPkiDir(dir);
     expect(memberTrustedCaPem(dropPhase.phase, { oldCaPem: read.ca.certPem, newCaPem: read.rotation!.next.certPem })).toBe(newCa);
+    expect(memberTrustedCa(read)).toBe(newCa);
     expect(await readFile(paths.caBundle, 'utf8')).toBe(bundle);
     const newLeaves = leaves(read);
 
@@ -254,6 +261,8 @@ describe('a whole rotation, RSA-2048 → ECDSA-P256', () => {
     expect((await readdir(dir)).sort()).toEqual(['ca-bundle.crt', 'ca.crt', 'ca.key', 'clients', 'members', 'retired', 'rotation.json']);
     read = await readPkiDir(dir);
     expect(read.rotation).toBeUndefined();
+    expect(memberTrustedCa(read)).toBe(newCa);
+    expect(leafSigningCa(read).certPem).toBe(newCa);
     expect(leaves(read)).toEqual(newLeaves);
     for (const leaf of newLeaves) expect(verifyCertificate(leaf, newCa).valid).toBe(true);
     const after = await inspectPkiDir(dir);
