@@ -27,6 +27,14 @@ export type EtcdKitErrorCode =
   | 'PKI_NOT_A_CA'
   | 'PKI_IO'
   | 'PKI_INSECURE_PERMISSIONS'
+  // The CA rotation record `<pki dir>/rotation.json` is damaged or does not match the PKI dir's CA files,
+  // or a rotation stopped while finishing (resumeCaRotation completes it); field `rotation.json`,
+  // `details: { path, reason }`.
+  | 'PKI_ROTATION_STATE_INVALID'
+  // A CA rotation step asked for out of order: advancing before every member completed the phase, marking
+  // a member in a phase the rotation is not in, or a step when no rotation is under way;
+  // `details: { phase, pending? }`.
+  | 'CA_ROTATION_OUT_OF_ORDER'
   // Renderers
   | 'RENDER_INVALID_INPUT'
   // SSH / remote hosts
@@ -64,6 +72,10 @@ export type EtcdKitErrorCode =
   // changes and before the PKI dir is written, naming the members and both CA fingerprints
   // (`details: { pkiDir, pkiCa, createdCa, members }`).
   | 'CA_MISMATCH'
+  // The PKI dir is in the middle of a CA rotation: a deploy (or `pki create`) would issue leaves with the
+  // wrong CA or ship the wrong trust, so it refuses before any host changes and before the PKI dir is
+  // written; finish the rotation first. `details: { pkiDir, phase, startedAt }`.
+  | 'CA_ROTATION_IN_PROGRESS'
   // A change to the membership that is not safe now (replacing a failed member while another member is
   // down, two at once, or without a quorum of the others): raised before any host changes, naming the
   // member, with `details: { rule, ... }`. Not ETCD_NO_QUORUM: the cluster may well have quorum; the

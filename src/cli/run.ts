@@ -15,11 +15,11 @@ import {
   EtcdKitError,
   ensureClusterPki,
   formatPlan,
-  inspectCertificate,
+  inspectPkiDir,
+  type PkiDirCertificate,
   loadClusterSpecFile,
   pkiPaths,
   readPkiClient,
-  readPkiDir,
   recoverEtcdCluster,
   removeEtcdMember,
   resetEtcdCluster,
@@ -416,19 +416,11 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--json', 'machine-readable output')
     .option('--warn-days <days>', `exit ${EXIT.certExpiring} when a certificate expires within this many days`, Number)
     .action(async (opts: { dir: string; json?: boolean; warnDays?: number }) => {
-      const read = await readPkiDir(opts.dir);
-      const paths = pkiPaths(opts.dir);
-      const certs: [string, string][] = [
-        [paths.caCert, read.ca.certPem],
-        ...Object.entries(read.members).flatMap(([name, m]): [string, string][] => [
-          [paths.member(name).serverCert, m.server.certPem],
-          [paths.member(name).peerCert, m.peer.certPem],
-        ]),
-        ...Object.entries(read.clients).map(([name, c]): [string, string] => [paths.client(name).cert, c.certPem]),
-      ];
-      const infos = certs.map(([file, pem]) => ({ file, ...inspectCertificate(pem) }));
+      const { certificates: infos, rotation } = await inspectPkiDir(opts.dir);
       if (opts.json) io.stdout(`${JSON.stringify(infos, null, 2)}\n`);
       else {
+        const usage = (i: PkiDirCertificate) =>
+          i.role === 'ca' ? 'CA' : i.role === 'next-ca' ? 'CA (next)' : i.role === 'retired-ca' ? 'CA (retired)' : i.extendedKeyUsage.join('+');
         io.stdout(
           `${table(
             ['FILE', 'SUBJECT', 'SANS', 'USAGE', 'EXPIRES', 'DAYS LEFT'],
@@ -436,19 +428,27 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
               i.file,
               i.subject.commonName ?? '',
               [...i.sans.ip, ...i.sans.dns].join(',') || '-',
-              i.isCA ? 'CA' : i.extendedKeyUsage.join('+'),
+              usage(i),
               i.notAfter.toISOString().slice(0, 10),
               String(i.daysLeft),
             ]),
           )}\n`,
         );
+        if (rotation && rotation.phase !== 'done') {
+          const done = rotation.membersDone[rotation.phase];
+          io.stdout(`CA rotation in progress since ${rotation.startedAt}: phase ${rotation.phase}, members done with it: ${done.join(', ') || 'none'}\n`);
+        } else if (rotation) {
+          io.stdout(`last CA rotation finished ${rotation.finishedAt}; the old CA is kept in ${rotation.retiredDir}\n`);
+        }
       }
-      if (opts.warnDays !== undefined && infos.some((i) => i.daysLeft < opts.warnDays!)) setExit(EXIT.certExpiring);
+      // Retired CAs may expire without harm: they sign nothing any more.
+      const live = infos.filter((i) => i.role !== 'retired-ca');
+      if (opts.warnDays !== undefined && live.some((i) => i.daysLeft < opts.warnDays!)) setExit(EXIT.certExpiring);
     });
   return program;
 }
 
-const INVALID_INPUT: ReadonlySet<string> = new Set(['INVALID_SPEC', 'INVALID_ARGUMENT', 'VERSION_CHANGE_REFUSED', 'UNSAFE_CHANGE', 'CA_MISMATCH', 'SNAPSHOT_INVALID', 'RENDER_INVALID_INPUT']);
+const INVALID_INPUT: ReadonlySet<string> = new Set(['INVALID_SPEC', 'INVALID_ARGUMENT', 'VERSION_CHANGE_REFUSED', 'UNSAFE_CHANGE', 'CA_MISMATCH', 'CA_ROTATION_IN_PROGRESS', 'SNAPSHOT_INVALID', 'RENDER_INVALID_INPUT']);
 
 /** Exit code for an error: bad input (a refused version change included: raised before any change) is 2, everything else 1. */
 export function exitCodeFor(err: unknown): number {

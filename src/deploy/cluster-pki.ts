@@ -7,8 +7,12 @@ import { isIP } from 'node:net';
 import { EtcdKitError } from '../errors.js';
 import type { EtcdTlsOptions } from '../etcd/index.js';
 import {
+  type CaRotationState,
   type ClusterPki,
   createClusterPki,
+  ensureCaBundle,
+  isRotating,
+  readCaRotationState,
   PKI_DEFAULTS,
   pkiPaths,
   inspectCertificate,
@@ -68,12 +72,28 @@ function memberNeedsCerts(pki: ClusterPki, member: ResolvedMember, soon: (certPe
 }
 
 /**
+ * The refusal of a deploy (or `pki create`) on a PKI dir in the middle of a CA rotation, or undefined when
+ * none is under way. A deploy then would issue leaves with the wrong CA and ship members a trust that the
+ * rotation's phase does not allow; it must never undo the rotation either. Pure.
+ */
+export function caRotationRefusal(pkiDir: string, state: CaRotationState | undefined): EtcdKitError | undefined {
+  if (!isRotating(state)) return undefined;
+  return new EtcdKitError(
+    'CA_ROTATION_IN_PROGRESS',
+    `${pkiDir} is in the middle of a CA rotation (phase ${state.phase}, started ${state.startedAt}); finish it first (etcd-kit pki rotate-ca) and deploy again`,
+    { field: 'pki.dir', details: { pkiDir, phase: state.phase, startedAt: state.startedAt } },
+  );
+}
+
+/**
  * Makes the PKI dir at `spec.pki.dir` complete for `spec`. With `persist: false` (dry runs) nothing is
  * written and a missing PKI is generated in memory only.
  */
 export async function ensureClusterPki(spec: ClusterSpec, options: { persist?: boolean } = {}): Promise<PkiOutcome> {
   const persist = options.persist ?? true;
   const dir = spec.pki.dir;
+  const refusal = caRotationRefusal(dir, await readCaRotationState(dir));
+  if (refusal) throw refusal;
   if (!existsSync(pkiPaths(dir).caCert)) {
     const pki = await createClusterPki({
       members: spec.members.map((m) => ({ name: m.name, hosts: m.certHosts })),
@@ -93,7 +113,10 @@ export async function ensureClusterPki(spec: ClusterSpec, options: { persist?: b
   const soon = (certPem: string) => expiresSoon(certPem, caDaysLeft, spec.pki.renewBeforeDays);
   const stale = spec.members.filter((m) => memberNeedsCerts(pki, m, soon));
   const missingClients = spec.pki.clients.filter((c) => !pki.clients[c] || soon(pki.clients[c].certPem));
-  if (stale.length === 0 && missingClients.length === 0) return { pki, createdCa: false, issuedMembers: [], issuedClients: [], warnings };
+  if (stale.length === 0 && missingClients.length === 0) {
+    if (persist) await ensureCaBundle(dir);
+    return { pki, createdCa: false, issuedMembers: [], issuedClients: [], warnings };
+  }
 
   const [fresh, clients] = await Promise.all([
     stale.length > 0
@@ -117,4 +140,5 @@ export async function ensureClusterPki(spec: ClusterSpec, options: { persist?: b
  */
 export async function persistClusterPki(dir: string, outcome: PkiOutcome): Promise<void> {
   if (outcome.createdCa || outcome.issuedMembers.length > 0 || outcome.issuedClients.length > 0) await writePkiDir(dir, outcome.pki);
+  else await ensureCaBundle(dir); // a PKI dir from before ca-bundle.crt existed gets one
 }

@@ -2,21 +2,37 @@
  * The PKI directory on the controller: layout, atomic writes with tight modes, and a validating reader.
  * @module
  */
-import { type X509Certificate, randomBytes } from 'node:crypto';
-import { chmod, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join, relative } from 'node:path';
+import type { X509Certificate } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { EtcdKitError } from '../errors.js';
 import { parseCertificateDer } from './certificate-parse.js';
+import {
+  CERT_FILE_MODE,
+  DIR_MODE,
+  KEY_FILE_MODE,
+  ioError,
+  makeDir,
+  readKeyFile,
+  readText,
+  readTextIfExists,
+  syncDir,
+  writeFileAtomic,
+} from './files.js';
 import { SAFE_NAME, checkSafeName } from './options.js';
 import { loadCertificate, loadPrivateKey } from './pem.js';
-import type { ClusterPki, IssuedCertificate } from './types.js';
+import {
+  type CaRotationState,
+  ROTATION_STATE_FILE,
+  type RotationCa,
+  caBundlePem,
+  caRotationRules,
+  isRotating,
+  readCaRotationState,
+} from './rotation-state.js';
+import type { CertificateAuthority, ClusterPki, IssuedCertificate } from './types.js';
 
-/** Mode of private key files: owner read/write only. */
-export const KEY_FILE_MODE = 0o600;
-/** Mode of certificate files: public data. */
-export const CERT_FILE_MODE = 0o644;
-/** Mode of every directory of the PKI dir. */
-export const DIR_MODE = 0o700;
+export { CERT_FILE_MODE, DIR_MODE, KEY_FILE_MODE } from './files.js';
 
 /** File modes {@link writePkiDir} sets: keys 0600, certificates 0644, directories 0700. */
 export const PKI_FILE_MODES = Object.freeze({
@@ -58,6 +74,19 @@ export interface PkiPaths {
   caCert: string;
   /** `<dir>/ca.key`: stays on the controller, never shipped to a member. */
   caKey: string;
+  /**
+   * `<dir>/ca-bundle.crt`: every CA a client must trust right now (the CA alone, or old + new during a CA
+   * rotation). Point clients (etcdctl `--cacert`, kube-apiserver `--etcd-cafile`) here.
+   */
+  caBundle: string;
+  /** `<dir>/ca.next.crt`: the new CA during a CA rotation. */
+  caNextCert: string;
+  /** `<dir>/ca.next.key`: its key (0600) during a CA rotation. */
+  caNextKey: string;
+  /** `<dir>/rotation.json`: the record of a CA rotation (0600), see {@link CaRotationState}. */
+  rotationState: string;
+  /** `<dir>/retired`: one folder per retired CA, `<UTC stamp>-<fingerprint prefix>/ca.crt` and `ca.key`. */
+  retiredDir: string;
   /** `<dir>/members` */
   membersDir: string;
   /** `<dir>/clients` */
@@ -83,6 +112,11 @@ export function pkiPaths(dir: string): PkiPaths {
     root: dir,
     caCert: join(dir, 'ca.crt'),
     caKey: join(dir, 'ca.key'),
+    caBundle: join(dir, 'ca-bundle.crt'),
+    caNextCert: join(dir, 'ca.next.crt'),
+    caNextKey: join(dir, 'ca.next.key'),
+    rotationState: join(dir, ROTATION_STATE_FILE),
+    retiredDir: join(dir, 'retired'),
     membersDir,
     clientsDir,
     member(name) {
@@ -100,43 +134,6 @@ export function pkiPaths(dir: string): PkiPaths {
       return { cert: `${base}.crt`, key: `${base}.key` };
     },
   };
-}
-
-const ioError = (message: string, path: string, cause?: unknown) =>
-  new EtcdKitError('PKI_IO', `${message}: ${path}`, { details: { path }, cause });
-
-async function makeDir(path: string): Promise<void> {
-  try {
-    await mkdir(path, { recursive: true, mode: DIR_MODE });
-    await chmod(path, DIR_MODE); // mkdir's mode is masked by umask and ignored for existing dirs
-  } catch (cause) {
-    throw ioError('cannot create directory', path, cause);
-  }
-}
-
-/** Writes `data` to a temporary file beside `path` with `mode` (umask-proof), fsyncs it, renames it over `path`. */
-async function writeFileAtomic(path: string, data: string, mode: number): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const handle = await open(temp, 'wx', mode);
-    try {
-      await handle.chmod(mode);
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (cause) {
-    await unlink(temp).catch(() => {});
-    throw ioError('cannot write file', path, cause);
-  }
-}
-
-async function syncDir(path: string): Promise<void> {
-  const handle = await open(path, 'r').catch(() => undefined);
-  await handle?.sync().catch(() => {}); // best effort: some filesystems refuse fsync on directories
-  await handle?.close();
 }
 
 /** Refuses to write a private key into a world-readable .crt file because of swapped fields. */
@@ -158,6 +155,7 @@ function checkPemKinds(pair: IssuedCertificate, field: string): void {
  * <dir>/                     0700
  *   ca.crt                   0644  CA certificate
  *   ca.key                   0600  CA private key (stays on the controller)
+ *   ca-bundle.crt            0644  CAs clients trust: = ca.crt (old + new during a CA rotation)
  *   members/<name>/          0700
  *     server.crt, server.key        client-listener cert (--cert-file / --key-file)
  *     peer.crt,   peer.key          peer-listener cert (--peer-cert-file / --peer-key-file)
@@ -168,6 +166,9 @@ function checkPemKinds(pair: IssuedCertificate, field: string): void {
  * Keys are 0600, certificates 0644, directories 0700 regardless of umask. Each file is written to a
  * temporary file in the same directory, fsynced and renamed into place, so a crash never leaves a
  * half-written key; existing files are replaced, files not in `pki` are left alone.
+ *
+ * `ca-bundle.crt` is written as a copy of `ca.crt`, except while a CA rotation is under way
+ * (`rotation.json`, see {@link beginCaRotation}): the rotation owns the bundle then and it is left alone.
  *
  * @throws EtcdKitError PKI_IO (with `details.path`), PKI_INVALID_INPUT for unsafe member/client names,
  * PKI_MALFORMED_PEM when a certPem/keyPem does not hold what its name says.
@@ -198,8 +199,24 @@ export async function writePkiDir(dir: string, pki: ClusterPki): Promise<void> {
 
   const dirs = [dir, paths.membersDir, paths.clientsDir, ...memberDirs];
   for (const path of dirs) await makeDir(path);
+  if (!isRotating(await readCaRotationState(dir))) files.push({ path: paths.caBundle, data: pki.ca.certPem, mode: CERT_FILE_MODE });
   await Promise.all(files.map((file) => writeFileAtomic(file.path, file.data, file.mode)));
   await Promise.all(dirs.map(syncDir));
+}
+
+/**
+ * Makes `<dir>/ca-bundle.crt` a copy of `ca.crt` when it is missing or differs, so clients can always point
+ * at the bundle (PKI dirs written before the bundle existed get one). During a CA rotation the bundle
+ * belongs to the rotation and is left alone. Resolves to true when it wrote the file.
+ * @throws EtcdKitError PKI_IO (`details.path`), PKI_ROTATION_STATE_INVALID (damaged `rotation.json`).
+ */
+export async function ensureCaBundle(dir: string): Promise<boolean> {
+  const paths = pkiPaths(dir);
+  if (isRotating(await readCaRotationState(dir))) return false;
+  const ca = await readText(paths.caCert);
+  if ((await readTextIfExists(paths.caBundle)) === ca) return false;
+  await writeFileAtomic(paths.caBundle, ca, CERT_FILE_MODE);
+  return true;
 }
 
 /** Options of {@link readPkiDir}. */
@@ -216,33 +233,7 @@ interface Reader {
   fixPermissions: boolean;
 }
 
-async function readText(path: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (cause) {
-    const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
-    throw ioError(missing ? 'missing file' : 'cannot read file', path, cause);
-  }
-}
-
-async function readKey(reader: Reader, path: string): Promise<string> {
-  const text = await readText(path);
-  const mode = (await stat(path)).mode & 0o777;
-  if ((mode & 0o077) !== 0) {
-    if (!reader.fixPermissions) {
-      const octal = `0${mode.toString(8)}`;
-      throw new EtcdKitError(
-        'PKI_INSECURE_PERMISSIONS',
-        `private key ${path} is accessible by group/others (mode ${octal}); run chmod 600 or pass fixPermissions`,
-        { field: relative(reader.dir, path), details: { path, mode: octal } },
-      );
-    }
-    await chmod(path, KEY_FILE_MODE).catch((cause) => {
-      throw ioError('cannot chmod key file', path, cause);
-    });
-  }
-  return text;
-}
+const readKey = (reader: Reader, path: string) => readKeyFile(path, reader.dir, reader.fixPermissions);
 
 async function listDir(path: string): Promise<{ name: string; isDirectory: boolean }[]> {
   try {
@@ -256,7 +247,7 @@ async function listDir(path: string): Promise<{ name: string; isDirectory: boole
 
 /** A client's credentials read by {@link readPkiClient}: what `EtcdTlsOptions` takes. */
 export interface PkiClientCredentials {
-  /** `ca.crt`, PEM. */
+  /** The CAs to trust, PEM: `ca.crt`, plus the next CA during a rotation (what `ca-bundle.crt` holds). */
   caPem: string;
   /** `clients/<name>.crt`, PEM. */
   certPem: string;
@@ -278,13 +269,25 @@ export async function readPkiClient(dir: string, name: string, opts: ReadPkiDirO
   const paths = pkiPaths(dir);
   const client = paths.client(name);
   const caPem = await readText(paths.caCert);
+  // Mid-rotation the client pair may come from the next CA already, and a client must trust both.
+  const nextPem = await readTextIfExists(paths.caNextCert);
+  const issuers: AcceptedIssuer[] = [
+    { x509: loadCertificate(caPem, 'ca.crt').x509, file: 'ca.crt' },
+    ...(nextPem ? [{ x509: loadCertificate(nextPem, 'ca.next.crt').x509, file: 'ca.next.crt' }] : []),
+  ];
   const pair = { certPem: await readText(client.cert), keyPem: await readKey(reader, client.key) };
-  checkLeaf(reader, loadCertificate(caPem, 'ca.crt').x509, pair, client.cert, client.key);
-  return { caPem, ...pair };
+  checkLeaf(reader, issuers, pair, client.cert, client.key);
+  return { caPem: nextPem ? `${caPem.trimEnd()}\n${nextPem}` : caPem, ...pair };
 }
 
-/** Checks one leaf pair against the CA; errors name the file relative to the PKI dir. */
-function checkLeaf(reader: Reader, ca: X509Certificate, pair: IssuedCertificate, certPath: string, keyPath: string): void {
+/** A CA a leaf may be issued by, with the file it lives in (for messages). */
+interface AcceptedIssuer {
+  x509: X509Certificate;
+  file: string;
+}
+
+/** Checks one leaf pair against the accepted CAs; errors name the file relative to the PKI dir. */
+function checkLeaf(reader: Reader, issuers: AcceptedIssuer[], pair: IssuedCertificate, certPath: string, keyPath: string): void {
   const certField = relative(reader.dir, certPath);
   const keyField = relative(reader.dir, keyPath);
   const cert = loadCertificate(pair.certPem, certField).x509;
@@ -295,13 +298,68 @@ function checkLeaf(reader: Reader, ca: X509Certificate, pair: IssuedCertificate,
       details: { path: keyPath },
     });
   }
-  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
-    throw new EtcdKitError('PKI_CHAIN_INVALID', `${certPath} was not issued by the CA in ca.crt`, {
+  if (!issuers.some((ca) => cert.checkIssued(ca.x509) && cert.verify(ca.x509.publicKey))) {
+    const names = issuers.map((ca) => ca.file).join(' or ');
+    throw new EtcdKitError('PKI_CHAIN_INVALID', `${certPath} was not issued by the CA in ${names}`, {
       field: certField,
       details: { path: certPath },
     });
   }
 }
+
+/** Reads and checks a CA pair: a CA certificate whose key belongs to it. */
+async function readCa(reader: Reader, certPath: string, keyPath: string): Promise<{ ca: CertificateAuthority; x509: X509Certificate }> {
+  const certField = relative(reader.dir, certPath);
+  const keyField = relative(reader.dir, keyPath);
+  const ca = { certPem: await readText(certPath), keyPem: await readKey(reader, keyPath) };
+  const caCert = loadCertificate(ca.certPem, certField);
+  if (!parseCertificateDer(caCert.der).basicConstraints?.isCA) {
+    throw new EtcdKitError('PKI_NOT_A_CA', `${certPath} is not a CA certificate`, { field: certField, details: { path: certPath } });
+  }
+  if (!caCert.x509.checkPrivateKey(loadPrivateKey(ca.keyPem, keyField))) {
+    throw new EtcdKitError('PKI_KEY_MISMATCH', `${keyPath} does not belong to ${certPath}`, { field: keyField, details: { path: keyPath } });
+  }
+  return { ca, x509: caCert.x509 };
+}
+
+/**
+ * Reads and checks one CA pair of the PKI dir (`ca.crt`/`ca.key` or `ca.next.*`), without looking at leaves.
+ * Internal: used by the CA rotation.
+ */
+export function readCaPair(dir: string, certPath: string, keyPath: string): Promise<{ ca: CertificateAuthority; x509: X509Certificate }> {
+  return readCa({ dir, fixPermissions: false }, certPath, keyPath);
+}
+
+/** Names of the members (directories under `members/`) and clients (`clients/<name>.crt`) in the PKI dir. Internal. */
+export async function listPkiNames(dir: string): Promise<{ members: string[]; clients: string[] }> {
+  const paths = pkiPaths(dir);
+  const members = (await listDir(paths.membersDir)).filter((e) => e.isDirectory && SAFE_NAME.test(e.name)).map((e) => e.name);
+  const clients = new Set<string>();
+  for (const entry of await listDir(paths.clientsDir)) {
+    const match = /^(.+)\.(crt|key)$/.exec(entry.name);
+    if (!entry.isDirectory && match && SAFE_NAME.test(match[1]!)) clients.add(match[1]!);
+  }
+  return { members, clients: [...clients].sort() };
+}
+
+/** A CA rotation under way, as {@link readPkiDir} sees it. */
+export interface PkiDirRotation {
+  /** The rotation record (`rotation.json`); its phase is never `done` here. */
+  state: CaRotationState;
+  /** The new CA: `ca.next.crt` / `ca.next.key`. */
+  next: CertificateAuthority;
+  /** The content of `ca-bundle.crt` (what it should hold for the phase, when the file is missing). */
+  caBundlePem: string;
+}
+
+/** What {@link readPkiDir} returns: the cluster PKI, plus the CA rotation when one is under way. */
+export interface PkiDirContents extends ClusterPki {
+  /** Absent when no CA rotation is under way (none began, or the last one is done). */
+  rotation?: PkiDirRotation;
+}
+
+const stateMismatch = (path: string, reason: string) =>
+  new EtcdKitError('PKI_ROTATION_STATE_INVALID', `${path}: ${reason}`, { field: ROTATION_STATE_FILE, details: { path, reason } });
 
 /**
  * Reads a PKI dir written by {@link writePkiDir} and checks it: the CA certificate is a CA and `ca.key`
@@ -310,34 +368,52 @@ function checkLeaf(reader: Reader, ca: X509Certificate, pair: IssuedCertificate,
  * readable to be renewed): use {@link verifyCertificate} or {@link inspectCertificate}.
  * Missing `members/` or `clients/` directories mean none; files outside the layout are ignored.
  *
+ * During a CA rotation (`rotation.json` with a phase other than `done`) it also reads and checks the new
+ * CA (`ca.next.crt`/`ca.next.key`), checks both fingerprints against the record, and returns them as
+ * `rotation`; leaves must then be issued by the CA(s) the phase allows ({@link caRotationRules}
+ * `leafIssuers`: the old CA in `trust-both`, either in `new-leaves`, the new one in `drop-old`).
+ * Without a rotation the result has no `rotation` and everything is as before rotations existed.
+ *
  * @throws EtcdKitError PKI_IO (missing/unreadable file, `details.path`), PKI_INSECURE_PERMISSIONS (key file
  * readable by group/others), PKI_MALFORMED_PEM, PKI_NOT_A_CA, PKI_KEY_MISMATCH, PKI_CHAIN_INVALID; `field`
- * is the file path relative to `dir`, e.g. `members/etcd01/peer.key`.
+ * is the file path relative to `dir`, e.g. `members/etcd01/peer.key`. PKI_ROTATION_STATE_INVALID for a
+ * damaged `rotation.json`, one whose fingerprints do not match the CA files, or a rotation interrupted
+ * while finishing (run {@link resumeCaRotation}).
  */
-export async function readPkiDir(dir: string, opts: ReadPkiDirOptions = {}): Promise<ClusterPki> {
+export async function readPkiDir(dir: string, opts: ReadPkiDirOptions = {}): Promise<PkiDirContents> {
   const reader: Reader = { dir, fixPermissions: opts.fixPermissions ?? false };
   const paths = pkiPaths(dir);
-  const ca = { certPem: await readText(paths.caCert), keyPem: await readKey(reader, paths.caKey) };
-  const caCert = loadCertificate(ca.certPem, 'ca.crt');
-  if (!parseCertificateDer(caCert.der).basicConstraints?.isCA) {
-    throw new EtcdKitError('PKI_NOT_A_CA', `${paths.caCert} is not a CA certificate`, {
-      field: 'ca.crt',
-      details: { path: paths.caCert },
-    });
+  const state = await readCaRotationState(dir);
+  const rotating = isRotating(state);
+  if (rotating && state.retiredDir !== undefined) {
+    throw stateMismatch(paths.rotationState, 'the CA rotation stopped while finishing; run it again (resumeCaRotation) to complete it');
   }
-  if (!caCert.x509.checkPrivateKey(loadPrivateKey(ca.keyPem, 'ca.key'))) {
-    throw new EtcdKitError('PKI_KEY_MISMATCH', `${paths.caKey} does not belong to ${paths.caCert}`, {
-      field: 'ca.key',
-      details: { path: paths.caKey },
-    });
+  const current = await readCa(reader, paths.caCert, paths.caKey);
+  const ca = current.ca;
+  let rotation: PkiDirRotation | undefined;
+  let issuers: AcceptedIssuer[] = [{ x509: current.x509, file: 'ca.crt' }];
+  if (rotating) {
+    const next = await readCa(reader, paths.caNextCert, paths.caNextKey);
+    if (current.x509.fingerprint256 !== state.oldCaFingerprint256) {
+      throw stateMismatch(paths.rotationState, `ca.crt is not the CA the rotation replaces (${state.oldCaFingerprint256})`);
+    }
+    if (next.x509.fingerprint256 !== state.newCaFingerprint256) {
+      throw stateMismatch(paths.rotationState, `ca.next.crt is not the rotation's new CA (${state.newCaFingerprint256})`);
+    }
+    const bundle = (await readTextIfExists(paths.caBundle)) ?? caBundlePem(state.phase, { oldCaPem: ca.certPem, newCaPem: next.ca.certPem });
+    rotation = { state, next: next.ca, caBundlePem: bundle };
+    const byRole: Record<RotationCa, AcceptedIssuer> = {
+      old: issuers[0]!,
+      new: { x509: next.x509, file: 'ca.next.crt' },
+    };
+    issuers = caRotationRules(state.phase).leafIssuers.map((which) => byRole[which]);
   }
 
   const readPair = async (certPath: string, keyPath: string): Promise<IssuedCertificate> => {
     const pair = { certPem: await readText(certPath), keyPem: await readKey(reader, keyPath) };
-    checkLeaf(reader, caCert.x509, pair, certPath, keyPath);
+    checkLeaf(reader, issuers, pair, certPath, keyPath);
     return pair;
   };
-
   const members: ClusterPki['members'] = {};
   for (const entry of await listDir(paths.membersDir)) {
     if (!entry.isDirectory || !SAFE_NAME.test(entry.name)) continue;
@@ -358,5 +434,5 @@ export async function readPkiDir(dir: string, opts: ReadPkiDirOptions = {}): Pro
     const cp = paths.client(name);
     clients[name] = await readPair(cp.cert, cp.key);
   }
-  return { ca, members, clients };
+  return rotation ? { ca, members, clients, rotation } : { ca, members, clients };
 }

@@ -26,8 +26,11 @@ export {
   type MemberPaths,
   PKI_FILE_MODES,
   type PkiClientCredentials,
+  type PkiDirContents,
+  type PkiDirRotation,
   type PkiPaths,
   type ReadPkiDirOptions,
+  ensureCaBundle,
   pkiPaths,
   readPkiClient,
   readPkiDir,
@@ -35,5 +38,40 @@ export {
 } from './dir.js';
 export { type VerifyCertificateOptions, type VerifyResult, keyMatchesCert, verifyCertificate } from './verify.js';
 export { inspectCertificate } from './inspect.js';
+export { type PkiDirCertificate, type PkiDirCertificateRole, type PkiDirInspection, inspectPkiDir } from './inspect-dir.js';
+export {
+  CA_ROTATION_PHASES,
+  type CaRotationPhase,
+  type CaRotationRolledPhase,
+  type CaRotationRules,
+  type CaRotationState,
+  type CaRotationAdvanceStep,
+  type CaRotationDoneStep,
+  type CaRotationMemberStep,
+  type CaRotationStep,
+  type RotationCa,
+  type RotationCaPems,
+  ROTATION_STATE_FILE,
+  caBundlePem,
+  caRotationRules,
+  concatPem,
+  isRotating,
+  memberTrustedCaPem,
+  nextCaRotationStep,
+  parseCaRotationState,
+  readCaRotationState,
+  writeCaRotationState,
+} from './rotation-state.js';
+export {
+  type AdvanceCaRotationOptions,
+  type BeginCaRotationOptions,
+  advanceCaRotation,
+  beginCaRotation,
+  leafSigningCa,
+  markCaRotationMemberDone,
+  memberTrustedCa,
+  resumeCaRotation,
+  retiredCaDirName,
+} from './rotation.js';
 export { KEY_ALGORITHMS, isKeyAlgorithm } from './keys.js';
 export { PKI_DEFAULTS } from './options.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT, runCli } from '../../src/cli/run.js';
-import { createClusterPki, readPkiDir, writePkiDir } from '../../src/index.js';
+import { advanceCaRotation, beginCaRotation, createClusterPki, markCaRotationMemberDone, readPkiDir, writePkiDir } from '../../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'etcd-kit-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -164,5 +164,41 @@ describe('etcd-kit CLI', () => {
     expect(res.code, res.stderr).toBe(EXIT.failed);
     expect(res.stderr).toContain('error [ETCD_UNREACHABLE]');
     expect(readdirSync(backups)).toEqual([]);
+  });
+});
+
+describe('pki inspect and pki create around a CA rotation', () => {
+  it('shows the next CA during a rotation, the retired one after; pki create refuses mid-rotation with exit 2', async () => {
+    const key = join(dir, 'id_rot');
+    writeFileSync(key, 'placeholder');
+    const spec = join(dir, 'rot.yaml');
+    writeFileSync(
+      spec,
+      ['members:', '  - { name: etcd01, host: 10.0.0.11 }', 'ssh: { privateKeyPath: ./id_rot }', 'etcd: { binDir: /usr/bin }', 'pki: { dir: ./rot-pki }'].join('\n'),
+    );
+    expect((await cli('pki', 'create', '-f', spec)).code).toBe(EXIT.ok);
+    const pkiDir = join(dir, 'rot-pki');
+    await beginCaRotation(pkiDir, { keyAlgorithm: 'ecdsa-p384' });
+
+    const during = await cli('pki', 'inspect', '-d', pkiDir);
+    expect(during.stdout).toMatch(/ca\.next\.crt\s+etcd-ca\s+-\s+CA \(next\)/);
+    expect(during.stdout).toMatch(/CA rotation in progress since .*: phase trust-both, members done with it: none/);
+    const json = JSON.parse((await cli('pki', 'inspect', '-d', pkiDir, '--json')).stdout) as { role: string; keyAlgorithm: string }[];
+    expect(json.map((c) => c.role)).toEqual(['ca', 'next-ca', 'server', 'peer', 'client', 'client']);
+    expect(json[1]!.keyAlgorithm).toBe('ecdsa-p384');
+
+    const refused = await cli('pki', 'create', '-f', spec);
+    expect(refused.code).toBe(EXIT.invalid);
+    expect(refused.stderr).toMatch(/CA_ROTATION_IN_PROGRESS.*phase trust-both/);
+
+    for (const phase of ['trust-both', 'new-leaves', 'drop-old'] as const) {
+      await markCaRotationMemberDone(pkiDir, phase, 'etcd01');
+      await advanceCaRotation(pkiDir, { members: ['etcd01'] });
+    }
+    const after = await cli('pki', 'inspect', '-d', pkiDir);
+    expect(after.stdout).toMatch(/retired\/\d{8}T\d{6}Z-[0-9a-f]{8}\/ca\.crt\s+etcd-ca\s+-\s+CA \(retired\)/);
+    expect(after.stdout).toMatch(/last CA rotation finished .*; the old CA is kept in retired\//);
+    expect(after.stdout).not.toMatch(/ca\.next\.crt/);
+    expect((await cli('pki', 'create', '-f', spec)).stdout).toMatch(/nothing to issue/);
   });
 });

@@ -1,12 +1,25 @@
 // ensureClusterPki: create once, then reuse; issue only what is missing, moved or about to expire, and
 // never loop on a CA that is itself near its end.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ensureClusterPki } from '../../src/deploy/cluster-pki.js';
+import { caRotationRefusal, ensureClusterPki } from '../../src/deploy/cluster-pki.js';
 import { resolveClusterSpec } from '../../src/deploy/validate-spec.js';
-import { createCA, createClusterPki, inspectCertificate, readPkiDir, signClientCert, signServerCert, writePkiDir } from '../../src/index.js';
+import {
+  type CaRotationState,
+  EtcdKitError,
+  advanceCaRotation,
+  beginCaRotation,
+  createCA,
+  createClusterPki,
+  inspectCertificate,
+  markCaRotationMemberDone,
+  readPkiDir,
+  signClientCert,
+  signServerCert,
+  writePkiDir,
+} from '../../src/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'etcd-kit-cluster-pki-'));
 const key = join(root, 'id_test');
@@ -82,5 +95,43 @@ describe('ensureClusterPki', () => {
     expect(outcome.issuedMembers).toEqual([]);
     expect(outcome.issuedClients).toEqual([]);
     expect(outcome.warnings[0]).toMatch(/CA .* expires in 1\d days/);
+  });
+});
+
+describe('ensureClusterPki and CA rotations', () => {
+  it('refuses a PKI dir mid-rotation (CA_ROTATION_IN_PROGRESS, before writing anything), works again once done', async () => {
+    n++;
+    const spec = specFor(three);
+    const created = await ensureClusterPki(spec);
+    const dir = spec.pki.dir;
+    expect(readFileSync(join(dir, 'ca-bundle.crt'), 'utf8')).toBe(created.pki.ca.certPem);
+    rmSync(join(dir, 'ca-bundle.crt'));
+    await ensureClusterPki(spec); // a PKI dir from before the bundle gets one
+    expect(readFileSync(join(dir, 'ca-bundle.crt'), 'utf8')).toBe(created.pki.ca.certPem);
+
+    const state = await beginCaRotation(dir);
+    const files = readdirSync(dir, { recursive: true }).map(String).sort();
+    for (const persist of [true, false]) {
+      const error = await ensureClusterPki(specFor([...three, ['etcd04', '10.0.0.14']]), { persist }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(EtcdKitError);
+      expect(error).toMatchObject({ code: 'CA_ROTATION_IN_PROGRESS', field: 'pki.dir', details: { pkiDir: dir, phase: 'trust-both', startedAt: state.startedAt } });
+    }
+    expect(readdirSync(dir, { recursive: true }).map(String).sort()).toEqual(files);
+
+    const members = three.map(([name]) => name);
+    for (const phase of ['trust-both', 'new-leaves', 'drop-old'] as const) {
+      for (const m of members) await markCaRotationMemberDone(dir, phase, m);
+      await advanceCaRotation(dir, { members });
+    }
+    const after = await ensureClusterPki(spec);
+    expect(after).toMatchObject({ createdCa: false, issuedMembers: [], issuedClients: [] });
+    expect(after.pki.ca.certPem).toBe(readFileSync(join(dir, 'ca.crt'), 'utf8'));
+    expect(after.pki.ca.certPem).not.toBe(created.pki.ca.certPem);
+  });
+
+  it('caRotationRefusal is undefined without a rotation or after one', () => {
+    expect(caRotationRefusal('/pki', undefined)).toBeUndefined();
+    expect(caRotationRefusal('/pki', { phase: 'done' } as CaRotationState)).toBeUndefined();
+    expect(caRotationRefusal('/pki', { phase: 'drop-old', startedAt: 'x' } as CaRotationState)?.code).toBe('CA_ROTATION_IN_PROGRESS');
   });
 });

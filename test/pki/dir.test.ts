@@ -78,7 +78,7 @@ describe('writePkiDir', () => {
       expect(await mode(d)).toBe(0o700);
     }
     const keys = [paths.caKey, paths.client('admin').key, paths.client('kube-apiserver').key];
-    const certs = [paths.caCert, paths.client('admin').cert, paths.client('kube-apiserver').cert];
+    const certs = [paths.caCert, paths.caBundle, paths.client('admin').cert, paths.client('kube-apiserver').cert];
     for (const name of ['etcd01', 'etcd02']) {
       const m = paths.member(name);
       keys.push(m.serverKey, m.peerKey);
@@ -88,8 +88,10 @@ describe('writePkiDir', () => {
     for (const cert of certs) expect(await mode(cert)).toBe(0o644);
     expect(await readFile(paths.member('etcd02').peerKey, 'utf8')).toBe(pki.members.etcd02!.peer.keyPem);
     expect(await readFile(paths.caCert, 'utf8')).toBe(pki.ca.certPem);
+    // ca-bundle.crt (what clients trust) is ca.crt when no CA rotation is under way.
+    expect(await readFile(paths.caBundle, 'utf8')).toBe(pki.ca.certPem);
     // Nothing but the layout: no temp files left behind.
-    expect((await readdir(dir)).sort()).toEqual(['ca.crt', 'ca.key', 'clients', 'members']);
+    expect((await readdir(dir)).sort()).toEqual(['ca-bundle.crt', 'ca.crt', 'ca.key', 'clients', 'members']);
     expect((await readdir(paths.member('etcd01').dir)).sort()).toEqual(['peer.crt', 'peer.key', 'server.crt', 'server.key']);
     expect((await readdir(paths.clientsDir)).sort()).toEqual(['admin.crt', 'admin.key', 'kube-apiserver.crt', 'kube-apiserver.key']);
   });

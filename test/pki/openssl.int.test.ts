@@ -12,9 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ClusterPki,
   type KeyAlgorithm,
+  advanceCaRotation,
+  beginCaRotation,
   createCA,
   createClusterPki,
   inspectCertificate,
+  markCaRotationMemberDone,
+  memberTrustedCaPem,
   pkiPaths,
   signServerCert,
   writePkiDir,
@@ -293,4 +297,102 @@ describe('mutual TLS between openssl s_server and s_client', () => {
     expect(client.code).not.toBe(0);
     expect(client.stdout + client.stderr).toMatch(/IP address mismatch/);
   });
+});
+
+describe('a CA rotation RSA-2048 → ECDSA-P256, checked by openssl', () => {
+  let dir: string;
+  let old: ClusterPki;
+  const file = async (name: string, pem: string) => {
+    const path = join(root, `rot-${name}`);
+    await writeFile(path, pem);
+    return path;
+  };
+  const verify = (caFile: string, cert: string, purpose: string) => openssl(['verify', '-x509_strict', '-purpose', purpose, '-CAfile', caFile, cert]);
+
+  async function freePort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
+
+  /** One mutual-TLS handshake; each side trusts its own CA file. */
+  async function handshake(server: { cert: string; key: string; trust: string }, client: { cert: string; key: string; trust: string }) {
+    const port = await freePort();
+    const child = spawn('openssl', [
+      's_server', '-accept', String(port), '-naccept', '1', '-cert', server.cert, '-key', server.key,
+      '-CAfile', server.trust, '-Verify', '1', '-verify_return_error',
+    ]); // prettier-ignore
+    let serverOut = '';
+    child.stdout.on('data', (d) => {
+      serverOut += d;
+    });
+    const serverDone = new Promise<void>((resolve) => child.on('close', () => resolve()));
+    try {
+      for (let i = 0; i < 300 && !serverOut.includes('ACCEPT'); i++) await new Promise((r) => setTimeout(r, 50));
+      const result = await openssl([
+        's_client', '-connect', `127.0.0.1:${port}`, '-brief', '-verify_return_error', '-verify_ip', '127.0.0.1',
+        '-CAfile', client.trust, '-cert', client.cert, '-key', client.key,
+      ]); // prettier-ignore
+      await Promise.race([serverDone, new Promise((r) => setTimeout(r, 15_000))]);
+      return { client: result, serverOut };
+    } finally {
+      child.kill();
+    }
+  }
+
+  beforeAll(async () => {
+    dir = join(root, 'rotation');
+    old = await createClusterPki({ members: [{ name: 'etcd01', hosts: ['127.0.0.1'] }], keyAlgorithm: 'rsa-2048', clients: ['admin'] });
+    await writePkiDir(dir, old);
+  }, 60_000);
+
+  it('old and new leaves verify against ca-bundle.crt while both are in use; only new ones against the new CA', async () => {
+    const paths = pkiPaths(dir);
+    const oldServer = { cert: await file('old-server.crt', old.members.etcd01!.server.certPem), key: await file('old-server.key', old.members.etcd01!.server.keyPem) };
+    const oldAdmin = { cert: await file('old-admin.crt', old.clients.admin!.certPem), key: await file('old-admin.key', old.clients.admin!.keyPem) };
+
+    await beginCaRotation(dir, { keyAlgorithm: 'ecdsa-p256' });
+    expect(await verify(paths.caBundle, oldServer.cert, 'sslserver')).toMatchObject({ code: 0 });
+    await markCaRotationMemberDone(dir, 'trust-both', 'etcd01');
+    await advanceCaRotation(dir, { members: ['etcd01'] });
+
+    // new-leaves: the same names on two different CAs with the same subject; openssl picks the right one.
+    const bundle = paths.caBundle;
+    const newServer = { cert: paths.member('etcd01').serverCert, key: paths.member('etcd01').serverKey };
+    const newAdmin = paths.client('admin');
+    expect(await verify(bundle, newServer.cert, 'sslserver')).toMatchObject({ code: 0 });
+    expect(await verify(bundle, oldServer.cert, 'sslserver')).toMatchObject({ code: 0 });
+    expect(await verify(bundle, newAdmin.cert, 'sslclient')).toMatchObject({ code: 0 });
+    expect(await verify(bundle, oldAdmin.cert, 'sslclient')).toMatchObject({ code: 0 });
+    expect((await verify(paths.caNextCert, oldServer.cert, 'sslserver')).code).not.toBe(0);
+    // A member restarted with a new leaf and a client still on its old certificate, both trusting the bundle.
+    const mixed = await handshake({ ...newServer, trust: bundle }, { ...oldAdmin, trust: bundle });
+    expect(mixed.client.code).toBe(0);
+    expect(mixed.client.stderr).toContain('Verification: OK');
+    expect(mixed.serverOut).toContain('Client certificate');
+    const reverse = await handshake({ ...oldServer, trust: bundle }, { ...newAdmin, trust: bundle });
+    expect(reverse.client.code).toBe(0);
+
+    // drop-old: a member trusting the new CA only still accepts the new client certificate.
+    await markCaRotationMemberDone(dir, 'new-leaves', 'etcd01');
+    const dropping = await advanceCaRotation(dir, { members: ['etcd01'] });
+    const memberTrust = await file('member-trust.crt', memberTrustedCaPem(dropping.phase, { oldCaPem: old.ca.certPem, newCaPem: await readFile(paths.caNextCert, 'utf8') }));
+    const dropped = await handshake({ ...newServer, trust: memberTrust }, { ...newAdmin, trust: bundle });
+    expect(dropped.client.code).toBe(0);
+    const stale = await handshake({ ...newServer, trust: memberTrust }, { ...oldAdmin, trust: bundle });
+    expect(stale.serverOut).not.toContain('Client certificate');
+
+    // done: ca.crt is the new CA alone.
+    await markCaRotationMemberDone(dir, 'drop-old', 'etcd01');
+    const done = await advanceCaRotation(dir, { members: ['etcd01'] });
+    for (const cert of [newServer.cert, paths.member('etcd01').peerCert]) {
+      expect(await verify(paths.caCert, cert, 'sslserver')).toMatchObject({ code: 0, stdout: `${cert}: OK\n` });
+    }
+    expect(await verify(paths.caBundle, newAdmin.cert, 'sslclient')).toMatchObject({ code: 0 });
+    expect((await verify(paths.caBundle, oldServer.cert, 'sslserver')).code).not.toBe(0);
+    expect(await verify(join(dir, done.retiredDir!, 'ca.crt'), oldServer.cert, 'sslserver')).toMatchObject({ code: 0 });
+    expect(inspectCertificate(await readFile(paths.caCert, 'utf8')).signatureAlgorithm).toBe('ecdsa-with-SHA256');
+  }, 120_000);
 });
