@@ -126,9 +126,13 @@ describe('restoreEtcdCluster on etcd 3.6', () => {
     await tb.exec(1, 'systemctl stop etcd && rm -rf /var/lib/etcd/member');
     await tb.exec(2, 'systemctl stop etcd && rm -rf /var/lib/etcd/member');
     const backupDir = join(scratch, 'recover');
-    const result = await recoverEtcdCluster(spec, { from: 'etcd01', backupDir });
+    const messages: string[] = [];
+    const result = await recoverEtcdCluster(spec, { from: 'etcd01', backupDir, onProgress: (e) => e.message && messages.push(e.message) });
     expect(result.health.verdict).toBe('healthy');
     expect(result.snapshot.path.startsWith(backupDir)).toBe(true);
+    // etcd01 still runs (alone, no quorum) and serves a snapshot: that, checked, not its raw db file
+    expect(result.snapshot.path).toMatch(/\.db$/);
+    expect(messages.some((m) => m.startsWith('snapshot from etcd01'))).toBe(true);
     expect(await keys(deployed.endpoints, '/snap/')).toHaveLength(301);
     expect(result.members.map((m) => m.name)).toEqual(['etcd01', 'etcd02', 'etcd03']);
   });
