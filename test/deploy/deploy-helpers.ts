@@ -53,3 +53,25 @@ export async function mainPids(tb: Testbed, count = tb.hosts.length): Promise<nu
     tb.hosts.slice(0, count).map(async (h) => Number((await tb.exec(h.name, 'systemctl show -p MainPID --value etcd')).stdout.trim())),
   );
 }
+
+/** etcdctl against one member's endpoint only, serializable: what that member itself holds. */
+export async function localGet(result: DeployResult, index: number, key: string): Promise<string> {
+  const admin = result.clientCerts['admin']!;
+  const { stdout } = await run(
+    '/usr/bin/etcdctl',
+    [
+      `--endpoints=${result.endpoints[index]}`,
+      `--cacert=${admin.caFile}`,
+      `--cert=${admin.certFile}`,
+      `--key=${admin.keyFile}`,
+      '--dial-timeout=3s',
+      '--command-timeout=5s',
+      'get',
+      key,
+      '--consistency=s',
+      '--print-value-only',
+    ],
+    { env: { ...process.env, ETCDCTL_API: '3' } },
+  );
+  return stdout;
+}

@@ -3,19 +3,16 @@
 // the new host joins as a learner and is promoted), whether the old host is powered off (a warning, no
 // failure) or up (cleaned: etcd stopped and disabled, files gone, data dir moved aside); a move while
 // another member is down is refused before any host changes.
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DeployProgressEvent, type DeployResult, deployEtcdCluster, formatPlan, planEtcdCluster, verifyCertificate } from '../../src/index.js';
 import type { EtcdRelease } from '../helpers/etcd-releases.js';
 import { rejection } from '../helpers/rejection.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';
-import { e2eRelease, etcdctl, testbedSpec } from './deploy-helpers.js';
+import { e2eRelease, etcdctl, localGet, testbedSpec } from './deploy-helpers.js';
 
-const run = promisify(execFile);
 
 let tb: Testbed;
 let release: EtcdRelease;
@@ -39,27 +36,6 @@ afterAll(async () => {
   await tb?.destroy();
 });
 
-/** etcdctl against one member's endpoint only, serializable: what that member itself holds. */
-async function localGet(result: DeployResult, index: number, key: string): Promise<string> {
-  const admin = result.clientCerts['admin']!;
-  const { stdout } = await run(
-    '/usr/bin/etcdctl',
-    [
-      `--endpoints=${result.endpoints[index]}`,
-      `--cacert=${admin.caFile}`,
-      `--cert=${admin.certFile}`,
-      `--key=${admin.keyFile}`,
-      '--dial-timeout=3s',
-      '--command-timeout=5s',
-      'get',
-      key,
-      '--consistency=s',
-      '--print-value-only',
-    ],
-    { env: { ...process.env, ETCDCTL_API: '3' } },
-  );
-  return stdout;
-}
 
 interface Listed {
   id: string;

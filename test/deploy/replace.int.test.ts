@@ -1,16 +1,13 @@
 // A member that loses its disk is replaced by deployEtcdCluster alone (member remove → clean data dir →
 // add as learner → start with state=existing → promote), a member that is merely stopped is started (same
 // member id, no replacement), and a host that cannot be reached fails the deploy with nothing replaced.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DeployResult, deployEtcdCluster, formatPlan, planEtcdCluster } from '../../src/index.js';
 import type { EtcdRelease } from '../helpers/etcd-releases.js';
 import { rejection } from '../helpers/rejection.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';
-import { e2eRelease, etcdctl, testbedSpec } from './deploy-helpers.js';
+import { e2eRelease, etcdctl, localGet, testbedSpec } from './deploy-helpers.js';
 
-const run = promisify(execFile);
 
 let tb: Testbed;
 let release: EtcdRelease;
@@ -27,27 +24,6 @@ afterAll(async () => {
   await tb?.destroy();
 });
 
-/** etcdctl against one member's endpoint only, serializable: what that member itself holds. */
-async function localGet(result: DeployResult, index: number, key: string): Promise<string> {
-  const admin = result.clientCerts['admin']!;
-  const { stdout } = await run(
-    '/usr/bin/etcdctl',
-    [
-      `--endpoints=${result.endpoints[index]}`,
-      `--cacert=${admin.caFile}`,
-      `--cert=${admin.certFile}`,
-      `--key=${admin.keyFile}`,
-      '--dial-timeout=3s',
-      '--command-timeout=5s',
-      'get',
-      key,
-      '--consistency=s',
-      '--print-value-only',
-    ],
-    { env: { ...process.env, ETCDCTL_API: '3' } },
-  );
-  return stdout;
-}
 
 /** Member ids (hex) by name, as the cluster lists them (`id, started, name, peer URLs, client URLs, learner`). */
 async function memberIds(result: DeployResult): Promise<Record<string, string>> {
