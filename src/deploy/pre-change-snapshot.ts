@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type EtcdTlsOptions, saveSnapshot } from '../etcd/index.js';
 import type { PreChangeSnapshot } from './types.js';
+import { utcStamp } from '../utc-stamp.js';
 
 /** Where pre-change snapshots go when {@link DeployOptions.backupDir} is not set: relative to the process's cwd. */
 export const DEFAULT_BACKUP_DIR = './etcd-kit-backups';
@@ -14,8 +15,7 @@ export function backupDirOf(backupDir: string | undefined): string {
 
 /** `<token>-<version>-<UTC yyyymmddThhmmssZ>.db`, every character outside `[A-Za-z0-9._-]` replaced by `_`. */
 export function snapshotFileName(token: string, version: string, at: Date): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `${token}-${version}-${stamp}.db`.replace(/[^A-Za-z0-9._-]/g, '_');
+  return `${token}-${version}-${utcStamp(at)}.db`.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
 /**

@@ -11,6 +11,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { EtcdKitError } from '../errors.js';
+import { utcStamp } from '../utc-stamp.js';
 import {
   caIdentity,
   type ClusterHealth,
@@ -181,10 +182,6 @@ function restoreCommandFor(
   });
 }
 
-/** `2026-12-01T10:30:00.123Z` → `20261201T103000Z`. */
-function utcStamp(now = new Date()): string {
-  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-}
 
 /** Members whose etcd answered the health check, and those that did not (by name). */
 function answering(prepared: PreparedDeploy, health: ClusterHealth | undefined): { up: string[]; down: string[] } {

@@ -6,6 +6,7 @@
 import { lstat, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EtcdKitError } from '../errors.js';
+import { utcStamp } from '../utc-stamp.js';
 import type { EtcdConnectOptions } from './options.js';
 import { resolveConnectOptions } from './options.js';
 import { type SnapshotResult, saveSnapshot } from './snapshot.js';
@@ -52,10 +53,8 @@ export interface SnapshotDirResult extends SnapshotResult {
 const DEFAULT_PREFIX = 'etcd-snapshot';
 const PREFIX_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-/** `2026-12-01T12:34:56.789Z` → `20261201T123456Z`. */
-export function snapshotStamp(at: Date): string {
-  return at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-}
+/** `2026-12-01T12:34:56.789Z` → `20261201T123456Z` (the stamp of every etcd-kit file name). */
+export const snapshotStamp = utcStamp;
 
 /** `<prefix>-<stamp>.db`, or `<prefix>-<stamp>-<seq>.db` for `seq` ≥ 1 (a name already taken). */
 export function snapshotDirFileName(prefix: string, at: Date, seq = 0): string {

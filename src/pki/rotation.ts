@@ -8,6 +8,7 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import { EtcdKitError } from '../errors.js';
+import { utcStamp } from '../utc-stamp.js';
 import { type PkiDirContents, listPkiNames, pkiPaths, readCaPair, readPkiDir } from './dir.js';
 import { CERT_FILE_MODE, KEY_FILE_MODE, makeDir, readText, readTextIfExists, removeFile, syncDir, writeFileAtomic } from './files.js';
 import { inspectCertificate } from './inspect.js';
@@ -69,8 +70,6 @@ function issuedBy(certPem: string | undefined, keyPem: string | undefined, ca: X
   return cert.checkIssued(ca) && cert.verify(ca.publicKey);
 }
 
-/** `20261201T130500Z`. */
-const utcStamp = (now: Date) => now.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
 
 /** The retired folder of a CA, relative to the PKI dir: `retired/<UTC stamp>-<first 8 hex of its SHA-256>`. */
 export function retiredCaDirName(fingerprint256: string, now: Date): string {

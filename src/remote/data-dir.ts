@@ -6,6 +6,7 @@
  * @module
  */
 import { EtcdKitError } from '../errors.js';
+import { utcStamp } from '../utc-stamp.js';
 import type { EtcdLayout, } from '../render/index.js';
 import { assertManagedDir, resolveLayoutOption } from './bundle.js';
 import { type RemoteHost, withConnection } from './session.js';
@@ -35,10 +36,6 @@ export interface ClearMemberDataReport {
   movedAside: string | undefined;
 }
 
-/** `2026-12-01T10:30:00.123Z` → `20261201T103000Z`. */
-function utcStamp(now = new Date()): string {
-  return now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-}
 
 /** The privileged script of {@link clearMemberData}. Pure, for tests. */
 export function clearDataScript(dataDir: string, stamp: string, options: { tag?: string; recreate?: boolean } = {}): string {
