@@ -11,20 +11,20 @@ import { type MoveContext, moveMembers, probeOldHosts } from './move.js';
 import { replaceMembers } from './replace.js';
 import { explainStartFailure } from './start-failure.js';
 import { observeCas } from './observe-ca.js';
+import { hasFileWork } from './operations.js';
 import { observeVersions } from './observe-versions.js';
 import { clusterMode, type InspectedMember, planCluster, readMembers } from './plan.js';
-import { binariesCacheDir, clientCertPaths, type PreparedDeploy, type PreparedMember, prepareBundles, resolveInput } from './prepare.js';
+import { clientCertPaths, type PreparedDeploy, type PreparedMember, resolveInput } from './prepare.js';
 import { closeAll, connectMembers, forEachMember, memberError, remoteOptions } from './sessions.js';
 import type { ClusterPlan, DeployOptions, DeployResult, PlanOptions } from './types.js';
 import type { ClusterSpecInput } from './spec-types.js';
-import { confirmTargetVersion, resolveTargetVersion } from './target-version.js';
+import { confirmTargetVersion, prepareForRelease } from './target-version.js';
 import type { ClusterSpec } from './validate-spec.js';
 import { planVersionChange } from './version-rules.js';
 import { takePreChangeSnapshot } from './pre-change-snapshot.js';
 import { rollingRestart } from './rolling-restart.js';
-import { waitForEndpoints } from './wait.js';
+import { DEFAULT_HEALTH_TIMEOUT_MS, waitForEndpoints } from './wait.js';
 
-const DEFAULT_HEALTH_TIMEOUT_MS = 120_000;
 const UNIT_POLL_MS = 200;
 
 /** Everything one deploy run carries between its steps (a replacement and a move need the same). */
@@ -112,7 +112,7 @@ async function waitForNewMainPid(ctx: RunContext, m: PreparedMember, before: num
  * restart one member at a time (its files placed at its own turn, the leader last: rolling-restart.ts).
  */
 async function update(ctx: RunContext, cluster: EtcdCluster, inspected: InspectedMember[]): Promise<void> {
-  const hasWork = (i: InspectedMember) => i.plan.files.length > 0 || i.plan.firewallOpens.length > 0 || i.plan.hostChanges.length > 0;
+  const hasWork = (i: InspectedMember) => hasFileWork(i.plan);
   // A member that does not answer while its etcd runs (hung, wedged) is restarted at once, as the one being
   // fixed; every other restart is a step of the roll, with the cluster healthy before each.
   const revived = inspected.filter((i) => i.plan.service === 'restart' && i.state?.kind === 'down');
@@ -254,18 +254,9 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
   let prepared: PreparedDeploy;
   try {
     // Everything is rendered for the release installed: a tarball names it, a binDir's etcd is run once on
-    // the first host (see target-version.ts). Unknown minors and bad releases stop here.
-    const binaries = await resolveTargetVersion(
-      input.binaries,
-      async () => {
-        const first = input.spec.members[0]!;
-        return { member: { spec: first }, connection: (await connecting).get(first.name)! };
-      },
-      binariesCacheDir(options),
-      options,
-    );
-    // Rendered in memory only: the PKI dir is written once every check passed (see persistClusterPki below).
-    prepared = await prepareBundles({ ...input, binaries }, options, false);
+    // the first host (see target-version.ts). Unknown minors and bad releases stop here. Rendered in memory
+    // only: the PKI dir is written once every check passed (see persistClusterPki below).
+    prepared = await prepareForRelease(input, connecting, options);
   } catch (err) {
     await closeAll(await connecting.catch(() => new Map()));
     throw err;

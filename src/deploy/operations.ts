@@ -45,7 +45,8 @@ export function restartReason(causes: readonly RestartCause[], staleProcess: { r
   return parts.join('; ') || 'restart requested';
 }
 
-function hasFileWork(m: MemberPlan): boolean {
+/** The member's host gets something besides a service action: files, firewall ports, host changes. */
+export function hasFileWork(m: Pick<MemberPlan, 'files' | 'firewallOpens' | 'hostChanges'>): boolean {
   return m.files.length > 0 || m.firewallOpens.length > 0 || m.hostChanges.length > 0;
 }
 

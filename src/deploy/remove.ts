@@ -14,9 +14,8 @@ import { isResolvedSpec } from './prepare.js';
 import type { ClusterSpecInput } from './spec-types.js';
 import type { DeployOptions, DeployResult } from './types.js';
 import { type ClusterSpec, resolveClusterSpec } from './validate-spec.js';
-import { waitForEndpoints } from './wait.js';
+import { DEFAULT_HEALTH_TIMEOUT_MS, waitForEndpoints } from './wait.js';
 
-const DEFAULT_HEALTH_TIMEOUT_MS = 120_000;
 
 /** Options of {@link removeEtcdMember}. */
 export interface RemoveMemberOptions extends Pick<DeployOptions, 'onProgress' | 'signal' | 'healthTimeoutMs' | 'downloadCacheDir'> {

@@ -41,15 +41,14 @@ import { adminTls, persistClusterPki } from './cluster-pki.js';
 import { observeCas } from './observe-ca.js';
 import { backupDirOf, snapshotFileName } from './pre-change-snapshot.js';
 import { readMembers } from './plan.js';
-import { binariesCacheDir, type PreparedDeploy, type PreparedMember, prepareBundles, resolveInput } from './prepare.js';
+import { type PreparedDeploy, type PreparedMember, resolveInput } from './prepare.js';
 import { closeAll, connectMembers, forEachMember, remoteOptions } from './sessions.js';
 import type { ClusterSpecInput } from './spec-types.js';
-import { confirmTargetVersion, resolveTargetVersion } from './target-version.js';
+import { confirmTargetVersion, prepareForRelease } from './target-version.js';
 import type { DeployOptions } from './types.js';
 import type { ClusterSpec } from './validate-spec.js';
-import { waitForEndpoints } from './wait.js';
+import { DEFAULT_HEALTH_TIMEOUT_MS, waitForEndpoints } from './wait.js';
 
-const DEFAULT_HEALTH_TIMEOUT_MS = 120_000;
 
 /** Options of {@link restoreEtcdCluster}. */
 export interface RestoreOptions extends Pick<DeployOptions, 'onProgress' | 'signal' | 'downloadCacheDir'> {
@@ -129,18 +128,13 @@ interface Opened {
 
 async function open(spec: ClusterSpecInput | ClusterSpec, options: DeployOptions): Promise<Opened> {
   const input = await resolveInput(spec, options);
-  const connections = await connectMembers(
+  const connecting = connectMembers(
     input.spec.members.map((m) => ({ spec: m })),
     options,
   );
+  const connections = await connecting;
   try {
-    const binaries = await resolveTargetVersion(
-      input.binaries,
-      async () => ({ member: { spec: input.spec.members[0]! }, connection: connections.get(input.spec.members[0]!.name)! }),
-      binariesCacheDir(options),
-      options,
-    );
-    const prepared = await prepareBundles({ ...input, binaries }, options, false);
+    const prepared = await prepareForRelease(input, connecting, options);
     const inspections = await readMembers(prepared, connections, options);
     confirmTargetVersion(prepared.members, inspections, prepared.etcdVersion);
     return { prepared, connections, inspections };

@@ -8,7 +8,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EtcdKitError } from '../errors.js';
 import { type MemberInspection, type PreparedBinaries, probeEtcdVersion, type SshConnection } from '../remote/index.js';
-import type { PreparedMember } from './prepare.js';
+import { binariesCacheDir, type PreparedDeploy, type PreparedMember, prepareBundles, type ResolvedInput } from './prepare.js';
 import { type MemberRef, remoteOptions } from './sessions.js';
 import type { DeployOptions } from './types.js';
 import { assertInstallableVersion } from './version-rules.js';
@@ -81,4 +81,20 @@ export function confirmTargetVersion(members: readonly PreparedMember[], inspect
       );
     }
   });
+}
+
+/**
+ * The spec rendered for the release it installs, in memory (nothing written): the target version resolved
+ * ({@link resolveTargetVersion}, a binDir probed on the first member's host over `connecting`), then every
+ * member's bundle. The first step of a deploy and of a restore.
+ */
+export async function prepareForRelease(input: ResolvedInput, connecting: Promise<Map<string, SshConnection>>, options: DeployOptions): Promise<PreparedDeploy> {
+  const first = input.spec.members[0]!;
+  const binaries = await resolveTargetVersion(
+    input.binaries,
+    async () => ({ member: { spec: first }, connection: (await connecting).get(first.name)! }),
+    binariesCacheDir(options),
+    options,
+  );
+  return prepareBundles({ ...input, binaries }, options, false);
 }
