@@ -12,7 +12,7 @@ import { memberVersions } from '../../src/deploy/observe-versions.js';
 import { formatPlan } from '../../src/deploy/format-plan.js';
 import { planCluster } from '../../src/deploy/plan.js';
 import type { PreparedDeploy } from '../../src/deploy/prepare.js';
-import { type PreparedFixture, preparedThreeMembers } from './prepared-fixture.js';
+import { inspectionInPlace, type PreparedFixture, preparedThreeMembers } from './prepared-fixture.js';
 import { planVersionChange } from '../../src/deploy/version-rules.js';
 import type { ClusterHealth, EtcdMember } from '../../src/etcd/index.js';
 import { EtcdKitError } from '../../src/errors.js';
@@ -155,25 +155,7 @@ afterAll(async () => {
 });
 
 function inspection(i: number, unit: UnitFacts, memberData = true, etcdFatal: string[] = []): MemberInspection {
-  const bundle = prepared.members[i]!.steady;
-  return {
-    host: prepared.members[i]!.spec.ssh.host,
-    arch: 'x86_64',
-    systemd: true,
-    userExists: true,
-    files: bundle.files.map((f) => ({
-      role: f.role,
-      path: f.path,
-      status: 'same',
-      expectedSha256: f.sha256,
-      actualSha256: f.sha256,
-      metadataOk: true,
-      ...(f.role === 'env' ? { hostContent: f.data.toString('utf8') } : {}),
-    })),
-    unit,
-    facts: { memberData, etcdVersion: '3.6.14', etcdFatal, unit, hashes: new Map(bundle.files.map((f) => [f.path, f.sha256])) } as MemberInspection['facts'],
-    pending: { changedFiles: [], service: 'none', restartCauses: [], hostChanges: [], firewallOpens: [], firewallPersistent: true },
-  };
+  return inspectionInPlace(prepared, i, { unit, memberData, etcdVersion: '3.6.14', etcdFatal });
 }
 
 /** A health check where the members in `answering` (0-based) answered; the list has all three. */

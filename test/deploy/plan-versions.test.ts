@@ -7,7 +7,7 @@ import { formatPlan, formatVersionChange } from '../../src/deploy/format-plan.js
 import { planOperations } from '../../src/deploy/operations.js';
 import { planCluster } from '../../src/deploy/plan.js';
 import type { PreparedDeploy } from '../../src/deploy/prepare.js';
-import { type PreparedFixture, preparedThreeMembers } from './prepared-fixture.js';
+import { inspectionInPlace, type PreparedFixture, preparedThreeMembers } from './prepared-fixture.js';
 import type { ClusterPlan, MemberPlan } from '../../src/deploy/types.js';
 import { confirmTargetVersion } from '../../src/deploy/target-version.js';
 import { planVersionChange } from '../../src/deploy/version-rules.js';
@@ -28,28 +28,10 @@ afterAll(async () => {
 
 /** A host where the member's bundle is in place and etcd runs (or not). */
 function inspection(i: number, running = true, memberData = true, etcdVersion = '3.5.33'): MemberInspection {
-  const bundle = prepared.members[i]!.steady;
   const unit = running
     ? { loadState: 'loaded', activeState: 'active', subState: 'running', mainPid: 100 + i, unitFileState: 'enabled', needDaemonReload: false }
     : { loadState: 'loaded', activeState: 'inactive', subState: 'dead', mainPid: 0, unitFileState: 'enabled', needDaemonReload: false };
-  return {
-    host: prepared.members[i]!.spec.ssh.host,
-    arch: 'x86_64',
-    systemd: true,
-    userExists: true,
-    files: bundle.files.map((f) => ({
-      role: f.role,
-      path: f.path,
-      status: 'same',
-      expectedSha256: f.sha256,
-      actualSha256: f.sha256,
-      metadataOk: true,
-      ...(f.role === 'env' ? { hostContent: f.data.toString('utf8') } : {}),
-    })),
-    unit,
-    facts: { memberData, etcdVersion, links: new Map<string, string>(), versionDirs: [] as string[], hashes: new Map(bundle.files.map((f) => [f.path, f.sha256])) } as MemberInspection['facts'],
-    pending: { changedFiles: [], service: 'none', restartCauses: [], hostChanges: [], firewallOpens: [], firewallPersistent: true },
-  };
+  return inspectionInPlace(prepared, i, { unit, memberData, etcdVersion });
 }
 
 /** A health picture where member i reports `versions[i]` (undefined: did not answer). */

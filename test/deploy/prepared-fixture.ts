@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type PreparedDeploy, prepareBundles, resolveInput } from '../../src/deploy/prepare.js';
+import type { MemberInspection, UnitFacts } from '../../src/remote/index.js';
 
 /** What {@link preparedThreeMembers} made. */
 export interface PreparedFixture {
@@ -38,5 +39,48 @@ export async function preparedThreeMembers(etcdVersion: string): Promise<Prepare
   return {
     prepared: { ...fresh, pki: { ...fresh.pki, createdCa: false, issuedMembers: [], issuedClients: [] } },
     cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** What a host reports besides its files in {@link inspectionInPlace}. */
+export interface HostState {
+  /** The etcd unit. */
+  unit: UnitFacts;
+  /** `<dataDir>/member` exists. Default: true. */
+  memberData?: boolean;
+  /** Version of the etcd binary on disk. */
+  etcdVersion: string;
+  /** etcd's last fatal journal lines. Default: none. */
+  etcdFatal?: string[];
+}
+
+/** Member `i`'s host with its bundle exactly in place (every file the same, nothing pending) and `state`. */
+export function inspectionInPlace(prepared: PreparedDeploy, i: number, state: HostState): MemberInspection {
+  const bundle = prepared.members[i]!.steady;
+  return {
+    host: prepared.members[i]!.spec.ssh.host,
+    arch: 'x86_64',
+    systemd: true,
+    userExists: true,
+    files: bundle.files.map((f) => ({
+      role: f.role,
+      path: f.path,
+      status: 'same',
+      expectedSha256: f.sha256,
+      actualSha256: f.sha256,
+      metadataOk: true,
+      ...(f.role === 'env' ? { hostContent: f.data.toString('utf8') } : {}),
+    })),
+    unit: state.unit,
+    facts: {
+      memberData: state.memberData ?? true,
+      etcdVersion: state.etcdVersion,
+      etcdFatal: state.etcdFatal ?? [],
+      unit: state.unit,
+      links: new Map<string, string>(),
+      versionDirs: [] as string[],
+      hashes: new Map(bundle.files.map((f) => [f.path, f.sha256])),
+    } as MemberInspection['facts'],
+    pending: { changedFiles: [], service: 'none', restartCauses: [], hostChanges: [], firewallOpens: [], firewallPersistent: true },
   };
 }
