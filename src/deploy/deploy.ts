@@ -26,6 +26,8 @@ import { rollingRestart } from './rolling-restart.js';
 import { DEFAULT_HEALTH_TIMEOUT_MS, waitForEndpoints } from './wait.js';
 
 const UNIT_POLL_MS = 200;
+/** How long a running member that did not answer the plan's health check gets to answer before it is restarted, in ms. */
+const SECOND_LOOK_MS = 5000;
 
 /** Everything one deploy run carries between its steps (a replacement and a move need the same). */
 type RunContext = MoveContext;
@@ -139,6 +141,13 @@ async function update(ctx: RunContext, cluster: EtcdCluster, inspected: Inspecte
     const service = { layout: ctx.prepared.spec.layout, ...remoteOptions(m, ctx.options) };
     const report = ctx.reports.get(m.spec.name)!;
     if (revived.some((i) => i.member === m)) {
+      // A second look first: a member busy for a moment (an election right after a membership change) is
+      // not hung, and a restart would only take it away longer.
+      const answers = await waitForEndpoints(cluster, { timeoutMs: SECOND_LOOK_MS, signal: ctx.options.signal, endpoints: [clientUrl(m.spec.cluster)] }).then(
+        () => true,
+        () => false,
+      );
+      if (answers) return;
       ctx.options.onProgress?.({ step: 'restart', member: m.spec.name, message: 'not answering while its etcd runs: restarting it' });
       const { before } = await restartMember(conn(ctx, m), service);
       await waitForNewMainPid(ctx, m, before.mainPid);
