@@ -100,7 +100,7 @@ function serviceFor(
   if (state?.kind === 'replace') return { service: 'replace', reason: state.reason };
   if (state?.kind === 'move') return { service: 'move', reason: state.reason };
   // Down, its data there: started, never "up to date"; one whose etcd runs but does not answer (hung,
-  // wedged) is restarted at once, as the one member being fixed, not as a step of a roll — unless its
+  // wedged) is restarted (after a second look), as the one member being fixed, not as a step of a roll — unless its
   // host's firewall blocks etcd's ports: opening them is the fix, the process is fine.
   if (state?.kind === 'down' && state.running && firewallBlocks && fromFiles.service !== 'restart') {
     return { service: 'start', reason: `${state.reason}; its host firewall blocks etcd's ports: opened` };

@@ -98,7 +98,7 @@ export interface MemberPlan {
   reason?: string;
   /**
    * What the member is in the running cluster, from the plan's health check: `up` (answers), `down` (does
-   * not answer, data intact: started, or restarted at once when its etcd runs), `replace` (data lost), `move`
+   * not answer, data intact: started, or restarted after a second look when its etcd runs), `replace` (data lost), `move`
    * (the cluster lists it on another host), `new` (not a member yet). Absent without a running cluster.
    */
   state?: 'up' | 'down' | 'replace' | 'move' | 'new';
