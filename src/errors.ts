@@ -35,6 +35,11 @@ export type EtcdKitErrorCode =
   // a member in a phase the rotation is not in, or a step when no rotation is under way;
   // `details: { phase, pending? }`.
   | 'CA_ROTATION_OUT_OF_ORDER'
+  // Another etcd-kit operation holds the PKI dir's lock (`<pki dir>/.etcd-kit.lock`): a deploy, restore, CA
+  // rotation, ... runs from this dir now, or its lock file is damaged. Raised before any host is touched;
+  // field `pki.dir`, `details: { path, holder }` (`holder`: `{ pid, hostname, operation, startedAt }`,
+  // undefined for a damaged file).
+  | 'PKI_LOCKED'
   // Renderers
   | 'RENDER_INVALID_INPUT'
   // SSH / remote hosts

@@ -448,9 +448,12 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   return program;
 }
 
-const INVALID_INPUT: ReadonlySet<string> = new Set(['INVALID_SPEC', 'INVALID_ARGUMENT', 'VERSION_CHANGE_REFUSED', 'UNSAFE_CHANGE', 'CA_MISMATCH', 'CA_ROTATION_IN_PROGRESS', 'SNAPSHOT_INVALID', 'RENDER_INVALID_INPUT']);
+const INVALID_INPUT: ReadonlySet<string> = new Set(['INVALID_SPEC', 'INVALID_ARGUMENT', 'VERSION_CHANGE_REFUSED', 'UNSAFE_CHANGE', 'CA_MISMATCH', 'CA_ROTATION_IN_PROGRESS', 'PKI_LOCKED', 'SNAPSHOT_INVALID', 'RENDER_INVALID_INPUT']);
 
-/** Exit code for an error: bad input (a refused version change included: raised before any change) is 2, everything else 1. */
+/**
+ * Exit code for an error: bad input (a refused version change or a PKI dir another operation holds
+ * included: raised before any change) is 2, everything else 1.
+ */
 export function exitCodeFor(err: unknown): number {
   if (err instanceof EtcdKitError && INVALID_INPUT.has(err.code)) return EXIT.invalid;
   return EXIT.failed;

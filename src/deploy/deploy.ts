@@ -2,6 +2,7 @@
 // update with rolling restarts) → health. Policy lives here; src/remote only carries it out.
 import { EtcdKitError } from '../errors.js';
 import { caIdentity, connectCluster, type EtcdCluster } from '../etcd/index.js';
+import { withPkiLock } from '../pki/index.js';
 import { type InstallReport, installMember, readMemberUnit, restartMember, type SshConnection, startMember } from '../remote/index.js';
 import { clientUrl, peerUrl } from '../render/index.js';
 import { assertCaMatches } from './ca-rules.js';
@@ -14,7 +15,7 @@ import { observeCas } from './observe-ca.js';
 import { hasFileWork } from './operations.js';
 import { observeVersions } from './observe-versions.js';
 import { clusterMode, type InspectedMember, planCluster, readMembers } from './plan.js';
-import { clientCertPaths, type PreparedDeploy, type PreparedMember, resolveInput } from './prepare.js';
+import { clientCertPaths, loadInput, type PreparedDeploy, type PreparedMember, resolveSpec } from './prepare.js';
 import { closeAll, connectMembers, forEachMember, memberError, remoteOptions } from './sessions.js';
 import type { ClusterPlan, DeployOptions, DeployResult, PlanOptions } from './types.js';
 import type { ClusterSpecInput } from './spec-types.js';
@@ -224,10 +225,12 @@ function kubeApiserverFlags(prepared: PreparedDeploy): string[] {
  * Turns a list of hosts into a healthy, secure etcd cluster — or brings an existing one in line with the
  * spec. Idempotent: a re-run with nothing changed uploads nothing and restarts nothing.
  *
- * Steps: validate the spec (before any host is touched) → fetch/verify binaries, know their etcd version,
- * create or reuse the PKI → one SSH connection per member → inspect, read what every member runs and apply
- * etcd's version-change rules (`planVersionChange`: a refused change is `VERSION_CHANGE_REFUSED`, raised
- * before any host changes) → found the cluster (all members started at once, then
+ * Steps: validate the spec (before any host is touched) → take the PKI dir's lock
+ * (`<pki.dir>/.etcd-kit.lock`, see {@link acquirePkiLock}: another operation running from the dir is
+ * `PKI_LOCKED`, before any host is touched; released however the deploy ends; a dry run takes none) →
+ * fetch/verify binaries, know their etcd version, create or reuse the PKI → one SSH connection per member →
+ * inspect, read what every member runs and apply etcd's version-change rules (`planVersionChange`: a
+ * refused change is `VERSION_CHANGE_REFUSED`, raised before any host changes) → found the cluster (all members started at once, then
  * `initial-cluster-state=existing` written everywhere) or update it (files staged, stopped members
  * started, a member whose data is gone replaced and one the spec puts on another host moved — its old host
  * cleaned when reachable, `member remove`, a join on the new host — changed members restarted one at a
@@ -252,8 +255,20 @@ function kubeApiserverFlags(prepared: PreparedDeploy): string[] {
  */
 export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, options: DeployOptions = {}): Promise<DeployResult> {
   const started = performance.now();
+  const resolved = resolveSpec(spec, options);
+  // A dry run changes nothing, so it takes no lock (a plan may run beside a deploy). A deploy takes it
+  // before the binaries and the first SSH connection: one refused by it has touched no host.
+  if (options.dryRun ?? false) return runDeploy(resolved, options, started);
+  return withPkiLock(resolved.pki.dir, 'deploy', () => runDeploy(resolved, options, started));
+}
+
+/**
+ * {@link deployEtcdCluster} after the spec is validated, without taking the PKI dir's lock: the caller holds
+ * it (`removeEtcdMember` ends with a deploy under its own lock), or it is a dry run. Internal.
+ */
+export async function runDeploy(spec: ClusterSpec, options: DeployOptions, started = performance.now()): Promise<DeployResult> {
   const dryRun = options.dryRun ?? false;
-  const input = await resolveInput(spec, options);
+  const input = await loadInput(spec, options);
   // Connecting (read-only) overlaps with the PKI and the rendering; nothing is changed before both are done.
   const connecting = connectMembers(
     input.spec.members.map((m) => ({ spec: m })),

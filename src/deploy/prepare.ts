@@ -79,12 +79,21 @@ export interface ResolvedInput {
   binaries: PreparedBinaries;
 }
 
-/** Validates the spec and fetches/verifies the binaries. Nothing here touches a host. */
-export async function resolveInput(input: unknown, options: DeployOptions): Promise<ResolvedInput> {
+/** Validates the spec (a {@link ClusterSpec} is taken as it is). Nothing here touches a host. */
+export function resolveSpec(input: unknown, options: DeployOptions): ClusterSpec {
   options.onProgress?.({ step: 'validate' });
-  const spec = isResolvedSpec(input) ? input : resolveClusterSpec(input);
+  return isResolvedSpec(input) ? input : resolveClusterSpec(input);
+}
+
+/** Fetches/verifies the binaries of a validated spec. Nothing here touches a host. */
+export async function loadInput(spec: ClusterSpec, options: DeployOptions): Promise<ResolvedInput> {
   options.onProgress?.({ step: 'binaries' });
   return { spec, binaries: await loadBinaries(spec, options) };
+}
+
+/** {@link resolveSpec} then {@link loadInput}: validates the spec and fetches/verifies the binaries. */
+export async function resolveInput(input: unknown, options: DeployOptions): Promise<ResolvedInput> {
+  return loadInput(resolveSpec(input, options), options);
 }
 
 /**

@@ -3,11 +3,11 @@
 // then the remaining members' files brought in line with the smaller spec (no restarts).
 import { EtcdKitError } from '../errors.js';
 import { connectCluster, type EtcdMember } from '../etcd/index.js';
-import { readPkiDir } from '../pki/index.js';
+import { readPkiDir, withPkiLock } from '../pki/index.js';
 import { connect, type UninstallReport, uninstallMember } from '../remote/index.js';
 import { clientUrl } from '../render/index.js';
 import { adminTls } from './cluster-pki.js';
-import { deployEtcdCluster } from './deploy.js';
+import { runDeploy } from './deploy.js';
 import { cleanupTarget } from './host-cleanup.js';
 import { assertServedCa } from './observe-ca.js';
 import { isResolvedSpec } from './prepare.js';
@@ -59,7 +59,8 @@ export interface RemoveMemberResult {
  * deletes what install put there (data dir too, unless `keepData`), then runs {@link deployEtcdCluster}
  * with the spec so the remaining members' `ETCD_INITIAL_CLUSTER` and etcdctl endpoints match (no
  * restarts). Re-running after a failure converges: a member already gone is skipped (pass `host` to
- * still clean its host).
+ * still clean its host). Holds the PKI dir's lock throughout, taken before any host is touched
+ * (`PKI_LOCKED` while another operation runs from the dir, see {@link acquirePkiLock}).
  *
  * @example
  * ```ts
@@ -74,8 +75,7 @@ export async function removeEtcdMember(
   name: string,
   options: RemoveMemberOptions = {},
 ): Promise<RemoveMemberResult> {
-  const { onProgress, signal } = options;
-  onProgress?.({ step: 'validate' });
+  options.onProgress?.({ step: 'validate' });
   const resolved = isResolvedSpec(spec) ? spec : resolveClusterSpec(spec);
   if (typeof name !== 'string' || name === '') throw new EtcdKitError('INVALID_ARGUMENT', 'name: the member to remove is required', { field: 'name' });
   if (resolved.members.some((m) => m.name === name)) {
@@ -83,6 +83,13 @@ export async function removeEtcdMember(
       field: 'name',
     });
   }
+  // From before the first connection to the end of the closing deploy, which runs under this lock.
+  return withPkiLock(resolved.pki.dir, `member remove ${name}`, () => removeMember(resolved, name, options));
+}
+
+/** {@link removeEtcdMember} once the input is checked and the PKI dir's lock is held. */
+async function removeMember(resolved: ClusterSpec, name: string, options: RemoveMemberOptions): Promise<RemoveMemberResult> {
+  const { onProgress, signal } = options;
   const healthTimeoutMs = options.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
   const pki = await readPkiDir(resolved.pki.dir);
   // A PKI dir with another CA than the cluster's: CA_MISMATCH now, not a health wait that cannot succeed.
@@ -124,7 +131,7 @@ export async function removeEtcdMember(
       });
     }
   }
-  const deploy = await deployEtcdCluster(resolved, {
+  const deploy = await runDeploy(resolved, {
     ...(onProgress ? { onProgress } : {}),
     ...(signal ? { signal } : {}),
     healthTimeoutMs,

@@ -22,6 +22,7 @@ import {
   saveSnapshot,
   type SnapshotFile,
 } from '../etcd/index.js';
+import { withPkiLock } from '../pki/index.js';
 import {
   clearStartOnce,
   installMember,
@@ -41,7 +42,7 @@ import { adminTls, persistClusterPki } from './cluster-pki.js';
 import { observeCas } from './observe-ca.js';
 import { backupDirOf, snapshotFileName } from './pre-change-snapshot.js';
 import { readMembers } from './plan.js';
-import { type PreparedDeploy, type PreparedMember, resolveInput } from './prepare.js';
+import { loadInput, type PreparedDeploy, type PreparedMember, resolveSpec } from './prepare.js';
 import { closeAll, connectMembers, forEachMember, remoteOptions } from './sessions.js';
 import type { ClusterSpecInput } from './spec-types.js';
 import { confirmTargetVersion, prepareForRelease } from './target-version.js';
@@ -126,8 +127,8 @@ interface Opened {
   inspections: MemberInspection[];
 }
 
-async function open(spec: ClusterSpecInput | ClusterSpec, options: DeployOptions): Promise<Opened> {
-  const input = await resolveInput(spec, options);
+async function open(spec: ClusterSpec, options: DeployOptions): Promise<Opened> {
+  const input = await loadInput(spec, options);
   const connecting = connectMembers(
     input.spec.members.map((m) => ({ spec: m })),
     options,
@@ -142,6 +143,29 @@ async function open(spec: ClusterSpecInput | ClusterSpec, options: DeployOptions
     await closeAll(connections);
     throw err;
   }
+}
+
+/**
+ * Validates the spec, takes the PKI dir's lock (before any host is touched: another operation running from
+ * the dir is PKI_LOCKED), opens the hosts and the cluster, runs `fn`; closes and releases however it ends.
+ */
+async function withOpened<T>(
+  spec: ClusterSpecInput | ClusterSpec,
+  options: DeployOptions,
+  operation: string,
+  fn: (o: Opened, cluster: EtcdCluster) => Promise<T>,
+): Promise<T> {
+  const resolved = resolveSpec(spec, options);
+  return withPkiLock(resolved.pki.dir, operation, async () => {
+    const o = await open(resolved, options);
+    const cluster = connectCluster({ endpoints: o.prepared.endpoints, tls: adminTls(o.prepared.pki.pki) });
+    try {
+      return await fn(o, cluster);
+    } finally {
+      cluster.close();
+      await closeAll(o.connections);
+    }
+  });
 }
 
 function invalid(field: string, message: string): EtcdKitError {
@@ -279,7 +303,9 @@ async function restoreAll(
  * any host is touched (`SNAPSHOT_INVALID`); refuses a running, healthy cluster unless `replaceRunning`
  * (`UNSAFE_CHANGE`: that is a rollback of the data), a bump the installed etcd cannot do
  * (`RENDER_INVALID_INPUT`, field `bumpRevision`), and a PKI dir that is not the running cluster's
- * (`CA_MISMATCH`). Each member's old data dir is kept as `<dataDir>.before-restore-<UTC stamp>`.
+ * (`CA_MISMATCH`). Each member's old data dir is kept as `<dataDir>.before-restore-<UTC stamp>`. Holds the
+ * PKI dir's lock throughout, taken before any host is touched (`PKI_LOCKED` while another operation runs
+ * from the dir, see {@link acquirePkiLock}).
  *
  * @example
  * ```ts
@@ -295,9 +321,7 @@ export async function restoreEtcdCluster(spec: ClusterSpecInput | ClusterSpec, o
   if (options.replaceRunning !== undefined && typeof options.replaceRunning !== 'boolean') throw invalid('replaceRunning', 'must be a boolean');
   options.onProgress?.({ step: 'validate', message: `checking ${options.snapshot}` });
   const snapshot = await readSnapshotFile(options.snapshot);
-  const o = await open(spec, options);
-  const cluster = connectCluster({ endpoints: o.prepared.endpoints, tls: adminTls(o.prepared.pki.pki) });
-  try {
+  return withOpened(spec, options, 'restore', async (o, cluster) => {
     checkRestoreFlags(o.prepared, options);
     const before = await observe(o, cluster, options.signal);
     if (before?.healthy && !options.replaceRunning) {
@@ -309,11 +333,8 @@ export async function restoreEtcdCluster(spec: ClusterSpecInput | ClusterSpec, o
         { details: { rule: 'running-cluster', answering: up } },
       );
     }
-    return await restoreAll(o, cluster, before, snapshot, options, options, started);
-  } finally {
-    cluster.close();
-    await closeAll(o.connections);
-  }
+    return restoreAll(o, cluster, before, snapshot, options, options, started);
+  });
 }
 
 /**
@@ -322,7 +343,8 @@ export async function restoreEtcdCluster(spec: ClusterSpecInput | ClusterSpec, o
  * (restored with the hash check skipped, as etcd documents for a copied db). The data taken is kept on
  * the controller (`backupDir`) first; then every member is rebuilt as {@link restoreEtcdCluster} does.
  * Refuses while the cluster has a quorum (`UNSAFE_CHANGE`, naming the members that are down: replacing
- * them is the way, `deployEtcdCluster` does it) and a `from` without data.
+ * them is the way, `deployEtcdCluster` does it) and a `from` without data. Holds the PKI dir's lock as
+ * {@link restoreEtcdCluster} does.
  *
  * @example
  * ```ts
@@ -333,9 +355,7 @@ export async function restoreEtcdCluster(spec: ClusterSpecInput | ClusterSpec, o
 export async function recoverEtcdCluster(spec: ClusterSpecInput | ClusterSpec, options: RecoverOptions): Promise<RestoreResult> {
   const started = performance.now();
   if (options === null || typeof options !== 'object' || typeof options.from !== 'string' || options.from === '') throw invalid('from', 'the name of the member whose data survived is required');
-  const o = await open(spec, options);
-  const cluster = connectCluster({ endpoints: o.prepared.endpoints, tls: adminTls(o.prepared.pki.pki) });
-  try {
+  return withOpened(spec, options, 'recover', async (o, cluster) => {
     const index = o.prepared.members.findIndex((m) => m.spec.name === options.from);
     if (index < 0) throw invalid('from', `${options.from} is not a member of the spec (members: ${o.prepared.members.map((m) => m.spec.name).join(', ')})`);
     const source = o.prepared.members[index]!;
@@ -356,11 +376,8 @@ export async function recoverEtcdCluster(spec: ClusterSpecInput | ClusterSpec, o
       );
     }
     const snapshot = await takeSurvivorData(o, source, index, before, options);
-    return await restoreAll(o, cluster, before, snapshot, options, options, started);
-  } finally {
-    cluster.close();
-    await closeAll(o.connections);
-  }
+    return restoreAll(o, cluster, before, snapshot, options, options, started);
+  });
 }
 
 /** The survivor's data on the controller: its snapshot if its etcd serves one, else its db file (etcd stopped first). */

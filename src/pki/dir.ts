@@ -87,6 +87,11 @@ export interface PkiPaths {
   rotationState: string;
   /** `<dir>/retired`: one folder per retired CA, `<UTC stamp>-<fingerprint prefix>/ca.crt` and `ca.key`. */
   retiredDir: string;
+  /**
+   * `<dir>/.etcd-kit.lock`: present (0600) while a mutating operation (deploy, restore, ...) runs from this
+   * dir, holding `{ pid, hostname, operation, startedAt }`; see {@link acquirePkiLock}. The readers ignore it.
+   */
+  lock: string;
   /** `<dir>/members` */
   membersDir: string;
   /** `<dir>/clients` */
@@ -117,6 +122,7 @@ export function pkiPaths(dir: string): PkiPaths {
     caNextKey: join(dir, 'ca.next.key'),
     rotationState: join(dir, ROTATION_STATE_FILE),
     retiredDir: join(dir, 'retired'),
+    lock: join(dir, '.etcd-kit.lock'),
     membersDir,
     clientsDir,
     member(name) {

@@ -73,5 +73,6 @@ export {
   resumeCaRotation,
   retiredCaDirName,
 } from './rotation.js';
+export { type AcquirePkiLockOptions, type PkiLock, type PkiLockHolder, acquirePkiLock, withPkiLock } from './lock.js';
 export { KEY_ALGORITHMS, isKeyAlgorithm } from './keys.js';
 export { PKI_DEFAULTS } from './options.js';

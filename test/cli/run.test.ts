@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT, runCli } from '../../src/cli/run.js';
-import { advanceCaRotation, beginCaRotation, createClusterPki, markCaRotationMemberDone, readPkiDir, writePkiDir } from '../../src/index.js';
+import { acquirePkiLock, advanceCaRotation, beginCaRotation, createClusterPki, markCaRotationMemberDone, readPkiDir, writePkiDir } from '../../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'etcd-kit-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -74,6 +74,24 @@ describe('etcd-kit CLI', () => {
     expect(res.code).toBe(EXIT.invalid);
     expect(res.stderr).toContain('SNAPSHOT_INVALID');
     expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('deploy with a PKI dir another operation holds: PKI_LOCKED, exit 2, before any host', async () => {
+    const spec = join(dir, 'locked.yaml');
+    writeFileSync(join(dir, 'id_locked'), 'placeholder');
+    // 10.255.255.1 answers nothing: reaching it would fail with another code, after a timeout
+    writeFileSync(spec, ['members:', '  - { name: etcd01, host: 10.255.255.1 }', 'ssh: { privateKeyPath: ./id_locked }', 'etcd: { binDir: /usr/bin }', 'pki: { dir: ./locked-pki }'].join('\n'));
+    const lock = await acquirePkiLock(join(dir, 'locked-pki'), { operation: 'restore' });
+    try {
+      const started = Date.now();
+      const res = await cli('deploy', '-f', spec);
+      expect(res.code).toBe(EXIT.invalid);
+      expect(res.stderr).toContain('PKI_LOCKED');
+      expect(res.stderr).toContain('in use by restore');
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      await lock.release();
+    }
   });
 
   it('reports YAML syntax errors as INVALID_SPEC', async () => {
