@@ -16,6 +16,8 @@ import {
   ensureClusterPki,
   formatPlan,
   inspectPkiDir,
+  KEY_ALGORITHMS,
+  type KeyAlgorithm,
   type PkiDirCertificate,
   loadClusterSpecFile,
   pkiPaths,
@@ -25,6 +27,8 @@ import {
   resetEtcdCluster,
   type RestoreResult,
   restoreEtcdCluster,
+  type RotateCaResult,
+  rotateEtcdCa,
   saveSnapshot,
   saveSnapshotToDir,
 } from '../index.js';
@@ -141,7 +145,7 @@ function accessOptions(command: Command): Command {
 function etcdctlHint(spec: ClusterSpec, endpoints: string[]): string {
   const paths = pkiPaths(spec.pki.dir);
   const admin = paths.client(spec.pki.clients.includes('admin') ? 'admin' : spec.pki.clients[0]!);
-  return `ETCDCTL_API=3 etcdctl --endpoints=${endpoints.join(',')} --cacert=${paths.caCert} --cert=${admin.cert} --key=${admin.key} endpoint health`;
+  return `ETCDCTL_API=3 etcdctl --endpoints=${endpoints.join(',')} --cacert=${paths.caBundle} --cert=${admin.cert} --key=${admin.key} endpoint health`;
 }
 
 function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
@@ -409,6 +413,40 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       const issued = [...outcome.issuedMembers.map((m) => `member ${m}`), ...outcome.issuedClients.map((c) => `client ${c}`)];
       io.stdout(`${spec.pki.dir}: ${outcome.createdCa ? 'created CA; ' : ''}${issued.length ? `issued ${issued.join(', ')}` : 'nothing to issue'}\n`);
     });
+  const printRotation = (result: RotateCaResult) => {
+    const rows = result.steps.map((s) => [s.phase, s.member, s.restarted ? 'yes' : 'no', `${(s.durationMs / 1000).toFixed(1)} s`]);
+    if (rows.length > 0) io.stdout(`${table(['PHASE', 'MEMBER', 'RESTARTED', 'TOOK'], rows)}\n`);
+    const took = `${(result.durationMs / 1000).toFixed(1)} s`;
+    io.stdout(
+      result.finished
+        ? `CA rotated in ${took}: the new CA ${result.state.newCaFingerprint256} is ca.crt; the old one is kept in ${result.state.retiredDir}\n`
+        : `CA rotation stopped in phase ${result.state.phase} after ${took}; run the same command again to continue\n`,
+    );
+    io.stdout(`${formatHealth(result.health)}\n`);
+  };
+  pki
+    .command('rotate-ca')
+    .description('replace the cluster CA on the running cluster, one member at a time, without downtime (resumes one under way)')
+    .requiredOption('-f, --file <spec>', 'cluster spec (YAML or JSON)')
+    .addOption(new Option('--key-algorithm <alg>', 'key algorithm of the new CA and its certificates (default: the current CA\'s)').choices([...KEY_ALGORITHMS]))
+    .addOption(new Option('--validity-days <days>', 'lifetime of the new CA in days').argParser(Number))
+    .addOption(new Option('--stop-after <phase>', 'stop once every member completed this phase (restart clients that read their CA once, then run again)').choices(['trust-both', 'new-leaves']))
+    .addOption(new Option('--health-timeout <ms>', 'longest wait for health, in ms').default(120_000).argParser(Number))
+    .option('--json', 'machine-readable output (no progress view)')
+    .action(async (opts: { file: string; keyAlgorithm?: KeyAlgorithm; validityDays?: number; stopAfter?: 'trust-both' | 'new-leaves'; healthTimeout: number; json?: boolean }) => {
+      const spec = await loadClusterSpecFile(opts.file);
+      const result = await withProgress(io, Boolean(opts.json), (progress) =>
+        rotateEtcdCa(spec, {
+          ...(opts.keyAlgorithm ? { keyAlgorithm: opts.keyAlgorithm as KeyAlgorithm } : {}),
+          ...(opts.validityDays !== undefined ? { validityDays: opts.validityDays } : {}),
+          ...(opts.stopAfter ? { stopAfter: opts.stopAfter } : {}),
+          healthTimeoutMs: opts.healthTimeout,
+          ...progress,
+        }),
+      );
+      if (opts.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+      else printRotation(result);
+    });
   pki
     .command('inspect')
     .description('list every certificate with its SANs and expiry')
@@ -448,7 +486,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   return program;
 }
 
-const INVALID_INPUT: ReadonlySet<string> = new Set(['INVALID_SPEC', 'INVALID_ARGUMENT', 'VERSION_CHANGE_REFUSED', 'UNSAFE_CHANGE', 'CA_MISMATCH', 'CA_ROTATION_IN_PROGRESS', 'PKI_LOCKED', 'SNAPSHOT_INVALID', 'RENDER_INVALID_INPUT']);
+const INVALID_INPUT: ReadonlySet<string> = new Set(['INVALID_SPEC', 'INVALID_ARGUMENT', 'VERSION_CHANGE_REFUSED', 'UNSAFE_CHANGE', 'CA_MISMATCH', 'CA_ROTATION_IN_PROGRESS', 'PKI_LOCKED', 'PKI_INVALID_INPUT', 'SNAPSHOT_INVALID', 'RENDER_INVALID_INPUT']);
 
 /**
  * Exit code for an error: bad input (a refused version change or a PKI dir another operation holds

@@ -121,7 +121,7 @@ export function assertCaMatches(input: CaCheckInput & { pkiDir: string }): void 
     `the running cluster trusts a CA the PKI dir does not hold: ${mismatches.map(describe).join('; ')}. ` +
     `${pki}, and running members (which trust only the CA they started with) would refuse each other and every client. ` +
     'Nothing was changed. Restore the PKI dir the cluster was deployed with (copy it from the machine or store it was deployed from) and re-run; ' +
-    'moving a running cluster to another CA (CA rotation) is not yet supported.';
+    'to move a running cluster to a new CA, rotate it from that PKI dir (etcd-kit pki rotate-ca: no downtime).';
   throw new EtcdKitError('CA_MISMATCH', message, {
     member: mismatches[0]!.name,
     details: { pkiDir: input.pkiDir, pkiCa: input.pkiCa.fingerprint, createdCa: input.createdCa, members: mismatches },

@@ -23,13 +23,16 @@ import {
 } from '../pki/index.js';
 import type { ClusterSpec, ResolvedMember } from './validate-spec.js';
 
-/** The TLS settings etcd-kit talks to the cluster with: the CA and the `admin` client (else the first client). */
-export function adminTls(pki: ClusterPki): EtcdTlsOptions {
+/**
+ * The TLS settings etcd-kit talks to the cluster with: the `admin` client (else the first client) and the
+ * CAs to trust, `caPem` (during a CA rotation the PKI dir's `ca-bundle.crt`), by default the CA alone.
+ */
+export function adminTls(pki: ClusterPki, caPem: string = pki.ca.certPem): EtcdTlsOptions {
   const client = pki.clients['admin'] ?? Object.values(pki.clients)[0];
   if (!client) {
     throw new EtcdKitError('INVALID_SPEC', 'pki.clients: at least one client certificate is needed to talk to the cluster', { field: 'pki.clients' });
   }
-  return { caPem: pki.ca.certPem, certPem: client.certPem, keyPem: client.keyPem };
+  return { caPem, certPem: client.certPem, keyPem: client.keyPem };
 }
 
 /** What {@link ensureClusterPki} did. */
@@ -44,6 +47,13 @@ export interface PkiOutcome {
   issuedClients: string[];
   /** Things to tell the operator (a CA close to its end, which renewing leaves cannot fix). */
   warnings: string[];
+  /**
+   * What members trust (their trusted CA file), when it is not `pki.ca` alone: during a CA rotation, old +
+   * new CA or the new one ({@link memberTrustedCa}). Absent: `pki.ca.certPem`.
+   */
+  memberTrustedCaPem?: string;
+  /** What clients trust (`ca-bundle.crt`) when it is not `pki.ca` alone (a CA rotation). Absent: `pki.ca.certPem`. */
+  clientCaPem?: string;
 }
 
 /**
@@ -83,6 +93,15 @@ export function caRotationRefusal(pkiDir: string, state: CaRotationState | undef
     `${pkiDir} is in the middle of a CA rotation (phase ${state.phase}, started ${state.startedAt}); finish it first (etcd-kit pki rotate-ca) and deploy again`,
     { field: 'pki.dir', details: { pkiDir, phase: state.phase, startedAt: state.startedAt } },
   );
+}
+
+/**
+ * Throws {@link caRotationRefusal}'s error when `pkiDir` is in the middle of a CA rotation: what deploys,
+ * restores and removals check before their first connection.
+ */
+export async function assertNotRotating(pkiDir: string): Promise<void> {
+  const refusal = caRotationRefusal(pkiDir, await readCaRotationState(pkiDir));
+  if (refusal) throw refusal;
 }
 
 /**

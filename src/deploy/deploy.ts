@@ -1,13 +1,13 @@
 // deployEtcdCluster and planEtcdCluster: validate → binaries + PKI → connect → inspect → (bootstrap |
 // update with rolling restarts) → health. Policy lives here; src/remote only carries it out.
-import { EtcdKitError } from '../errors.js';
 import { caIdentity, connectCluster, type EtcdCluster } from '../etcd/index.js';
 import { withPkiLock } from '../pki/index.js';
-import { type InstallReport, installMember, readMemberUnit, restartMember, type SshConnection, startMember } from '../remote/index.js';
+import { type InstallReport, installMember, type SshConnection, startMember } from '../remote/index.js';
 import { clientUrl, peerUrl } from '../render/index.js';
 import { assertCaMatches } from './ca-rules.js';
-import { adminTls, persistClusterPki } from './cluster-pki.js';
+import { adminTls, assertNotRotating, persistClusterPki } from './cluster-pki.js';
 import { joinMember } from './join.js';
+import { restartAndWait } from './member-restart.js';
 import { type MoveContext, moveMembers, probeOldHosts } from './move.js';
 import { replaceMembers } from './replace.js';
 import { explainStartFailure } from './start-failure.js';
@@ -26,7 +26,6 @@ import { takePreChangeSnapshot } from './pre-change-snapshot.js';
 import { rollingRestart } from './rolling-restart.js';
 import { DEFAULT_HEALTH_TIMEOUT_MS, waitForEndpoints } from './wait.js';
 
-const UNIT_POLL_MS = 200;
 /** How long a running member that did not answer the plan's health check gets to answer before it is restarted, in ms. */
 const SECOND_LOOK_MS = 5000;
 
@@ -99,17 +98,6 @@ async function finalize(ctx: RunContext): Promise<void> {
   });
 }
 
-async function waitForNewMainPid(ctx: RunContext, m: PreparedMember, before: number): Promise<void> {
-  const deadline = Date.now() + ctx.healthTimeoutMs;
-  for (;;) {
-    const unit = await readMemberUnit(conn(ctx, m), { layout: ctx.prepared.spec.layout, ...remoteOptions(m, ctx.options) });
-    if (unit.mainPid > 0 && unit.mainPid !== before) return;
-    if (unit.activeState === 'failed') throw new EtcdKitError('DEPLOY_FAILED', 'etcd failed to restart (see journalctl -u etcd on the host)');
-    if (Date.now() > deadline) throw new EtcdKitError('ETCD_TIMEOUT', `etcd did not restart within ${ctx.healthTimeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, UNIT_POLL_MS));
-  }
-}
-
 /**
  * Changes a running cluster: stage the files of members that do not restart, start stopped members, then
  * restart one member at a time (its files placed at its own turn, the leader last: rolling-restart.ts).
@@ -150,8 +138,7 @@ async function update(ctx: RunContext, cluster: EtcdCluster, inspected: Inspecte
       );
       if (answers) return;
       ctx.options.onProgress?.({ step: 'restart', member: m.spec.name, message: 'not answering while its etcd runs: restarting it' });
-      const { before } = await restartMember(conn(ctx, m), service);
-      await waitForNewMainPid(ctx, m, before.mainPid);
+      await restartAndWait(conn(ctx, m), m, ctx.prepared.spec.layout, ctx.options, ctx.healthTimeoutMs);
       report.restarted = true;
     } else {
       ctx.options.onProgress?.({ step: 'start', member: m.spec.name });
@@ -202,8 +189,7 @@ async function update(ctx: RunContext, cluster: EtcdCluster, inspected: Inspecte
         if (stageAtTurn.has(m)) record(ctx, m, await installMember(conn(ctx, m), m.steady, installOptions(ctx, m, 'never')));
       },
       restart: async (m) => {
-        const { before } = await restartMember(conn(ctx, m), { layout: ctx.prepared.spec.layout, ...remoteOptions(m, ctx.options) });
-        await waitForNewMainPid(ctx, m, before.mainPid);
+        await restartAndWait(conn(ctx, m), m, ctx.prepared.spec.layout, ctx.options, ctx.healthTimeoutMs);
         ctx.reports.get(m.spec.name)!.restarted = true;
       },
       // Failed to restart, or restarted but never healthy (systemd's Restart= loop): its journal says why.
@@ -268,6 +254,8 @@ export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, op
  */
 export async function runDeploy(spec: ClusterSpec, options: DeployOptions, started = performance.now()): Promise<DeployResult> {
   const dryRun = options.dryRun ?? false;
+  // Mid-rotation nothing here is right (leaves, trust): refused before the first connection (the PKI step repeats it).
+  await assertNotRotating(spec.pki.dir);
   const input = await loadInput(spec, options);
   // Connecting (read-only) overlaps with the PKI and the rendering; nothing is changed before both are done.
   const connecting = connectMembers(

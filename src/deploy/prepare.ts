@@ -2,10 +2,10 @@
 // verified binaries, the PKI, the token, and every member's bundle (once for the bootstrap state
 // `new`, once for the steady state `existing`).
 import { join } from 'node:path';
-import { type ClusterPki, pkiPaths } from '../pki/index.js';
+import { type ClusterPki, pkiPaths, readCaRotationState } from '../pki/index.js';
 import { type PreparedBinaries, type PreparedBundle, prepareBinaries, prepareMemberBundle } from '../remote/index.js';
 import { clientUrl, renderEtcdctlEnv, renderEtcdEnv, renderSystemdUnit } from '../render/index.js';
-import { type PkiOutcome, ensureClusterPki } from './cluster-pki.js';
+import { ensureClusterPki, type PkiOutcome } from './cluster-pki.js';
 import { prepareTarballCached } from './binaries-cache.js';
 import { defaultDownloadCacheDir, fetchVerifiedTarball } from './download.js';
 import { sha256Hex } from './hash.js';
@@ -39,10 +39,14 @@ export function isResolvedSpec(value: unknown): value is ClusterSpec {
   return value !== null && typeof value === 'object' && (value as { kind?: unknown }).kind === 'etcd-kit/cluster-spec';
 }
 
-/** Stable per-cluster token: the spec's name, else derived from the CA (unique per cluster, same every run). */
-export function clusterToken(spec: ClusterSpec, pki: ClusterPki): string {
+/**
+ * Stable per-cluster token: the spec's name, else the one a CA rotation recorded (`recorded`: derived from
+ * the CA the cluster began with, which the rotation replaced), else derived from the CA (unique per
+ * cluster, same every run).
+ */
+export function clusterToken(spec: ClusterSpec, pki: ClusterPki, recorded?: string): string {
   if (spec.name) return spec.name;
-  return `etcd-${sha256Hex(pki.ca.certPem).slice(0, 12)}`;
+  return recorded ?? `etcd-${sha256Hex(pki.ca.certPem).slice(0, 12)}`;
 }
 
 /** Where unpacked binaries (and versions read by running them) are kept on the controller. */
@@ -62,13 +66,16 @@ async function loadBinaries(spec: ClusterSpec, options: DeployOptions): Promise<
   return prepareTarballCached(fetched.path, binariesCacheDir(options));
 }
 
-/** Client certificate paths in the PKI dir, by client name. */
+/**
+ * Client certificate paths in the PKI dir, by client name. The CA file is `ca-bundle.crt`: what a client
+ * must trust at every moment, the CA alone or (during a CA rotation) old + new.
+ */
 export function clientCertPaths(spec: ClusterSpec): Record<string, ClientCertPaths> {
   const paths = pkiPaths(spec.pki.dir);
   return Object.fromEntries(
     spec.pki.clients.map((name) => {
       const client = paths.client(name);
-      return [name, { caFile: paths.caCert, certFile: client.cert, keyFile: client.key }];
+      return [name, { caFile: paths.caBundle, certFile: client.cert, keyFile: client.key }];
     }),
   );
 }
@@ -99,14 +106,15 @@ export async function resolveInput(input: unknown, options: DeployOptions): Prom
 /**
  * Creates or reuses the PKI and renders every member's bundles for the binaries' version (which must be
  * known by now: `resolveTargetVersion`). With `persist: false` (plans, dry runs) a missing PKI is generated
- * in memory and nothing is written.
+ * in memory and nothing is written. `given`: a PKI read already (a CA rotation renders from its phase's
+ * files; the deploy's own ensureClusterPki refuses mid-rotation).
  */
-export async function prepareBundles({ spec, binaries }: ResolvedInput, options: DeployOptions, persist: boolean): Promise<PreparedDeploy> {
+export async function prepareBundles({ spec, binaries }: ResolvedInput, options: DeployOptions, persist: boolean, given?: PkiOutcome): Promise<PreparedDeploy> {
   const etcdVersion = binaries.version;
   if (etcdVersion === undefined) throw new Error('etcd-kit bug: the etcd version must be resolved before rendering');
   options.onProgress?.({ step: 'pki' });
-  const pki = await ensureClusterPki(spec, { persist });
-  const token = clusterToken(spec, pki.pki);
+  const pki = given ?? (await ensureClusterPki(spec, { persist }));
+  const token = clusterToken(spec, pki.pki, (await readCaRotationState(spec.pki.dir))?.clusterToken);
   const clusterMembers = spec.members.map((m) => m.cluster);
   const endpoints = clusterMembers.map(clientUrl);
   const unit = renderSystemdUnit({ layout: spec.layout, etcdVersion });
@@ -120,7 +128,7 @@ export async function prepareBundles({ spec, binaries }: ResolvedInput, options:
           binaries,
           layout: spec.layout,
           files: {
-            caCert: pki.pki.ca.certPem,
+            caCert: pki.memberTrustedCaPem ?? pki.pki.ca.certPem,
             serverCert: certs.server.certPem,
             serverKey: certs.server.keyPem,
             peerCert: certs.peer.certPem,

@@ -6,7 +6,7 @@ import { connectCluster, type EtcdMember } from '../etcd/index.js';
 import { readPkiDir, withPkiLock } from '../pki/index.js';
 import { connect, type UninstallReport, uninstallMember } from '../remote/index.js';
 import { clientUrl } from '../render/index.js';
-import { adminTls } from './cluster-pki.js';
+import { adminTls, assertNotRotating } from './cluster-pki.js';
 import { runDeploy } from './deploy.js';
 import { cleanupTarget } from './host-cleanup.js';
 import { assertServedCa } from './observe-ca.js';
@@ -91,6 +91,8 @@ export async function removeEtcdMember(
 async function removeMember(resolved: ClusterSpec, name: string, options: RemoveMemberOptions): Promise<RemoveMemberResult> {
   const { onProgress, signal } = options;
   const healthTimeoutMs = options.healthTimeoutMs ?? DEFAULT_HEALTH_TIMEOUT_MS;
+  // Its closing deploy would refuse mid-rotation, after the membership changed: refuse now instead.
+  await assertNotRotating(resolved.pki.dir);
   const pki = await readPkiDir(resolved.pki.dir);
   // A PKI dir with another CA than the cluster's: CA_MISMATCH now, not a health wait that cannot succeed.
   await assertServedCa(resolved.members, resolved.pki.dir, pki.ca.certPem, signal);

@@ -38,7 +38,7 @@ import {
 } from '../remote/index.js';
 import { clientUrl, peerUrl, restoreStartEnv, snapshotRestoreCommand } from '../render/index.js';
 import { assertCaMatches } from './ca-rules.js';
-import { adminTls, persistClusterPki } from './cluster-pki.js';
+import { adminTls, assertNotRotating, persistClusterPki } from './cluster-pki.js';
 import { observeCas } from './observe-ca.js';
 import { backupDirOf, snapshotFileName } from './pre-change-snapshot.js';
 import { readMembers } from './plan.js';
@@ -128,6 +128,7 @@ interface Opened {
 }
 
 async function open(spec: ClusterSpec, options: DeployOptions): Promise<Opened> {
+  await assertNotRotating(spec.pki.dir);
   const input = await loadInput(spec, options);
   const connecting = connectMembers(
     input.spec.members.map((m) => ({ spec: m })),

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { EtcdKitError } from '../errors.js';
 import { type MemberInspection, type PreparedBinaries, probeEtcdVersion, type SshConnection } from '../remote/index.js';
 import { binariesCacheDir, type PreparedDeploy, type PreparedMember, prepareBundles, type ResolvedInput } from './prepare.js';
+import type { PkiOutcome } from './cluster-pki.js';
 import { type MemberRef, remoteOptions } from './sessions.js';
 import type { DeployOptions } from './types.js';
 import { assertInstallableVersion } from './version-rules.js';
@@ -86,9 +87,14 @@ export function confirmTargetVersion(members: readonly PreparedMember[], inspect
 /**
  * The spec rendered for the release it installs, in memory (nothing written): the target version resolved
  * ({@link resolveTargetVersion}, a binDir probed on the first member's host over `connecting`), then every
- * member's bundle. The first step of a deploy and of a restore.
+ * member's bundle (from `pki` when given). The first step of a deploy, a restore and a CA rotation.
  */
-export async function prepareForRelease(input: ResolvedInput, connecting: Promise<Map<string, SshConnection>>, options: DeployOptions): Promise<PreparedDeploy> {
+export async function prepareForRelease(
+  input: ResolvedInput,
+  connecting: Promise<Map<string, SshConnection>>,
+  options: DeployOptions,
+  pki?: PkiOutcome,
+): Promise<PreparedDeploy> {
   const first = input.spec.members[0]!;
   const binaries = await resolveTargetVersion(
     input.binaries,
@@ -96,5 +102,5 @@ export async function prepareForRelease(input: ResolvedInput, connecting: Promis
     binariesCacheDir(options),
     options,
   );
-  return prepareBundles({ ...input, binaries }, options, false);
+  return prepareBundles({ ...input, binaries }, options, false, pki);
 }

@@ -23,6 +23,7 @@ export type DeployStep =
   | 'finalize'
   | 'remove'
   | 'restore'
+  | 'rotate-ca'
   | 'done';
 
 /** One progress report of {@link deployEtcdCluster} or {@link planEtcdCluster}. Never carries key material. */
@@ -236,7 +237,10 @@ export interface MemberMoveReport {
 
 /** Paths on the controller of a client certificate issued for the cluster. */
 export interface ClientCertPaths {
-  /** CA certificate to trust. */
+  /**
+   * CAs to trust: the PKI dir's `ca-bundle.crt` (the CA alone; old + new during a CA rotation). Re-read it
+   * when a rotation begins and once it finished (see the CA rotation guide).
+   */
   caFile: string;
   /** Client certificate. */
   certFile: string;

@@ -39,6 +39,7 @@ export {
   readServedCertificate,
   type ServedCertificate,
 } from './served-certificate.js';
+export { type ClientCertificateVerdict, type ProbeClientCertificateOptions, probeClientCertificate } from './client-cert-probe.js';
 export {
   type DefragmentOptions,
   type DefragmentProgress,

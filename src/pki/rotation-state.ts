@@ -53,6 +53,11 @@ export interface CaRotationState {
   retiredDir?: string;
   /** When the rotation finished (ISO 8601, UTC); set with phase `done`. */
   finishedAt?: string;
+  /**
+   * The cluster's token (`ETCD_INITIAL_CLUSTER_TOKEN`) when it was derived from the CA being replaced: kept
+   * here so the env files do not change with the CA (the `clusterToken` option of `beginCaRotation`).
+   */
+  clusterToken?: string;
 }
 
 /** Which of the two CAs something uses: the CA being replaced or the new one. */
@@ -192,6 +197,7 @@ const stateSchema = z
       .regex(/^retired\/[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected retired/<name>')
       .optional(),
     finishedAt: isoDate.optional(),
+    clusterToken: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a cluster token').optional(),
   })
   .strict();
 

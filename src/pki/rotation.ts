@@ -34,6 +34,11 @@ export interface BeginCaRotationOptions {
   keyAlgorithm?: KeyAlgorithm;
   /** Lifetime of the new CA in days. Default: 3650 (10 years, as {@link createCA}). */
   validityDays?: number;
+  /**
+   * A cluster token to record in the rotation (`CaRotationState.clusterToken`): a token derived from the CA
+   * would otherwise change with it. Default: the one the previous rotation recorded, if any.
+   */
+  clusterToken?: string;
   /** The clock, for tests. Default: the current time. */
   now?: Date;
 }
@@ -220,6 +225,7 @@ export async function beginCaRotation(dir: string, opts: BeginCaRotationOptions 
     throw new EtcdKitError('PKI_INVALID_INPUT', `keyAlgorithm: unknown key algorithm ${JSON.stringify(opts.keyAlgorithm)}`, { field: 'keyAlgorithm' });
   }
   const existing = await readCaRotationState(dir);
+  const clusterToken = opts.clusterToken ?? existing?.clusterToken; // a finished rotation's token carries over
   if (isRotating(existing)) {
     if (opts.keyAlgorithm !== undefined && opts.keyAlgorithm !== existing.keyAlgorithm) {
       throw new EtcdKitError(
@@ -250,6 +256,7 @@ export async function beginCaRotation(dir: string, opts: BeginCaRotationOptions 
       startedAt: now.toISOString(),
       updatedAt: now.toISOString(),
       membersDone: { 'trust-both': [], 'new-leaves': [], 'drop-old': [] },
+      ...(clusterToken ? { clusterToken } : {}),
     },
     now,
   );

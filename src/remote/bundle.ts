@@ -11,7 +11,7 @@ import type { probeEtcdVersion } from './binary-version.js';
 
 /** The text files of one member. PEM strings, never the CA's private key. */
 export interface MemberFiles {
-  /** CA certificate (PEM) trusted for clients and peers. */
+  /** CA certificate (PEM) trusted for clients and peers; during a CA rotation several (old + new, one file). */
   caCert: string;
   /** The member's server certificate (PEM). */
   serverCert: string;
@@ -209,6 +209,17 @@ function parseCert(pem: unknown, field: string): X509Certificate {
   }
 }
 
+const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/** Every certificate of a PEM bundle, each a CA. */
+function parseCaBundle(pem: unknown, field: string): X509Certificate[] {
+  const blocks = typeof pem === 'string' ? (pem.match(CERT_BLOCK) ?? []) : [];
+  const cas = (blocks.length > 0 ? blocks : [pem]).map((block) => parseCert(block, field));
+  if (typeof pem === 'string' && PRIVATE_KEY_BLOCK.test(pem)) throw invalid(field, 'contains a private key; only the certificate belongs here');
+  for (const ca of cas) if (!ca.ca) throw invalid(field, 'is not a CA certificate (basicConstraints CA:FALSE)');
+  return cas;
+}
+
 function parseKey(pem: unknown, field: string): KeyObject {
   if (typeof pem !== 'string' || !PRIVATE_KEY_BLOCK.test(pem)) throw invalid(field, 'must be a PEM private key');
   if (/ENCRYPTED/.test(pem)) throw invalid(field, 'is encrypted; etcd needs an unencrypted key');
@@ -291,9 +302,9 @@ export async function prepareMemberBundle(bundle: MemberBundle | PreparedBundle)
     throw invalid('binaries.version', `must be an etcd release version X.Y.Z, got ${JSON.stringify(version)}`);
   }
 
-  const ca = parseCert(files.caCert, 'files.caCert');
-  if (!ca.ca) throw invalid('files.caCert', 'is not a CA certificate (basicConstraints CA:FALSE)');
-  const caPublic = spki(ca.publicKey);
+  // One CA, or several during a CA rotation (old + new): each must be a CA, and the leaves issued by one of them.
+  const cas = parseCaBundle(files.caCert, 'files.caCert');
+  const caPublics = cas.map((ca) => spki(ca.publicKey));
   const pairs = [
     ['serverCert', 'serverKey'],
     ['peerCert', 'peerKey'],
@@ -302,14 +313,14 @@ export async function prepareMemberBundle(bundle: MemberBundle | PreparedBundle)
     const cert = parseCert(files[certField], `files.${certField}`);
     const key = parseKey(files[keyField], `files.${keyField}`);
     const keyPublic = spki(createPublicKey(key));
-    if (keyPublic.equals(caPublic)) {
+    if (caPublics.some((p) => keyPublic.equals(p))) {
       throw invalid(`files.${keyField}`, 'is the CA private key; the CA key never leaves the controller');
     }
     if (!keyPublic.equals(spki(cert.publicKey))) {
       throw invalid(`files.${keyField}`, `does not match files.${certField}`);
     }
-    if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
-      throw invalid(`files.${certField}`, 'is not issued by files.caCert');
+    if (!cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey))) {
+      throw invalid(`files.${certField}`, `is not issued by ${cas.length === 1 ? 'files.caCert' : 'any CA in files.caCert'}`);
     }
   }
   const env = checkTextFile(files.env, 'files.env');

@@ -53,7 +53,7 @@ describe('a PKI dir without the running cluster CA is refused, nothing changed',
     expect(wouldBe).not.toBe(runningCa);
     expect(err.message).toContain(wouldBe);
     expect(err.message).toContain('holds no CA');
-    expect(err.message).toContain('not yet supported');
+    expect(err.message).toContain('etcd-kit pki rotate-ca');
     expect(err.details?.['createdCa']).toBe(true);
     expect(took).toBeLessThan(15_000);
     // nothing written into the fresh PKI dir: no CA key, no certificates

@@ -97,7 +97,7 @@ describe('assertCaMatches', () => {
     expect(err.message).toContain('BB:BB');
     expect(err.message).toContain('AA:AA');
     expect(err.message).toContain('Restore the PKI dir');
-    expect(err.message).toContain('not yet supported');
+    expect(err.message).toContain('etcd-kit pki rotate-ca');
     expect(err.message).toContain('Nothing was changed');
     expect(err.details).toMatchObject({ pkiDir: '/pki', pkiCa: 'AA:AA', createdCa: false, members: [{ name: 'etcd02', foundFingerprint: 'BB:BB' }] });
   });

@@ -95,6 +95,16 @@ describe('prepareMemberBundle', () => {
     expect((await prepareMemberBundle({ binaries: { ...binaries, version: '3.6.0-rc.1' }, files })).links[0]?.target).toBe('3.6.0-rc.1');
   });
 
+  it('takes a trusted CA file of several CAs (a CA rotation): leaves of either are accepted, each must be a CA', async () => {
+    const foreign = otherPki.members.etcd01!;
+    const both = `${pki.ca.certPem}${otherPki.ca.certPem}`;
+    const bundle = await prepareMemberBundle({ binaries, files: { ...files, caCert: both, peerCert: foreign.peer.certPem, peerKey: foreign.peer.keyPem } });
+    expect(bundle.files.find((f) => f.role === 'caCert')?.data.toString('utf8')).toBe(both);
+    await expect(prepareMemberBundle({ binaries, files: { ...files, caCert: `${pki.ca.certPem}${files.serverCert}` } })).rejects.toSatisfy(invalid('files.caCert'));
+    await expect(prepareMemberBundle({ binaries, files: { ...files, caCert: otherPki.ca.certPem } })).rejects.toSatisfy(invalid('files.serverCert'));
+    await expect(prepareMemberBundle({ binaries, files: { ...files, caCert: both, serverKey: otherPki.ca.keyPem } })).rejects.toSatisfy(invalid('files.serverKey'));
+  });
+
   it('refuses the CA private key in place of a member key, or pasted into any text file', async () => {
     await expect(prepareMemberBundle({ binaries, files: { ...files, serverKey: pki.ca.keyPem } })).rejects.toSatisfy(
       invalid('files.serverKey'),

@@ -1,0 +1,103 @@
+/**
+ * Does a running member accept a given client certificate? One TLS connection that presents it and asks
+ * `GET /version` (served on etcd's client and peer listeners alike, no auth needed): an HTTP answer means
+ * the member's trusted CA file, as its running process loaded it, covers the certificate's CA; a TLS alert
+ * means it does not. This is how a CA rotation proves what a restarted member trusts, rather than trusting
+ * the file it shipped.
+ * @module
+ */
+import { isIP } from 'node:net';
+import { connect } from 'node:tls';
+import { EtcdKitError } from '../errors.js';
+
+/** Options of {@link probeClientCertificate}. */
+export interface ProbeClientCertificateOptions {
+  /** The client certificate to present, PEM. Required. */
+  certPem: string;
+  /** Its private key, PEM. Required; it never leaves the process. */
+  keyPem: string;
+  /** Deadline of the whole probe in ms. Default: 3000. */
+  timeoutMs?: number;
+  /** Abort the probe. */
+  signal?: AbortSignal;
+}
+
+/** `accepted`: the member answered over TLS with that certificate; `refused`: its TLS layer rejected it. */
+export type ClientCertificateVerdict = 'accepted' | 'refused';
+
+function hostAndPort(endpoint: string): { host: string; port: number } {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch (err) {
+    throw new EtcdKitError('INVALID_ARGUMENT', `endpoint: ${endpoint} is not a URL`, { field: 'endpoint', cause: err });
+  }
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 2379) };
+}
+
+/** OpenSSL's codes for a TLS alert from the server (`ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE`, `..._TLSV13_ALERT_CERTIFICATE_REQUIRED`, ...). */
+const TLS_ALERT = /^ERR_SSL_.*ALERT/;
+
+/**
+ * Presents `certPem`/`keyPem` to the member at `endpoint` (`https://host:port`, a client or a peer URL) and
+ * reports whether it accepts them. The server's certificate is not verified: nothing is sent but the
+ * request line. With TLS 1.3 the server judges the client certificate after the client's side of the
+ * handshake is done, so the verdict comes from the first read: an HTTP status line, or an alert.
+ *
+ * Throws `ETCD_UNREACHABLE` when nothing listens or the connection breaks without an alert, `ETCD_TIMEOUT`
+ * when there is no verdict within `timeoutMs`, `ABORTED` on `signal`.
+ *
+ * @example
+ * ```ts
+ * const verdict = await probeClientCertificate('https://10.0.0.11:2379', { certPem, keyPem });
+ * if (verdict === 'refused') console.log('this member does not trust that CA (any more)');
+ * ```
+ */
+export function probeClientCertificate(endpoint: string, options: ProbeClientCertificateOptions): Promise<ClientCertificateVerdict> {
+  const { host, port } = hostAndPort(endpoint);
+  const timeoutMs = options.timeoutMs ?? 3000;
+  return new Promise<ClientCertificateVerdict>((resolve, reject) => {
+    if (options.signal?.aborted) {
+      reject(new EtcdKitError('ABORTED', `probing ${endpoint} was aborted`));
+      return;
+    }
+    const socket = connect({
+      host,
+      port,
+      ...(isIP(host) ? {} : { servername: host }),
+      cert: options.certPem,
+      key: options.keyPem,
+      rejectUnauthorized: false,
+      ALPNProtocols: ['http/1.1'],
+    });
+    let done = false;
+    let received = '';
+    const finish = (fn: () => void) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      socket.destroy();
+      fn();
+    };
+    const unreachable = (why: string, cause?: unknown) =>
+      new EtcdKitError('ETCD_UNREACHABLE', `${endpoint}: ${why}`, { details: { endpoint }, ...(cause === undefined ? {} : { cause }) });
+    const onAbort = () => finish(() => reject(new EtcdKitError('ABORTED', `probing ${endpoint} was aborted`)));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(
+      () => finish(() => reject(new EtcdKitError('ETCD_TIMEOUT', `${endpoint}: no answer to a client certificate within ${timeoutMs} ms`, { details: { endpoint } }))),
+      timeoutMs,
+    );
+    socket.once('secureConnect', () => {
+      socket.write(`GET /version HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.toString('latin1');
+      if (received.length >= 8) finish(() => (received.startsWith('HTTP/1.') ? resolve('accepted') : reject(unreachable('answered something other than HTTP'))));
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      finish(() => (TLS_ALERT.test(err.code ?? '') ? resolve('refused') : reject(unreachable(`no TLS connection (${err.message})`, err))));
+    });
+    socket.once('end', () => finish(() => reject(unreachable('closed the connection without an answer'))));
+  });
+}
