@@ -177,6 +177,12 @@ function observation(m: PreparedMember, i: number, inspection: MemberInspection,
   };
 }
 
+/** A client certificate of the old CA and one of the new. */
+interface Probes {
+  old: IssuedCertificate;
+  new: IssuedCertificate;
+}
+
 /** Everything one run carries between its steps. */
 interface Run {
   spec: ClusterSpec;
@@ -187,8 +193,8 @@ interface Run {
   prepared: PreparedDeploy;
   view: RotationView;
   cluster: EtcdCluster;
-  /** A client certificate of each CA, made in memory for this run's checks (never written anywhere). */
-  probes: { old: IssuedCertificate; new: IssuedCertificate };
+  /** A client certificate of each CA, made in memory for this run's checks (never written anywhere); made at the first check. */
+  probes?: Promise<Probes>;
   steps: CaRotationStepReport[];
 }
 
@@ -230,11 +236,12 @@ async function verifyMember(run: Run, m: PreparedMember, phase: CaRotationRolled
   const cas = { oldPem: run.view.contents.ca.certPem, nextPem: run.view.contents.rotation!.next.certPem };
   const signal = run.options.signal;
   const opts = { timeoutMs: 3000, ...(signal ? { signal } : {}) };
+  const probes = await probesOf(run);
   for (const url of [clientUrl(m.spec.cluster), peerUrl(m.spec.cluster)]) {
     await within(VERIFY_WINDOW_MS, async () => {
-      const accepts = await probeClientCertificate(url, { ...run.probes[action.mustAccept], ...opts });
+      const accepts = await probeClientCertificate(url, { ...probes[action.mustAccept], ...opts });
       if (accepts !== 'accepted') return `${url} refuses a client certificate of the ${action.mustAccept} CA after its ${phase} step`;
-      if (action.mustRefuseOld && (await probeClientCertificate(url, { ...run.probes.old, ...opts })) !== 'refused') {
+      if (action.mustRefuseOld && (await probeClientCertificate(url, { ...probes.old, ...opts })) !== 'refused') {
         return `${url} still accepts a client certificate of the old CA after its ${phase} step`;
       }
       const serves = rotationCaOf((await readServedCertificate(url, opts)).certPem, cas);
@@ -311,9 +318,11 @@ async function refresh(run: Run): Promise<void> {
   run.cluster = connectCluster({ endpoints: run.prepared.endpoints, tls: adminTls(run.view.contents, run.view.outcome.clientCaPem) });
 }
 
-async function makeProbes(contents: PkiDirContents): Promise<Run['probes']> {
-  const [old, next] = await Promise.all([signClientCert(contents.ca, { commonName: PROBE_NAME }), signClientCert(contents.rotation!.next, { commonName: PROBE_NAME })]);
-  return { old, new: next };
+/** The probe certificates of a run, made once (both CAs stay the same for the whole rotation). */
+function probesOf(run: Run): Promise<Probes> {
+  const { ca, rotation } = run.view.contents;
+  run.probes ??= Promise.all([signClientCert(ca, { commonName: PROBE_NAME }), signClientCert(rotation!.next, { commonName: PROBE_NAME })]).then(([old, next]) => ({ old, new: next }));
+  return run.probes;
 }
 
 /**
@@ -384,7 +393,6 @@ async function rotate(spec: ClusterSpec, options: RotateCaOptions, started: numb
     prepared,
     view,
     cluster: connectCluster({ endpoints: prepared.endpoints, tls: adminTls(view.contents, view.outcome.clientCaPem) }),
-    probes: undefined as unknown as Run['probes'],
     steps: [],
   };
   try {
@@ -406,7 +414,6 @@ async function rotate(spec: ClusterSpec, options: RotateCaOptions, started: numb
     } else {
       options.onProgress?.({ step: 'rotate-ca', message: `resuming the rotation begun ${recorded.startedAt}, phase ${resumed!.phase}` });
     }
-    if (run.view.contents.rotation) run.probes = await makeProbes(run.view.contents);
 
     const names = run.prepared.members.map((m) => m.spec.name);
     const phases: RotateCaResult['phases'] = [];

@@ -18,6 +18,7 @@ import {
   readTextIfExists,
   syncDir,
   writeFileAtomic,
+  writeFilesAtomic,
 } from './files.js';
 import { SAFE_NAME, checkSafeName } from './options.js';
 import { loadCertificate, loadPrivateKey } from './pem.js';
@@ -206,7 +207,8 @@ export async function writePkiDir(dir: string, pki: ClusterPki): Promise<void> {
   const dirs = [dir, paths.membersDir, paths.clientsDir, ...memberDirs];
   for (const path of dirs) await makeDir(path);
   if (!isRotating(await readCaRotationState(dir))) files.push({ path: paths.caBundle, data: pki.ca.certPem, mode: CERT_FILE_MODE });
-  await Promise.all(files.map((file) => writeFileAtomic(file.path, file.data, file.mode)));
+  // Each certificate before its key, all renamed back to back: a client reading its pair never gets a mix.
+  await writeFilesAtomic(files);
   await Promise.all(dirs.map(syncDir));
 }
 

@@ -3,6 +3,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { renameSync } from 'node:fs';
 import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { EtcdKitError } from '../errors.js';
@@ -44,6 +45,51 @@ export async function writeFileAtomic(path: string, data: string, mode: number):
   } catch (cause) {
     await unlink(temp).catch(() => {});
     throw ioError('cannot write file', path, cause);
+  }
+}
+
+/** One file for {@link writeFilesAtomic}. */
+export interface FileToWrite {
+  path: string;
+  data: string;
+  mode: number;
+}
+
+/**
+ * Writes several files so that readers see each one change at once and the whole set change within
+ * microseconds: every temporary file is written and fsynced first, then all are renamed into place back
+ * to back (synchronous renames: nothing else of this process runs between them), in the order given.
+ * Why: a certificate and its key are two files, and a client that loads them in between sees a pair that
+ * does not match. Pass each certificate before its key: Go's loaders (etcd, etcdctl, kube-apiserver) read
+ * the certificate first, so a mixed pair needs a reader whose two reads both fall inside, or around, the
+ * microseconds between the two renames.
+ */
+export async function writeFilesAtomic(files: readonly FileToWrite[]): Promise<void> {
+  const temps = files.map((f) => join(dirname(f.path), `.${basename(f.path)}.${randomBytes(6).toString('hex')}.tmp`));
+  const cleanUp = () => Promise.all(temps.map((t) => unlink(t).catch(() => {})));
+  try {
+    await Promise.all(
+      files.map(async (f, i) => {
+        const handle = await open(temps[i]!, 'wx', f.mode);
+        try {
+          await handle.chmod(f.mode);
+          await handle.writeFile(f.data);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      }),
+    );
+  } catch (cause) {
+    await cleanUp();
+    throw ioError('cannot write file', files[0]?.path ?? '', cause);
+  }
+  let i = 0;
+  try {
+    for (; i < files.length; i++) renameSync(temps[i]!, files[i]!.path);
+  } catch (cause) {
+    await cleanUp();
+    throw ioError('cannot write file', files[i]!.path, cause);
   }
 }
 

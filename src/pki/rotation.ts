@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { EtcdKitError } from '../errors.js';
 import { utcStamp } from '../utc-stamp.js';
 import { type PkiDirContents, listPkiNames, pkiPaths, readCaPair, readPkiDir } from './dir.js';
-import { CERT_FILE_MODE, KEY_FILE_MODE, makeDir, readText, readTextIfExists, removeFile, syncDir, writeFileAtomic } from './files.js';
+import { CERT_FILE_MODE, KEY_FILE_MODE, makeDir, readText, readTextIfExists, removeFile, syncDir, writeFileAtomic, writeFilesAtomic } from './files.js';
 import { inspectCertificate } from './inspect.js';
 import { createCA, signClientCert, signPeerCert, signServerCert } from './issue.js';
 import { isKeyAlgorithm } from './keys.js';
@@ -81,10 +81,12 @@ export function retiredCaDirName(fingerprint256: string, now: Date): string {
   return `retired/${utcStamp(now)}-${fingerprint256.replace(/:/g, '').slice(0, 8).toLowerCase()}`;
 }
 
-/** Writes a certificate+key pair: key first, then certificate, each atomically. */
+/** Writes a certificate+key pair, the two replaced back to back (see {@link writeFilesAtomic}). */
 async function writePair(certPath: string, keyPath: string, pair: IssuedCertificate): Promise<void> {
-  await writeFileAtomic(keyPath, pair.keyPem, KEY_FILE_MODE);
-  await writeFileAtomic(certPath, pair.certPem, CERT_FILE_MODE);
+  await writeFilesAtomic([
+    { path: certPath, data: pair.certPem, mode: CERT_FILE_MODE },
+    { path: keyPath, data: pair.keyPem, mode: KEY_FILE_MODE },
+  ]);
 }
 
 /** Loads both CAs of a rotation under way and checks them against the record. */

@@ -210,6 +210,28 @@ describe('etcd-kit CLI on real hosts, binaries by URL', () => {
     expect(json.health.healthy).toBe(true);
   });
 
+  it('pki rotate-ca: stops after a phase when asked, deploy refuses meanwhile (exit 2), the next run finishes', async () => {
+    const spec = join(work, 'cluster.yaml');
+    const first = await cli('pki', 'rotate-ca', '-f', spec, '--stop-after', 'trust-both');
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^trust-both\s+etcd01\s+yes\s/m);
+    expect(first.stdout).toContain('CA rotation stopped in phase trust-both');
+    expect((await cli('pki', 'inspect', '-d', join(work, 'pki'))).stdout).toContain('CA rotation in progress');
+    const refused = await cli('deploy', '-f', spec);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('CA_ROTATION_IN_PROGRESS');
+    expect((await cli('pki', 'rotate-ca', '-f', spec, '--stop-after', 'drop-old')).code).toBe(2);
+    const rest = await cli('pki', 'rotate-ca', '-f', spec, '--json');
+    expect(rest.code, rest.stderr).toBe(0);
+    const result = JSON.parse(rest.stdout) as { finished: boolean; began: boolean; steps: { phase: string }[] };
+    expect(result).toMatchObject({ finished: true, began: false });
+    expect(result.steps.map((s) => s.phase)).toEqual(['new-leaves', 'new-leaves', 'new-leaves', 'drop-old', 'drop-old', 'drop-old']);
+    const inspect = await cli('pki', 'inspect', '-d', join(work, 'pki'));
+    expect(inspect.stdout).toContain('CA (retired)');
+    expect(inspect.stdout).toMatch(/last CA rotation finished .*; the old CA is kept in retired\//);
+    expect((await cli('health', '-f', spec)).code).toBe(0);
+  });
+
   it('plan --exit-code reports pending changes with exit 4', async () => {
     const spec = readFileSync(join(work, 'cluster.yaml'), 'utf8');
     writeFileSync(join(work, 'changed.yaml'), `${spec}settings:\n  heartbeatMs: 150\n  electionMs: 1500\n`);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   type ClusterSpecInput,
+  connectCluster,
   deployEtcdCluster,
   inspectPkiDir,
   pkiPaths,
@@ -31,6 +32,18 @@ afterAll(async () => {
   await writer?.stop();
   await tb?.destroy();
 });
+
+/** Waits until every member answers, with the contract's files as they are now. */
+async function healthy(endpoints: string[], spec: { pki: { dir: string } }): Promise<void> {
+  const files = contractFiles(spec);
+  const tls = { caPem: await readFile(files.caFile, 'utf8'), certPem: await readFile(files.certFile, 'utf8'), keyPem: await readFile(files.keyFile, 'utf8') };
+  const cluster = connectCluster({ endpoints, tls });
+  try {
+    await cluster.waitForHealthy({ timeoutMs: 60_000, mustAnswer: 'all' });
+  } finally {
+    cluster.close();
+  }
+}
 
 const countCerts = (pem: string) => (pem.match(/BEGIN CERTIFICATE/g) ?? []).length;
 
@@ -118,6 +131,7 @@ describe('CA rotation on etcd 3.6, interrupted after each phase', () => {
     expect(whileOff.code).toMatch(/^SSH_(UNREACHABLE|TIMEOUT)$/);
     await tb.startHost(1);
     expect((await readCaRotationState(spec.pki.dir))?.phase).toBe('trust-both');
+    await healthy(deployed.endpoints, spec); // the refusal holds until the member answers again
 
     // Phase 2, then stop: new certificates everywhere, no member restarted.
     const second = await rotateEtcdCa(spec, { stopAfter: 'new-leaves' });
@@ -130,6 +144,7 @@ describe('CA rotation on etcd 3.6, interrupted after each phase', () => {
     const whileStopped = await rejection(rotateEtcdCa(spec));
     expect(whileStopped).toMatchObject({ code: 'UNSAFE_CHANGE', details: { notReady: ['etcd03'] } });
     await tb.exec(tb.hosts[2]!.name, 'systemctl start etcd');
+    await healthy(deployed.endpoints, spec);
 
     // Phase 3, cut short (Ctrl-C) once its first member is done; the next run does the rest.
     const abort = new AbortController();
