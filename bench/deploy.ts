@@ -19,7 +19,7 @@
  *
  *   node --import tsx bench/deploy.ts [--rounds 5] [--extra-rounds 3] [--scale-rounds 3] [--id 211]
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -41,6 +41,7 @@ import { etcdRelease } from '../test/helpers/etcd-releases.js';
 import { startTestbed, type Testbed } from '../test/testbed/index.js';
 import { formatTimeline, recordEvents, type TimedEvent } from './lib/deploy-timeline.js';
 import { hostsCpuMs } from './lib/host-cpu.js';
+import { cpuMsOf, runRecipe } from './lib/run-recipe.js';
 import { writeRecipeStage } from './lib/recipe-stage.js';
 
 const { values } = parseArgs({
@@ -139,39 +140,17 @@ interface RecipeRun {
   hostsReadyMs: number;
 }
 
-function recipeDeploy(tb: Testbed, sshOpts = ''): Promise<RecipeRun> {
+async function recipeDeploy(tb: Testbed, sshOpts = ''): Promise<RecipeRun> {
   const hostsBefore = hostsCpuMs(tb);
   const start = performance.now();
-  return new Promise((resolve, reject) => {
-    // bash's `time` adds up the CPU of every process the script waited for.
-    const timed = 'TIMEFORMAT="cpu %U %S"; time bash "$0" "$@"';
-    const child = spawn('bash', ['-c', timed, RECIPE_SCRIPT, stageDir, ...stageHosts], {
-      env: { ...process.env, SSH_KEY: tb.rootKeyPath, KNOWN_HOSTS: tb.knownHostsPath, RECIPE_SSH_OPTS: sshOpts },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    // 'exit', not 'close': a ControlPersist master keeps the script's pipes open after it ends.
-    child.on('exit', (code) => {
-      const ms = performance.now() - start;
-      const ready = /hosts-ready ([\d.]+)/.exec(stdout);
-      const cpu = /cpu ([\d.]+) ([\d.]+)/.exec(stderr);
-      const hostsAfter = hostsCpuMs(tb);
-      const cpuMs =
-        cpu && hostsBefore !== undefined && hostsAfter !== undefined
-          ? (Number(cpu[1]) + Number(cpu[2])) * 1000 + hostsAfter - hostsBefore
-          : undefined;
-      if (code === 0 && ready) resolve({ ms, cpuMs, hostsReadyMs: Number(ready[1]) * 1000 });
-      else reject(new Error(`recipe-deploy.sh exited ${code}: ${stderr}`));
-    });
-  });
+  const out = await runRecipe(RECIPE_SCRIPT, [stageDir, ...stageHosts], { SSH_KEY: tb.rootKeyPath, KNOWN_HOSTS: tb.knownHostsPath, RECIPE_SSH_OPTS: sshOpts }, { timed: true });
+  const ms = performance.now() - start;
+  const ready = /hosts-ready ([\d.]+)/.exec(out.stdout);
+  const cpu = cpuMsOf(out);
+  const hostsAfter = hostsCpuMs(tb);
+  const cpuMs = cpu !== undefined && hostsBefore !== undefined && hostsAfter !== undefined ? cpu + hostsAfter - hostsBefore : undefined;
+  if (out.code !== 0 || !ready) throw new Error(`recipe-deploy.sh exited ${out.code}: ${out.stderr}`);
+  return { ms, cpuMs, hostsReadyMs: Number(ready[1]) * 1000 };
 }
 
 async function recipeWithControlMaster(tb: Testbed): Promise<RecipeRun> {

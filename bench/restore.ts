@@ -35,7 +35,7 @@
  *   node --import tsx bench/restore.ts [--rounds 5] [--id 213] [--keys 1000] [--value-kb 100] [--tuned]
  *        [--only ab|a|b] [--kit-module <path to a module exporting restoreEtcdCluster>]
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
@@ -59,6 +59,7 @@ import { etcdRelease } from '../test/helpers/etcd-releases.js';
 import { startTestbed, type Testbed } from '../test/testbed/index.js';
 import { formatTimeline, recordEvents, type TimedEvent } from './lib/deploy-timeline.js';
 import { hostsCpuMs } from './lib/host-cpu.js';
+import { cpuMsOf, runRecipe } from './lib/run-recipe.js';
 import { currentRevision, damageKeyspace, fillKeyspace, type Keyspace, verifyKeyspace } from './lib/restore-keyspace.js';
 
 const { values } = parseArgs({
@@ -303,41 +304,19 @@ async function runKit(round: number, restore: RestoreFn): Promise<Run> {
 
 // ----- (b) recipe -----------------------------------------------------------------------------------------
 
-function runRecipe(round: number, tuned: boolean): Promise<Run> {
+function recipeRun(round: number, tuned: boolean): Promise<Run> {
   return withCluster(async (c) => {
     const hostsBefore = hostsCpuMs(c.tb);
     const start = performance.now();
-    const out = await new Promise<{ stdout: string; stderr: string }>((resolvePromise, reject) => {
-      // bash's `time` adds up the CPU of every process the script waited for.
-      const timed = 'TIMEFORMAT="cpu %U %S"; time bash "$0" "$@"';
-      const args = [snapshotPath, adminDir, ...c.tb.hosts.map((h, i) => `${c.names[i]}=${h.ip}`)];
-      const child = spawn('bash', ['-c', timed, RECIPE_SCRIPT, ...args], {
-        env: {
-          ...process.env,
-          SSH_KEY: c.tb.rootKeyPath,
-          KNOWN_HOSTS: c.tb.knownHostsPath,
-          ETCDCTL: release.etcdctl,
-          LEADER_LAST: tuned ? '1' : '',
-          NO_FIRST_CHECK: tuned ? '1' : '',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-      });
-      child.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-      });
-      child.on('error', reject);
-      child.on('exit', (code) => (code === 0 ? resolvePromise({ stdout, stderr }) : reject(new Error(`recipe-restore.sh exited ${code}:\n${stderr.slice(-4000)}${stdout}`))));
-    });
+    const args = [snapshotPath, adminDir, ...c.tb.hosts.map((h, i) => `${c.names[i]}=${h.ip}`)];
+    const env = { SSH_KEY: c.tb.rootKeyPath, KNOWN_HOSTS: c.tb.knownHostsPath, ETCDCTL: release.etcdctl, LEADER_LAST: tuned ? '1' : '', NO_FIRST_CHECK: tuned ? '1' : '' };
+    const out = await runRecipe(RECIPE_SCRIPT, args, env, { timed: true });
+    if (out.code !== 0) throw new Error(`recipe-restore.sh exited ${out.code}:\n${out.stderr.slice(-4000)}${out.stdout}`);
     const ms = performance.now() - start;
     const hostsAfter = hostsCpuMs(c.tb);
     const p = /^phases start ([\d.]+) copied ([\d.]+) restored ([\d.]+) healthy ([\d.]+) end ([\d.]+)$/m.exec(out.stdout);
     const hosts = [...out.stdout.matchAll(/^host (\S+) (\S+) copied ([\d.]+) stopped ([\d.]+) restored ([\d.]+)$/gm)];
-    const cpu = /cpu ([\d.]+) ([\d.]+)/.exec(out.stderr);
+    const cpu = cpuMsOf(out);
     if (!p || hosts.length !== 3) throw new Error(`recipe-restore.sh printed no phases:\n${out.stdout}`);
     const [t0, copied, restored, healthy, end] = [p[1], p[2], p[3], p[4], p[5]].map((x) => Number(x) * 1000) as [number, number, number, number, number];
     const revision = await verify(c);
@@ -351,7 +330,7 @@ function runRecipe(round: number, tuned: boolean): Promise<Run> {
       ms,
       phases: [pre, allStopped - copied, restored - allStopped, end - restored],
       downMs: healthy - copied,
-      cpuMs: cpu && hostsBefore !== undefined && hostsAfter !== undefined ? (Number(cpu[1]) + Number(cpu[2])) * 1000 + hostsAfter - hostsBefore : undefined,
+      cpuMs: cpu !== undefined && hostsBefore !== undefined && hostsAfter !== undefined ? cpu + hostsAfter - hostsBefore : undefined,
       revision,
       leader: c.leader,
       snapshotBytes: c.snapshot.bytes,
@@ -433,7 +412,7 @@ try {
     const shift = (round - 1) % measure.length;
     const order = [...measure.slice(shift), ...measure.slice(0, shift)];
     for (const kind of order) {
-      const run = kind === 'a' ? await runKit(round, restoreFn!) : await runRecipe(round, kind === 'c');
+      const run = kind === 'a' ? await runKit(round, restoreFn!) : await recipeRun(round, kind === 'c');
       runs.push(run);
       process.stderr.write(
         `round ${round}/${rounds} ${label(kind)} ${s(run.ms)} s [${run.phases.map((p) => s(p)).join(' / ')}] down ${s(run.downMs)} s, rev ${run.revision} — ${((performance.now() - wallStart) / 1000).toFixed(0)} s so far\n`,

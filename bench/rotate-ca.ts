@@ -41,7 +41,6 @@
  *   node --import tsx bench/rotate-ca.ts [--rounds 3] [--id 214] [--etcd 3.6] [--write-timeout-ms 2000]
  *        [--skip-manual]
  */
-import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname } from 'node:path';
@@ -79,6 +78,7 @@ import { etcdRelease } from '../test/helpers/etcd-releases.js';
 import { startTestbed, type Testbed } from '../test/testbed/index.js';
 import { recordEvents, type TimedEvent } from './lib/deploy-timeline.js';
 import { hostsCpuMs } from './lib/host-cpu.js';
+import { runRecipe } from './lib/run-recipe.js';
 
 const { values } = parseArgs({
   options: {
@@ -399,29 +399,13 @@ async function reissuePkiDir(dir: string, algorithm: KeyAlgorithm): Promise<void
   await writePkiDir(dir, { ca, members, clients });
 }
 
-function recipe(tb: Testbed, pkiDir: string, names: string[]): Promise<{ copied: number; stopped: number; started: number; healthy: number }> {
-  return new Promise((resolve, reject) => {
-    const args = [pkiDir, ...tb.hosts.map((h, i) => `${names[i]}=${h.ip}`)];
-    const child = spawn('bash', [RECIPE_SCRIPT, ...args], {
-      env: { ...process.env, SSH_KEY: tb.rootKeyPath, KNOWN_HOSTS: tb.knownHostsPath, ETCDCTL: release.etcdctl },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const p = /^phases start [\d.]+ copied ([\d.]+) stopped ([\d.]+) started ([\d.]+) healthy ([\d.]+)$/m.exec(stdout);
-      if (code !== 0 || !p) return reject(new Error(`recipe-rotate-ca.sh exited ${code}:\n${stderr.slice(-4000)}${stdout}`));
-      const [copied, stopped, started, healthy] = [p[1], p[2], p[3], p[4]].map((x) => Number(x) * 1000) as [number, number, number, number];
-      resolve({ copied, stopped, started, healthy });
-    });
-  });
+async function recipe(tb: Testbed, pkiDir: string, names: string[]): Promise<{ copied: number; stopped: number; started: number; healthy: number }> {
+  const args = [pkiDir, ...tb.hosts.map((h, i) => `${names[i]}=${h.ip}`)];
+  const out = await runRecipe(RECIPE_SCRIPT, args, { SSH_KEY: tb.rootKeyPath, KNOWN_HOSTS: tb.knownHostsPath, ETCDCTL: release.etcdctl });
+  const p = /^phases start [\d.]+ copied ([\d.]+) stopped ([\d.]+) started ([\d.]+) healthy ([\d.]+)$/m.exec(out.stdout);
+  if (out.code !== 0 || !p) throw new Error(`recipe-rotate-ca.sh exited ${out.code}:\n${out.stderr.slice(-4000)}${out.stdout}`);
+  const [copied, stopped, started, healthy] = [p[1], p[2], p[3], p[4]].map((x) => Number(x) * 1000) as [number, number, number, number];
+  return { copied, stopped, started, healthy };
 }
 
 async function manualRotation(tb: Testbed, spec: ReturnType<typeof testbedSpec>, endpoints: string[], names: string[]): Promise<Manual> {

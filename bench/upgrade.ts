@@ -34,7 +34,6 @@
  *   node --import tsx bench/upgrade.ts [--rounds 5] [--id 212] [--leader first|last|any]
  *        [--write-interval-ms 10] [--write-timeout-ms 1000]
  */
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +55,7 @@ import { etcdRelease } from '../test/helpers/etcd-releases.js';
 import { startTestbed, type Testbed } from '../test/testbed/index.js';
 import { formatTimeline, recordEvents, type TimedEvent } from './lib/deploy-timeline.js';
 import { hostsCpuMs } from './lib/host-cpu.js';
+import { cpuMsOf, runRecipe } from './lib/run-recipe.js';
 import { lostWrites, nowEpochMs, startWriter, type WriterReport } from './lib/upgrade-writer.js';
 
 const { values } = parseArgs({
@@ -433,42 +433,22 @@ interface RecipeHost {
   healthy: number;
 }
 
-function recipeUpgrade(c: Cluster): Promise<{ startedAt: number; endedAt: number; hosts: RecipeHost[]; cpuMs: number | undefined }> {
+async function recipeUpgrade(c: Cluster): Promise<{ startedAt: number; endedAt: number; hosts: RecipeHost[]; cpuMs: number | undefined }> {
   const startedAt = nowEpochMs();
-  return new Promise((resolve, reject) => {
-    // bash's `time` adds up the CPU of every process the script waited for.
-    const timed = 'TIMEFORMAT="cpu %U %S"; time bash "$0" "$@"';
-    const child = spawn('bash', ['-c', timed, RECIPE_SCRIPT, to.binDir, adminDir, ...c.tb.hosts.map((h) => h.ip)], {
-      env: { ...process.env, SSH_KEY: c.tb.rootKeyPath, KNOWN_HOSTS: c.tb.knownHostsPath },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const endedAt = nowEpochMs();
-      const hosts = [...stdout.matchAll(/^host (\S+) start ([\d.]+) copied ([\d.]+) swapped ([\d.]+) healthy ([\d.]+)$/gm)].map((h) => ({
-        ip: h[1]!,
-        start: Number(h[2]) * 1000,
-        copied: Number(h[3]) * 1000,
-        swapped: Number(h[4]) * 1000,
-        healthy: Number(h[5]) * 1000,
-      }));
-      const cpu = /cpu ([\d.]+) ([\d.]+)/.exec(stderr);
-      if (code === 0 && hosts.length === c.tb.hosts.length) {
-        resolve({ startedAt, endedAt, hosts, cpuMs: cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : undefined });
-      } else reject(new Error(`recipe-upgrade.sh exited ${code}: ${stderr}${stdout}`));
-    });
-  });
+  const out = await runRecipe(RECIPE_SCRIPT, [to.binDir, adminDir, ...c.tb.hosts.map((h) => h.ip)], { SSH_KEY: c.tb.rootKeyPath, KNOWN_HOSTS: c.tb.knownHostsPath }, { timed: true });
+  const endedAt = nowEpochMs();
+  const hosts = [...out.stdout.matchAll(/^host (\S+) start ([\d.]+) copied ([\d.]+) swapped ([\d.]+) healthy ([\d.]+)$/gm)].map((h) => ({
+    ip: h[1]!,
+    start: Number(h[2]) * 1000,
+    copied: Number(h[3]) * 1000,
+    swapped: Number(h[4]) * 1000,
+    healthy: Number(h[5]) * 1000,
+  }));
+  if (out.code !== 0 || hosts.length !== c.tb.hosts.length) throw new Error(`recipe-upgrade.sh exited ${out.code}: ${out.stderr}${out.stdout}`);
+  return { startedAt, endedAt, hosts, cpuMs: cpuMsOf(out) };
 }
 
-async function runRecipe(round: number): Promise<Run> {
+async function recipeRun(round: number): Promise<Run> {
   return withOldCluster(async (c) => {
     let hosts: RecipeHost[] = [];
     const m = await underWriters(c, async () => {
@@ -527,7 +507,7 @@ try {
   for (let round = 1; round <= rounds; round++) {
     const order: ('a' | 'b')[] = round % 2 === 1 ? ['a', 'b'] : ['b', 'a'];
     for (const kind of order) {
-      const run = kind === 'a' ? await runKit(round) : await runRecipe(round);
+      const run = kind === 'a' ? await runKit(round) : await recipeRun(round);
       runs.push(run);
       const turns = run.turns.map((t) => `${t.member}${t.wasLeader ? '*' : ''} ${s(t.to - t.from)}`).join(', ');
       const w = run.writes;
