@@ -51,6 +51,7 @@ export async function probeEndpoints(
   // everyone in the picture; membership changes use the linearizable list instead.
   const members = new FirstAnswer(
     (client) => guard(client.cluster.memberList({ linearizable: false }, { deadline })).then((r) => r.members.map(toMember)),
+    timeoutMs / 4,
     signal,
   );
   const first = targets.find((t) => t.endpoint === likelyHealthy) ?? targets[0];
@@ -88,12 +89,13 @@ export async function probeEndpoints(
 }
 
 /**
- * A cluster-wide fact (the member list) needed once per check, asked of one endpoint at a time. The likely
- * endpoint is asked at once; endpoints that answer a call of the check become fallbacks. A fallback is asked
- * when every attempt so far failed, or (a hedge) when the endpoint asked has not answered anything of this
- * check within as long again as the check's first answer took: a hung member costs a few ms instead of the
- * deadline, and a live one that is merely a little slower is not asked twice (every extra call is CPU that
- * the client and the members spend on every check).
+ * A cluster-wide fact (the member list) needed once per check, asked of one endpoint at a time: every extra
+ * call is CPU that the client and the members spend on every check. The likely endpoint is asked at once;
+ * endpoints that answer a call of the check become fallbacks. A fallback is asked when every attempt so far
+ * failed, or (a hedge) when the endpoint asked has answered nothing of this check `hedgeAfterMs` in. A hung
+ * endpoint's own read holds the check until its deadline anyway, so the hedge need not be early, only early
+ * enough for the fallback to answer within the deadline; a live endpoint that is merely slower than the
+ * others is then not asked twice.
  */
 class FirstAnswer<T> {
   private found: T | undefined;
@@ -102,13 +104,13 @@ class FirstAnswer<T> {
   private readonly fallbacks: ProbeTarget[] = [];
   private readonly pending = new Map<string, Promise<void>>();
   private readonly startedAt = performance.now();
-  private hedgeAfterMs = 0;
   private hedge: ReturnType<typeof setTimeout> | undefined;
   /** Set once every endpoint's own calls have settled: nothing more will prove an endpoint alive. */
   private settled = false;
 
   constructor(
     private readonly fetch: (client: Etcd3) => Promise<T>,
+    private readonly hedgeAfterMs: number,
     private readonly signal: AbortSignal | undefined,
   ) {}
 
@@ -133,7 +135,6 @@ class FirstAnswer<T> {
   /** `target` answered a call of this check, so it can serve the fact too. */
   answered(target: ProbeTarget): void {
     if (this.answering.has(target.endpoint)) return;
-    if (this.answering.size === 0) this.hedgeAfterMs = Math.max(1, performance.now() - this.startedAt);
     this.answering.add(target.endpoint);
     if (!this.asked.has(target.endpoint)) this.fallbacks.push(target);
     this.considerFallback();
@@ -159,10 +160,11 @@ class FirstAnswer<T> {
       this.disarmHedge();
       this.askFallback();
     } else {
+      const hedgeInMs = Math.max(0, this.startedAt + this.hedgeAfterMs - performance.now());
       this.hedge ??= setTimeout(() => {
         this.hedge = undefined;
         if (!this.waitingOnAnswering()) this.askFallback();
-      }, this.hedgeAfterMs);
+      }, hedgeInMs);
     }
   }
 
