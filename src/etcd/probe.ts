@@ -140,7 +140,10 @@ class FirstAnswer<T> {
     this.considerFallback();
   }
 
-  /** The first answer, once it is in or every attempt has failed (all are bounded by the check's deadline). */
+  /**
+   * The first answer, once it is in or every attempt has failed (all are bounded by the check's deadline).
+   * Called once every endpoint's own calls have settled, so a fallback is asked now rather than at the hedge.
+   */
   async result(): Promise<T | undefined> {
     this.settled = true;
     this.considerFallback();
