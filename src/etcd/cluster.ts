@@ -108,7 +108,7 @@ export function connectCluster(options: EtcdConnectOptions): EtcdCluster {
   const { endpoints, tls } = resolveConnectOptions(options);
   const targets: ProbeTarget[] = endpoints.map((e) => ({ endpoint: e.url, client: createEndpointClient(e.url, tls) }));
   let closed = false;
-  // Endpoints that answered last time go first for membership calls and the alarm read.
+  // Endpoints that answered last time go first for membership calls and the health check's member list.
   let preferred: string[] = [];
 
   const ensureOpen = (): void => {
@@ -255,10 +255,10 @@ async function withCluster<T>(options: EtcdConnectOptions, use: (cluster: EtcdCl
 }
 
 /**
- * Checks the cluster once: on every endpoint concurrently, a linearizable read (the health verdict),
- * the member's status and the member list, plus the cluster's alarms. Each endpoint has its own
- * single-attempt connection, so a dead member cannot hide behind a live one, and a slow or dead endpoint
- * costs at most `timeoutMs`. Never throws for an unhealthy cluster: look at `healthy`, `error` and
+ * Checks the cluster once: on every endpoint concurrently, a linearizable read (the health verdict) and
+ * the member's status (which lists the cluster's alarms too); plus the member list, from one endpoint.
+ * Each endpoint has its own single-attempt connection, so a dead member cannot hide behind a live one, and
+ * a slow or dead endpoint costs at most `timeoutMs`. Never throws for an unhealthy cluster: look at `healthy`, `error` and
  * `endpoints[i].error`. Throws `INVALID_ARGUMENT` for bad input and `ABORTED` when `signal` fires.
  *
  * @example

@@ -49,18 +49,20 @@ export async function probeEndpoints(
   const guard = <T>(p: Promise<T>): Promise<T> => raceDeadline(p, remaining(), signal);
   // Served from the member's local copy (not linearizable), so a member cut off from the quorum still names
   // everyone in the picture; membership changes use the linearizable list instead.
-  const members = new FirstAnswer((client) =>
-    guard(client.cluster.memberList({ linearizable: false }, { deadline })).then((r) => r.members.map(toMember)),
+  const members = new FirstAnswer(
+    (client) => guard(client.cluster.memberList({ linearizable: false }, { deadline })).then((r) => r.members.map(toMember)),
+    timeoutMs / 4,
+    signal,
   );
   const first = targets.find((t) => t.endpoint === likelyHealthy) ?? targets[0];
-  if (first) members.ask(first, false);
+  if (first) members.ask(first);
 
   const probes = targets.map(async (target): Promise<EndpointProbe> => {
     const { endpoint, client } = target;
     // Handled at once, so a fast failure is not an unhandled rejection while the read is pending.
     const statusP = guard(client.maintenance.status({ deadline })).then(
       (s) => {
-        members.ask(target, true);
+        members.answered(target);
         return toStatus(s);
       },
       () => undefined,
@@ -74,7 +76,7 @@ export async function probeEndpoints(
       },
     );
     const tookMs = performance.now() - readStart;
-    if (read.ok) members.ask(target, true);
+    if (read.ok) members.answered(target);
     let status = await statusP;
     if (read.ok && status?.leaderId === '0') {
       // Status was served mid-election while the read waited for the new leader: ask once more.
@@ -87,24 +89,36 @@ export async function probeEndpoints(
 }
 
 /**
- * A cluster-wide fact (the member list) needed once per check: asked from a likely endpoint first and
- * from endpoints that prove to answer, each at most once, until one answers. An attempt on an endpoint
- * that only might be alive does not hold up one on an endpoint known to answer.
+ * A cluster-wide fact (the member list) needed once per check, asked of one endpoint at a time: every extra
+ * call is CPU that the client and the members spend on every check. The likely endpoint is asked at once;
+ * endpoints that answer a call of the check become fallbacks. A fallback is asked when every attempt so far
+ * failed, or (a hedge) when the endpoint asked has answered nothing of this check `hedgeAfterMs` in. A hung
+ * endpoint's own read holds the check until its deadline anyway, so the hedge need not be early, only early
+ * enough for the fallback to answer within the deadline; a live endpoint that is merely slower than the
+ * others is then not asked twice.
  */
 class FirstAnswer<T> {
-  private readonly tried = new Set<string>();
-  private readonly pending = new Set<Promise<void>>();
-  private provenPending = 0;
   private found: T | undefined;
+  private readonly asked = new Set<string>();
+  private readonly answering = new Set<string>();
+  private readonly fallbacks: ProbeTarget[] = [];
+  private readonly pending = new Map<string, Promise<void>>();
+  private readonly startedAt = performance.now();
+  private hedge: ReturnType<typeof setTimeout> | undefined;
+  /** Set once every endpoint's own calls have settled: nothing more will prove an endpoint alive. */
+  private settled = false;
 
-  constructor(private readonly fetch: (client: Etcd3) => Promise<T>) {}
+  constructor(
+    private readonly fetch: (client: Etcd3) => Promise<T>,
+    private readonly hedgeAfterMs: number,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
 
-  /** Asks `target` unless the answer is known, it was asked already, or a proven endpoint is being asked. */
-  ask(target: ProbeTarget, proven: boolean): void {
-    if (this.found !== undefined || this.tried.has(target.endpoint) || this.provenPending > 0) return;
-    this.tried.add(target.endpoint);
-    if (proven) this.provenPending += 1;
-    const attempt: Promise<void> = this.fetch(target.client)
+  /** Asks `target` unless the answer is known, the check was aborted, or it was asked already. */
+  ask(target: ProbeTarget): void {
+    if (this.done() || this.asked.has(target.endpoint)) return;
+    this.asked.add(target.endpoint);
+    const attempt = this.fetch(target.client)
       .then(
         (value) => {
           this.found ??= value;
@@ -112,16 +126,65 @@ class FirstAnswer<T> {
         () => undefined,
       )
       .finally(() => {
-        this.pending.delete(attempt);
-        if (proven) this.provenPending -= 1;
+        this.pending.delete(target.endpoint);
+        this.considerFallback();
       });
-    this.pending.add(attempt);
+    this.pending.set(target.endpoint, attempt);
   }
 
-  /** The first answer, once every attempt has settled (all are bounded by the check's deadline). */
+  /** `target` answered a call of this check, so it can serve the fact too. */
+  answered(target: ProbeTarget): void {
+    if (this.answering.has(target.endpoint)) return;
+    this.answering.add(target.endpoint);
+    if (!this.asked.has(target.endpoint)) this.fallbacks.push(target);
+    this.considerFallback();
+  }
+
+  /**
+   * The first answer, once it is in or every attempt has failed (all are bounded by the check's deadline).
+   * Called once every endpoint's own calls have settled, so a fallback is asked now rather than at the hedge.
+   */
   async result(): Promise<T | undefined> {
-    while (this.found === undefined && this.pending.size > 0) await Promise.race(this.pending);
+    this.settled = true;
+    this.considerFallback();
+    while (!this.done() && this.pending.size > 0) await Promise.race(this.pending.values());
     return this.found;
+  }
+
+  private done(): boolean {
+    return this.found !== undefined || this.signal?.aborted === true;
+  }
+
+  /** Asks a fallback now, arms the hedge, or stands down, by the rules above. */
+  private considerFallback(): void {
+    if (this.done() || this.fallbacks.length === 0 || this.waitingOnAnswering()) {
+      this.disarmHedge();
+    } else if (this.pending.size === 0 || this.settled) {
+      this.disarmHedge();
+      this.askFallback();
+    } else {
+      const hedgeInMs = Math.max(0, this.startedAt + this.hedgeAfterMs - performance.now());
+      this.hedge ??= setTimeout(() => {
+        this.hedge = undefined;
+        if (!this.waitingOnAnswering()) this.askFallback();
+      }, hedgeInMs);
+    }
+  }
+
+  private askFallback(): void {
+    const next = this.fallbacks.shift();
+    if (next) this.ask(next);
+  }
+
+  /** True while an endpoint that answered this check is being asked: its answer is on its way. */
+  private waitingOnAnswering(): boolean {
+    for (const endpoint of this.pending.keys()) if (this.answering.has(endpoint)) return true;
+    return false;
+  }
+
+  private disarmHedge(): void {
+    clearTimeout(this.hedge);
+    this.hedge = undefined;
   }
 }
 
