@@ -7,7 +7,6 @@ import { createHash, createPrivateKey, createPublicKey, type KeyObject, X509Cert
 import { EtcdKitError } from '../errors.js';
 import { type EtcdLayout, parseEnvFile, resolveLayout } from '../render/index.js';
 import { type BinarySource, type EtcdBinaryName, type PreparedBinaries, prepareBinaries } from './binaries.js';
-import type { probeEtcdVersion } from './binary-version.js';
 
 /** The text files of one member. PEM strings, never the CA's private key. */
 export interface MemberFiles {

@@ -4,7 +4,6 @@
  * and which host firewall is active. The script changes nothing but its own hash cache ({@link HASH_CACHE_FILE}).
  * @module
  */
-import type { inspectMember } from './inspect-member.js';
 import { cleanJournalLine } from './journal-line.js';
 import { shellArgs, shellQuote } from './shell.js';
 
