@@ -34,7 +34,8 @@ export {
   type RunResult,
   SshConnection,
 } from './connection.js';
-export type { FirewallFacts, HostFacts, NftInputChain, PathStat, UnitFacts } from './facts.js';
+export type { HostFacts, PathStat, UnitFacts } from './facts.js';
+export type { FirewallFacts, NftInputChain } from './firewall.js';
 export { type ClearMemberDataOptions, type ClearMemberDataReport, clearMemberData } from './data-dir.js';
 export {
   type ReadMemberDbOptions,
