@@ -222,12 +222,17 @@ export function resolveClusterSpec(input: ClusterSpecInput | unknown, options: R
     if (!fallbackKey && !useAgent) {
       throw specError(`members[${i}].ssh.privateKeyPath`, 'no SSH credentials: set ssh.privateKeyPath or ssh.agent (no ~/.ssh/id_* key and no SSH_AUTH_SOCK found)');
     }
+    const user = m.ssh?.user ?? ssh.user ?? DEFAULT_SSH_USER;
+    const acceptUnknownHostKeys = ssh.acceptUnknownHostKeys ?? false;
     const target: SshTarget = {
       host: m.host,
       port: m.ssh?.port ?? ssh.port ?? DEFAULT_SSH_PORT,
-      username: m.ssh?.user ?? ssh.user ?? DEFAULT_SSH_USER,
+      user,
       knownHostsPath,
-      acceptUnknownHostKey: ssh.acceptUnknownHostKeys ?? false,
+      acceptUnknownHostKeys,
+      // The deprecated spellings too, the same values: code that reads a resolved spec's targets keeps working.
+      username: user,
+      acceptUnknownHostKey: acceptUnknownHostKeys,
       ...(fallbackKey ? { privateKeyPath: fallbackKey } : {}),
       ...(useAgent ? { agent: useAgent } : {}),
       ...(ssh.passphrase !== undefined ? { passphrase: ssh.passphrase } : {}),

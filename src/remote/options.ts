@@ -79,9 +79,11 @@ export function resolveTarget(target: SshTarget, env: NodeJS.ProcessEnv = proces
   }
   const port = target.port ?? DEFAULT_SSH_PORT;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid('port', 'must be an integer 1..65535');
-  const username = target.username ?? DEFAULT_SSH_USER;
+  // `user` is the name; `username` its deprecated alias, read only when `user` is not set.
+  const userField = target.user !== undefined ? 'user' : 'username';
+  const username = target.user ?? target.username ?? DEFAULT_SSH_USER;
   if (typeof username !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(username)) {
-    throw invalid('username', 'must be a valid user name');
+    throw invalid(userField, 'must be a valid user name');
   }
   if (target.privateKey !== undefined && typeof target.privateKey !== 'string' && !Buffer.isBuffer(target.privateKey)) {
     throw invalid('privateKey', 'must be a string or a Buffer');
@@ -114,7 +116,8 @@ export function resolveTarget(target: SshTarget, env: NodeJS.ProcessEnv = proces
     // The home directory is looked up only when known_hosts is read (no pinned fingerprint).
     knownHostsPath: target.knownHostsPath ?? (target.hostKeyFingerprint === undefined ? expandHome(DEFAULT_KNOWN_HOSTS_PATH, homedir()) : undefined),
     hostKeyFingerprint: target.hostKeyFingerprint,
-    acceptUnknownHostKey: target.acceptUnknownHostKey === true,
+    // `acceptUnknownHostKeys` is the name; `acceptUnknownHostKey` its deprecated alias.
+    acceptUnknownHostKey: (target.acceptUnknownHostKeys ?? target.acceptUnknownHostKey) === true,
     readyTimeoutMs,
     keepaliveIntervalMs,
   };

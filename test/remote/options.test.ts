@@ -56,6 +56,16 @@ describe('resolveTarget', () => {
     expect(fieldOf(() => resolveSshAgent('', false, env))).toBe('agent');
   });
 
+  it("takes the spec's names user and acceptUnknownHostKeys, and the deprecated username and acceptUnknownHostKey", () => {
+    expect(resolveTarget({ host: 'h', privateKey: key, user: 'deployer' }, {}).username).toBe('deployer');
+    expect(resolveTarget({ host: 'h', privateKey: key, username: 'deployer' }, {}).username).toBe('deployer');
+    expect(resolveTarget({ host: 'h', privateKey: key, user: 'ops', username: 'deployer' }, {}).username).toBe('ops');
+    expect(resolveTarget({ host: 'h', privateKey: key, acceptUnknownHostKeys: true }, {}).acceptUnknownHostKey).toBe(true);
+    expect(resolveTarget({ host: 'h', privateKey: key, acceptUnknownHostKey: true }, {}).acceptUnknownHostKey).toBe(true);
+    expect(resolveTarget({ host: 'h', privateKey: key, acceptUnknownHostKeys: false, acceptUnknownHostKey: true }, {}).acceptUnknownHostKey).toBe(false);
+    expect(fieldOf(() => resolveTarget({ host: 'h', privateKey: key, user: 'root; rm' }, {}))).toBe('user');
+  });
+
   it('names the bad field', () => {
     const cases: [Partial<SshTarget>, string][] = [
       [{ host: '' }, 'host'],
