@@ -8,6 +8,7 @@ import {
   type ClusterSpec,
   checkHealth,
   clientUrl,
+  DEFAULT_HEALTH_TIMEOUT_MS,
   type DefragmentProgress,
   defragmentCluster,
   deployEtcdCluster,
@@ -188,7 +189,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .requiredOption('-f, --file <spec>', 'cluster spec (YAML or JSON)')
     .option('--json', 'machine-readable output (no progress view)')
     .option('--dry-run', 'plan only, change nothing')
-    .addOption(new Option('--health-timeout <ms>', 'longest wait for health, in ms').default(120_000).argParser(Number))
+    .addOption(new Option('--health-timeout <ms>', 'longest wait for health, in ms').default(DEFAULT_HEALTH_TIMEOUT_MS).argParser(Number))
     .action(async (opts: { file: string; json?: boolean; dryRun?: boolean; healthTimeout: number }) => {
       const spec = await loadClusterSpecFile(opts.file);
       for (const w of spec.warnings) io.stderr(`warning: ${w}\n`);
@@ -293,7 +294,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--replace-running', 'restore over a running, healthy cluster: every key goes back to the snapshot')
     .addOption(new Option('--bump-revision <n>', 'raise the revision by n after the restore (watch clients never see it go back; needs --mark-compacted, etcd 3.5.10+)').argParser(Number))
     .option('--mark-compacted', 'mark the restored revision compacted (with --bump-revision)')
-    .addOption(new Option('--health-timeout <ms>', 'longest wait for health, in ms').default(120_000).argParser(Number))
+    .addOption(new Option('--health-timeout <ms>', 'longest wait for health, in ms').default(DEFAULT_HEALTH_TIMEOUT_MS).argParser(Number))
     .option('--json', 'machine-readable output (no progress view)')
     .action(async (opts: { file: string; from: string; replaceRunning?: boolean; bumpRevision?: number; markCompacted?: boolean; healthTimeout: number; json?: boolean }) => {
       const spec = await loadClusterSpecFile(opts.file);
@@ -317,7 +318,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .requiredOption('-f, --file <spec>', 'cluster spec (YAML or JSON)')
     .requiredOption('--from <member>', 'the member whose data survived')
     .option('--backup-dir <dir>', 'where the survivor\'s data is kept on this machine', './etcd-kit-backups')
-    .addOption(new Option('--health-timeout <ms>', 'longest wait for health, in ms').default(120_000).argParser(Number))
+    .addOption(new Option('--health-timeout <ms>', 'longest wait for health, in ms').default(DEFAULT_HEALTH_TIMEOUT_MS).argParser(Number))
     .option('--json', 'machine-readable output (no progress view)')
     .action(async (opts: { file: string; from: string; backupDir: string; healthTimeout: number; json?: boolean }) => {
       const spec = await loadClusterSpecFile(opts.file);
@@ -431,7 +432,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .addOption(new Option('--key-algorithm <alg>', 'key algorithm of the new CA and its certificates (default: the current CA\'s)').choices([...KEY_ALGORITHMS]))
     .addOption(new Option('--validity-days <days>', 'lifetime of the new CA in days').argParser(Number))
     .addOption(new Option('--stop-after <phase>', 'stop once every member completed this phase (restart clients that read their CA once, then run again)').choices(['trust-both', 'new-leaves']))
-    .addOption(new Option('--health-timeout <ms>', 'longest wait for health, in ms').default(120_000).argParser(Number))
+    .addOption(new Option('--health-timeout <ms>', 'longest wait for health, in ms').default(DEFAULT_HEALTH_TIMEOUT_MS).argParser(Number))
     .option('--json', 'machine-readable output (no progress view)')
     .action(async (opts: { file: string; keyAlgorithm?: KeyAlgorithm; validityDays?: number; stopAfter?: 'trust-both' | 'new-leaves'; healthTimeout: number; json?: boolean }) => {
       const spec = await loadClusterSpecFile(opts.file);

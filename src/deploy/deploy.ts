@@ -24,7 +24,8 @@ import type { ClusterSpec } from './validate-spec.js';
 import { planVersionChange } from './version-rules.js';
 import { takePreChangeSnapshot } from './pre-change-snapshot.js';
 import { rollingRestart } from './rolling-restart.js';
-import { DEFAULT_HEALTH_TIMEOUT_MS, waitForEndpoints } from './wait.js';
+import { DEFAULT_HEALTH_TIMEOUT_MS } from './options.js';
+import { waitForEndpoints } from './wait.js';
 
 /** How long a running member that did not answer the plan's health check gets to answer before it is restarted, in ms. */
 const SECOND_LOOK_MS = 5000;

@@ -4,7 +4,7 @@
 import { EtcdKitError } from '../errors.js';
 import type { EtcdCluster, EtcdMember } from '../etcd/index.js';
 import { type HostFacts, installMember, type PreparedBundle, type SshConnection } from '../remote/index.js';
-import { type ClusterMember, clientUrl, peerUrl, renderEtcdEnv } from '../render/index.js';
+import { type ClusterMember, clientUrl, DEFAULT_PEER_PORT, peerUrl, renderEtcdEnv } from '../render/index.js';
 import type { PreparedDeploy, PreparedMember } from './prepare.js';
 import { sha256Hex } from './hash.js';
 import { remoteOptions } from './sessions.js';
@@ -33,7 +33,7 @@ function asClusterMember(m: EtcdMember, prepared: PreparedDeploy): ClusterMember
   return {
     name: m.name || `member-${m.id}`,
     address: parsed.hostname.replace(/^\[|\]$/g, ''),
-    peerPort: Number(parsed.port || 2380),
+    peerPort: Number(parsed.port || DEFAULT_PEER_PORT),
   };
 }
 

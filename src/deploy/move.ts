@@ -13,7 +13,7 @@
 // refused by its peers (it cannot rejoin with its old id). A host key that does NOT match known_hosts
 // (`SSH_HOST_KEY_MISMATCH`), failed authentication or a failed clean-up stop the move instead, before the
 // cluster changes: a different key at a member's old address is an alarm to look at, not a powered-off host.
-// "The spec's SSH settings" include `acceptUnknownHostKey`: a spec that accepts unknown keys for its members
+// "The spec's SSH settings" include `acceptUnknownHostKeys`: a spec that accepts unknown keys for its members
 // accepts one for the old host too, and that host is cleaned.
 // The plan already connects to the old host once (read-only: the key checked, nothing run), so it says
 // whether the clean-up will be skipped, and refuses a mismatching key or failed login before any host changes.

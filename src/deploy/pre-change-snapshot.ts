@@ -2,11 +2,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type EtcdTlsOptions, saveSnapshot } from '../etcd/index.js';
+import { DEFAULT_BACKUP_DIR } from './options.js';
 import type { PreChangeSnapshot } from './types.js';
 import { utcStamp } from '../utc-stamp.js';
-
-/** Where pre-change snapshots go when {@link DeployOptions.backupDir} is not set: relative to the process's cwd. */
-export const DEFAULT_BACKUP_DIR = './etcd-kit-backups';
 
 /** The directory snapshots are written to, absolute. */
 export function backupDirOf(backupDir: string | undefined): string {

@@ -14,7 +14,8 @@ import { isResolvedSpec } from './prepare.js';
 import type { ClusterSpecInput } from './spec-types.js';
 import type { DeployOptions, DeployResult } from './types.js';
 import { type ClusterSpec, resolveClusterSpec } from './validate-spec.js';
-import { DEFAULT_HEALTH_TIMEOUT_MS, waitForEndpoints } from './wait.js';
+import { DEFAULT_HEALTH_TIMEOUT_MS } from './options.js';
+import { waitForEndpoints } from './wait.js';
 
 
 /** Options of {@link removeEtcdMember}. */

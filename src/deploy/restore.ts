@@ -48,7 +48,8 @@ import type { ClusterSpecInput } from './spec-types.js';
 import { confirmTargetVersion, prepareForRelease } from './target-version.js';
 import type { DeployOptions } from './types.js';
 import type { ClusterSpec } from './validate-spec.js';
-import { DEFAULT_HEALTH_TIMEOUT_MS, waitForEndpoints } from './wait.js';
+import { DEFAULT_HEALTH_TIMEOUT_MS } from './options.js';
+import { waitForEndpoints } from './wait.js';
 
 
 /** Options of {@link restoreEtcdCluster}. */

@@ -59,7 +59,8 @@ import { explainStartFailure } from './start-failure.js';
 import { prepareForRelease } from './target-version.js';
 import type { DeployOptions } from './types.js';
 import type { ClusterSpec } from './validate-spec.js';
-import { DEFAULT_HEALTH_TIMEOUT_MS, waitForEndpoints } from './wait.js';
+import { DEFAULT_HEALTH_TIMEOUT_MS } from './options.js';
+import { waitForEndpoints } from './wait.js';
 
 /** Options of {@link rotateEtcdCa}. */
 export interface RotateCaOptions extends Pick<DeployOptions, 'onProgress' | 'signal' | 'downloadCacheDir' | 'healthTimeoutMs'> {

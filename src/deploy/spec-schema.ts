@@ -100,7 +100,7 @@ export const clusterSpecSchema = z
     etcd: etcdSource,
     pki: z
       .object({
-        dir: nonEmptyPath,
+        dir: nonEmptyPath.optional(),
         keyAlgorithm: z.enum(KEY_ALGORITHMS).optional(),
         clients: z.array(z.string().regex(MEMBER_NAME, 'must be 1-63 characters of [A-Za-z0-9._-]')).optional(),
         renewBeforeDays: z.number().int('must be a whole number of days').min(0).max(3650).optional(),

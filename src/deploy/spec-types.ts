@@ -78,7 +78,7 @@ export type EtcdSourceInput =
 /** The local PKI directory. */
 export interface PkiInput {
   /** PKI directory on the controller: created when absent, reused (and completed) when present. Default: `./pki`. */
-  dir: string;
+  dir?: string;
   /**
    * Algorithm of new keys (an existing CA keeps its own; new leaves follow it). Default: `'ecdsa-p256'`
    * (the classic recipe's cfssl makes RSA-2048: choose `'rsa-2048'` for a client that cannot do ECDSA).

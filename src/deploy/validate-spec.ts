@@ -1,5 +1,7 @@
 // Turns a user's cluster spec into a fully resolved ClusterSpec: schema check (zod), cross-field rules,
-// files that must exist on the controller, and every default in one place. Touches no host.
+// files that must exist on the controller, and every default applied in one place. The values are the
+// layers' own (remote: SSH, render: ports and layout, pki: key algorithm and clients, ./options.ts: the
+// rest), never restated here. Touches no host.
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
@@ -18,7 +20,15 @@ import {
   resolveSettings,
   validateClusterMembers,
 } from '../render/index.js';
-import type { SshTarget } from '../remote/index.js';
+import {
+  DEFAULT_KNOWN_HOSTS_PATH,
+  DEFAULT_SSH_IDENTITY_FILES,
+  DEFAULT_SSH_PORT,
+  DEFAULT_SSH_USER,
+  resolveSshAgent,
+  type SshTarget,
+} from '../remote/index.js';
+import { DEFAULT_PKI_DIR, DEFAULT_RENEW_BEFORE_DAYS } from './options.js';
 import { clusterSpecSchema } from './spec-schema.js';
 import type { ClusterSpecInput, EtcdSourceInput } from './spec-types.js';
 
@@ -78,9 +88,6 @@ export interface ResolveSpecOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Leaf certificates ending within this many days are re-issued by a deploy (kubeadm warns at 30). */
-const DEFAULT_RENEW_BEFORE_DAYS = 30;
-
 function specError(field: string, message: string, cause?: unknown): EtcdKitError {
   return new EtcdKitError('INVALID_SPEC', `${field}: ${message}`, { field, cause });
 }
@@ -109,14 +116,6 @@ function mustExist(path: string, field: string, kind: 'file' | 'dir'): void {
   const isDir = statSync(path).isDirectory();
   if (kind === 'file' && isDir) throw specError(field, `is a directory, expected a file: ${path}`);
   if (kind === 'dir' && !isDir) throw specError(field, `is not a directory: ${path}`);
-}
-
-function defaultKeyPath(home: string): string | undefined {
-  for (const name of ['id_ed25519', 'id_ecdsa', 'id_rsa']) {
-    const path = `${home}/.ssh/${name}`;
-    if (existsSync(path)) return path;
-  }
-  return undefined;
 }
 
 function uniqueHosts(hosts: string[]): string[] {
@@ -189,13 +188,22 @@ export function resolveClusterSpec(input: ClusterSpecInput | unknown, options: R
   const peerPort = spec.ports?.peer ?? DEFAULT_PEER_PORT;
   if (clientPort === peerPort) throw specError('ports.peer', `must differ from ports.client (${clientPort})`);
 
-  // SSH: defaults as OpenSSH would pick them; key files must exist before anything connects.
+  // SSH: the remote layer's defaults (as OpenSSH would pick them); key files must exist before anything connects.
   const ssh = spec.ssh ?? {};
-  const agentSock = ssh.agent === true ? env['SSH_AUTH_SOCK'] : typeof ssh.agent === 'string' ? ssh.agent : undefined;
-  if (ssh.agent === true && !agentSock) throw specError('ssh.agent', 'true, but SSH_AUTH_SOCK is not set');
+  /** The agent a member uses (resolveSshAgent's rules), `hasKey` when it has a key file. */
+  const agentFor = (hasKey: boolean): string | undefined => {
+    try {
+      return resolveSshAgent(ssh.agent, hasKey, env);
+    } catch (err) {
+      if (isEtcdKitError(err) && ssh.agent === true) throw specError('ssh.agent', 'true, but SSH_AUTH_SOCK is not set', err);
+      if (isEtcdKitError(err)) throw specError('ssh.agent', err.message.replace(/^agent /, ''), err);
+      throw err;
+    }
+  };
+  agentFor(true); // refuses `agent: true` without SSH_AUTH_SOCK before any file is looked at
   const sharedKeyPath = ssh.privateKeyPath ? abs(ssh.privateKeyPath) : undefined;
   if (sharedKeyPath) mustExist(sharedKeyPath, 'ssh.privateKeyPath', 'file');
-  const knownHostsPath = abs(ssh.knownHostsPath ?? '~/.ssh/known_hosts');
+  const knownHostsPath = abs(ssh.knownHostsPath ?? DEFAULT_KNOWN_HOSTS_PATH);
   if (ssh.knownHostsPath) mustExist(knownHostsPath, 'ssh.knownHostsPath', 'file');
   const pinned = ssh.hostKeyFingerprints ?? {};
   for (const key of Object.keys(pinned)) {
@@ -209,17 +217,22 @@ export function resolveClusterSpec(input: ClusterSpecInput | unknown, options: R
     const keyPath = m.ssh?.privateKeyPath ? abs(m.ssh.privateKeyPath) : sharedKeyPath;
     if (m.ssh?.privateKeyPath) mustExist(keyPath!, `members[${i}].ssh.privateKeyPath`, 'file');
     const fingerprint = m.ssh?.hostKeyFingerprint ?? pinned[m.name] ?? pinned[m.host];
-    const useAgent = ssh.agent === false ? undefined : (agentSock ?? (keyPath ? undefined : env['SSH_AUTH_SOCK']));
-    const fallbackKey = keyPath ?? (useAgent ? undefined : defaultKeyPath(home));
+    const useAgent = agentFor(keyPath !== undefined);
+    const fallbackKey = keyPath ?? (useAgent ? undefined : DEFAULT_SSH_IDENTITY_FILES.map(abs).find((p) => existsSync(p)));
     if (!fallbackKey && !useAgent) {
       throw specError(`members[${i}].ssh.privateKeyPath`, 'no SSH credentials: set ssh.privateKeyPath or ssh.agent (no ~/.ssh/id_* key and no SSH_AUTH_SOCK found)');
     }
+    const user = m.ssh?.user ?? ssh.user ?? DEFAULT_SSH_USER;
+    const acceptUnknownHostKeys = ssh.acceptUnknownHostKeys ?? false;
     const target: SshTarget = {
       host: m.host,
-      port: m.ssh?.port ?? ssh.port ?? 22,
-      username: m.ssh?.user ?? ssh.user ?? 'root',
+      port: m.ssh?.port ?? ssh.port ?? DEFAULT_SSH_PORT,
+      user,
       knownHostsPath,
-      acceptUnknownHostKey: ssh.acceptUnknownHostKeys ?? false,
+      acceptUnknownHostKeys,
+      // The deprecated spellings too, the same values: code that reads a resolved spec's targets keeps working.
+      username: user,
+      acceptUnknownHostKey: acceptUnknownHostKeys,
       ...(fallbackKey ? { privateKeyPath: fallbackKey } : {}),
       ...(useAgent ? { agent: useAgent } : {}),
       ...(ssh.passphrase !== undefined ? { passphrase: ssh.passphrase } : {}),
@@ -255,7 +268,7 @@ export function resolveClusterSpec(input: ClusterSpecInput | unknown, options: R
     etcd = { url: spec.etcd.url!, sha256: spec.etcd.sha256!.toLowerCase() };
   }
 
-  const pkiDir = abs(spec.pki?.dir ?? './pki');
+  const pkiDir = abs(spec.pki?.dir ?? DEFAULT_PKI_DIR);
   if (existsSync(pkiDir) && !statSync(pkiDir).isDirectory()) throw specError('pki.dir', `is not a directory: ${pkiDir}`);
   const clients = spec.pki?.clients ?? [...PKI_DEFAULTS.clients];
   if (clients.length === 0) throw specError('pki.clients', 'must name at least one client (etcd-kit checks health with it)');

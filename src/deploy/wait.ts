@@ -4,9 +4,6 @@ import type { ClusterHealth, EtcdCluster } from '../etcd/index.js';
 
 const POLL_MS = 250;
 
-/** Default of `healthTimeoutMs` for every deploy-layer operation (deploy, removal, restore), in ms. */
-export const DEFAULT_HEALTH_TIMEOUT_MS = 120_000;
-
 /**
  * Polls until the cluster has quorum and every endpoint in `endpoints` (default: all) answers a
  * linearizable read. Throws `ETCD_UNHEALTHY` with `details.health` (the last picture) on timeout.

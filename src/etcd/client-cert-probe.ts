@@ -9,6 +9,7 @@
 import { isIP } from 'node:net';
 import { connect } from 'node:tls';
 import { EtcdKitError } from '../errors.js';
+import { ETCD_DEFAULTS } from './options.js';
 
 /** Options of {@link probeClientCertificate}. */
 export interface ProbeClientCertificateOptions {
@@ -32,7 +33,7 @@ function hostAndPort(endpoint: string): { host: string; port: number } {
   } catch (err) {
     throw new EtcdKitError('INVALID_ARGUMENT', `endpoint: ${endpoint} is not a URL`, { field: 'endpoint', cause: err });
   }
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 2379) };
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || ETCD_DEFAULTS.clientPort) };
 }
 
 /** OpenSSL's codes for a TLS alert from the server (`ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE`, `..._TLSV13_ALERT_CERTIFICATE_REQUIRED`, ...). */

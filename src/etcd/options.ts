@@ -6,6 +6,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { EtcdKitError } from '../errors.js';
+import { DEFAULT_CLIENT_PORT } from '../render/index.js';
 
 /** Mutual-TLS material for talking to etcd's client port. All three are PEM strings. */
 export interface EtcdTlsOptions {
@@ -114,7 +115,7 @@ export interface ResolvedConnectOptions {
 
 /** Every default of this module, in one place. */
 export const ETCD_DEFAULTS = {
-  clientPort: 2379,
+  clientPort: DEFAULT_CLIENT_PORT,
   checkTimeoutMs: 2000,
   waitTimeoutMs: 60_000,
   waitIntervalMs: 200,

@@ -5,6 +5,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { connect } from 'node:tls';
 import { EtcdKitError } from '../errors.js';
+import { ETCD_DEFAULTS } from './options.js';
 
 /** A CA certificate as the CA checks compare it. */
 export interface CaIdentity {
@@ -73,7 +74,7 @@ function hostAndPort(endpoint: string): { host: string; port: number } {
   } catch (err) {
     throw new EtcdKitError('INVALID_ARGUMENT', `endpoint: ${endpoint} is not a URL`, { field: 'endpoint', cause: err });
   }
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || 2379) };
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || ETCD_DEFAULTS.clientPort) };
 }
 
 function toPem(der: Buffer): string {

@@ -5,9 +5,8 @@
  */
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { EtcdKitError } from '../errors.js';
-import { type EtcdLayout, parseEnvFile, resolveLayout } from '../render/index.js';
+import { DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT, type EtcdLayout, parseEnvFile, resolveLayout } from '../render/index.js';
 import { type BinarySource, type EtcdBinaryName, type PreparedBinaries, prepareBinaries } from './binaries.js';
-import type { probeEtcdVersion } from './binary-version.js';
 
 /** The text files of one member. PEM strings, never the CA's private key. */
 export interface MemberFiles {
@@ -349,8 +348,9 @@ export async function prepareMemberBundle(bundle: MemberBundle | PreparedBundle)
   expectPath('ETCD_PEER_KEY_FILE', layout.peerKeyFile);
   expectPath('ETCD_TRUSTED_CA_FILE', layout.caFile);
   expectPath('ETCD_PEER_TRUSTED_CA_FILE', layout.caFile);
-  const clientPorts = portsOf(vars.ETCD_LISTEN_CLIENT_URLS ?? 'https://0.0.0.0:2379', 'files.env', true);
-  const peerPorts = portsOf(vars.ETCD_LISTEN_PEER_URLS ?? 'https://0.0.0.0:2380', 'files.env', true);
+  // An env file that sets no listener gets etcd's ports (the renderer's defaults).
+  const clientPorts = vars.ETCD_LISTEN_CLIENT_URLS === undefined ? [DEFAULT_CLIENT_PORT] : portsOf(vars.ETCD_LISTEN_CLIENT_URLS, 'files.env', true);
+  const peerPorts = vars.ETCD_LISTEN_PEER_URLS === undefined ? [DEFAULT_PEER_PORT] : portsOf(vars.ETCD_LISTEN_PEER_URLS, 'files.env', true);
   const metricsPorts = portsOf(vars.ETCD_LISTEN_METRICS_URLS, 'files.env', false);
   const firewallPorts = [...new Set([...clientPorts, ...peerPorts])].sort((a, b) => a - b);
   const listenPorts = [...new Set([...firewallPorts, ...metricsPorts])].sort((a, b) => a - b);

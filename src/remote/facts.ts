@@ -1,10 +1,11 @@
 /**
  * One round trip that tells everything install needs to know about a host: SHA-256 and ownership of every
  * managed file, the directories, the service account, the systemd unit's state, listening TCP sockets,
- * and which host firewall is active. The script changes nothing but its own hash cache ({@link HASH_CACHE_FILE}).
+ * and which host firewall is active (that part is firewall.ts's: {@link FIREWALL_FACTS_SCRIPT}). The script changes
+ * nothing but its own hash cache ({@link HASH_CACHE_FILE}).
  * @module
  */
-import type { inspectMember } from './inspect-member.js';
+import { FIREWALL_FACTS_SCRIPT, type FirewallFacts, parseFirewallSections } from './firewall.js';
 import { cleanJournalLine } from './journal-line.js';
 import { shellArgs, shellQuote } from './shell.js';
 
@@ -69,50 +70,6 @@ export interface UnitFacts {
   needDaemonReload: boolean;
   /** How often systemd restarted the service since it was last started by hand (`NRestarts`); absent when not reported. */
   restarts?: number;
-}
-
-/** Host firewalls found active. */
-export interface FirewallFacts {
-  /** firewalld. */
-  firewalld: {
-    /** firewalld is running. */
-    active: boolean;
-    /** TCP ports it allows (`firewall-cmd --list-ports`). */
-    openPorts: number[];
-  };
-  /** ufw. */
-  ufw: {
-    /** ufw is installed and active. */
-    active: boolean;
-    /** TCP ports with an ALLOW rule. */
-    allowedPorts: number[];
-  };
-  /** nftables base chains on the input hook that block by default (see {@link NftInputChain}). */
-  nftables: NftInputChain[];
-  /** Set when `nft` exists but `nft list ruleset` failed: whether a firewall blocks etcd is unknown. */
-  nftablesError?: string;
-}
-
-/**
- * An nftables filter chain on the input hook (family `ip`, `ip6` or `inet`) that blocks what no rule
- * accepts: `policy drop`, or a last rule that drops or rejects everything reaching it.
- */
-export interface NftInputChain {
-  /** Table family (`inet`, `ip`, `ip6`). */
-  family: string;
-  /** Table name. */
-  table: string;
-  /** Chain name. */
-  chain: string;
-  /** Handle of the chain's last rule when it is an unconditional drop or reject: etcd-kit's rule goes right before it. */
-  finalRuleHandle?: number;
-  /** etcd-kit's accept rule in this chain (`comment "etcd-kit"`): the ports it opens and its handle (when known). */
-  etcdKitRule?: {
-    /** TCP ports of its `tcp dport` match. */
-    ports: number[];
-    /** Rule handle (`nft -a`), for replacing it when the ports change. */
-    handle?: number;
-  };
 }
 
 /** What one read-only round trip learns about a host (see {@link inspectMember}); what install plans from. */
@@ -313,17 +270,7 @@ done
 if [ "$sub" != running ] && { [ "$act" = activating ] || [ "$act" = failed ] || [ "\${nres:-0}" != 0 ]; }; then
   journalctl -u ${unit} -n 40 -o cat --no-pager 2>/dev/null | grep -E '"level":"(panic|fatal)"|^panic: ' | tail -n 3 | cut -c1-400 || true
 fi
-echo @@firewalld
-if command -v firewall-cmd >/dev/null 2>&1 && systemctl is-active --quiet firewalld 2>/dev/null; then
-  echo active; firewall-cmd --list-ports 2>/dev/null || true
-fi
-echo @@ufw
-if command -v ufw >/dev/null 2>&1; then ufw status 2>/dev/null || true; fi
-echo @@nft
-if command -v nft >/dev/null 2>&1; then
-  if out=$(nft -a list ruleset 2>&1); then printf '%s\\n' "$out"; else echo @@nfterror; printf '%s\\n' "$out" | tail -n 1; fi
-fi
-echo @@contents
+${FIREWALL_FACTS_SCRIPT}echo @@contents
 for f in ${shellArgs(query.readFiles ?? [])}; do
   if [ -f "$f" ] && [ ! -L "$f" ]; then printf '%s ' "$f"; base64 -w0 -- "$f"; echo; fi
 done
@@ -419,7 +366,7 @@ export function parseFacts(stdout: string): HostFacts {
     unit: withEnablement(parseUnitShow(lines('unit').join('\n')), first('enabled')),
     listening,
     mainPidSockets,
-    firewall: parseFirewall(lines('firewalld'), lines('ufw'), s.get('nft') ?? [], s.has('nfterror') ? first('nfterror') || 'nft failed' : undefined),
+    firewall: parseFirewallSections(s),
   };
 }
 
@@ -444,99 +391,4 @@ export function parseUnitShow(stdout: string): UnitFacts {
     needDaemonReload: props.get('NeedDaemonReload') === 'yes',
     ...(props.has('NRestarts') ? { restarts: Number.parseInt(props.get('NRestarts') ?? '0', 10) || 0 } : {}),
   };
-}
-
-function tcpPorts(text: string): number[] {
-  return [...text.matchAll(/(?:^|\s)(\d+)\/tcp\b/g)].map((m) => Number(m[1]));
-}
-
-/** Parses the firewall sections of the facts output (`nftError`: the last line `nft` printed when it failed). */
-export function parseFirewall(firewalld: string[], ufw: string[], nft: string[], nftError?: string): FirewallFacts {
-  const firewalldActive = firewalld[0]?.trim() === 'active';
-  const ufwActive = ufw.some((l) => /^Status: active/.test(l.trim()));
-  const ufwAllowed: number[] = [];
-  for (const line of ufw) {
-    const match = /^(\d+)\/tcp\s+ALLOW\b/.exec(line.trim());
-    if (match) ufwAllowed.push(Number(match[1]));
-  }
-  return {
-    firewalld: { active: firewalldActive, openPorts: firewalldActive ? tcpPorts(firewalld.slice(1).join(' ')) : [] },
-    ufw: { active: ufwActive, allowedPorts: ufwActive ? ufwAllowed : [] },
-    nftables: nftError === undefined ? parseNftInputChains(nft) : [],
-    ...(nftError === undefined ? {} : { nftablesError: nftError }),
-  };
-}
-
-const HANDLE = /\s+# handle (\d+)$/;
-
-/** A rule that drops or rejects whatever reaches it (counters and logging aside). */
-function isFinalBlock(rule: string): boolean {
-  const statement = rule
-    .replace(/\bcounter(?: packets \d+ bytes \d+)?/g, '')
-    .replace(/\blog(?: prefix "[^"]*")?(?: level \w+)?/g, '')
-    .trim();
-  return /^(drop|reject(?: with .+)?)$/.test(statement);
-}
-
-/** TCP ports of a rule's `tcp dport N` or `tcp dport { N, M }` match. */
-function dports(rule: string): number[] {
-  const match = /\btcp dport (?:\{ ([\d, ]+) \}|(\d+))/.exec(rule);
-  return (match?.[1] ?? match?.[2] ?? '')
-    .split(',')
-    .map((p) => Number(p.trim()))
-    .filter((p) => Number.isInteger(p) && p > 0);
-}
-
-/**
- * Finds, in `nft -a list ruleset` output (handles optional), the filter chains on the input hook that
- * block by default ({@link NftInputChain}), with etcd-kit's own rule (recognised by `comment "etcd-kit"`).
- */
-export function parseNftInputChains(lines: string[]): NftInputChain[] {
-  const out: NftInputChain[] = [];
-  let table: { family: string; name: string } | undefined;
-  let chain: { name: string; input: boolean; drop: boolean; rules: { text: string; handle?: number }[] } | undefined;
-  const flush = () => {
-    const last = chain?.rules.at(-1);
-    const finalBlock = last !== undefined && isFinalBlock(last.text);
-    if (table && chain?.input && (chain.drop || finalBlock) && ['ip', 'ip6', 'inet'].includes(table.family)) {
-      const ours = chain.rules.find((r) => r.text.includes('comment "etcd-kit"'));
-      out.push({
-        family: table.family,
-        table: table.name,
-        chain: chain.name,
-        ...(finalBlock && last.handle !== undefined ? { finalRuleHandle: last.handle } : {}),
-        ...(ours ? { etcdKitRule: { ports: dports(ours.text), ...(ours.handle !== undefined ? { handle: ours.handle } : {}) } } : {}),
-      });
-    }
-    chain = undefined;
-  };
-  for (const raw of lines) {
-    const handle = HANDLE.exec(raw);
-    const line = raw.replace(HANDLE, '').trim();
-    const t = /^table (\S+) (\S+) \{$/.exec(line);
-    if (t) {
-      flush();
-      table = { family: t[1] ?? '', name: t[2] ?? '' };
-      continue;
-    }
-    const c = /^chain (\S+) \{$/.exec(line);
-    if (c) {
-      flush();
-      chain = { name: c[1] ?? '', input: false, drop: false, rules: [] };
-      continue;
-    }
-    if (!chain) continue;
-    if (line === '}') {
-      flush();
-      continue;
-    }
-    if (/^type \S+ hook /.test(line)) {
-      chain.input = /^type filter hook input\b/.test(line);
-      chain.drop = /\bpolicy drop\b/.test(line);
-      continue;
-    }
-    if (line !== '') chain.rules.push({ text: line, ...(handle?.[1] ? { handle: Number(handle[1]) } : {}) });
-  }
-  flush();
-  return out;
 }

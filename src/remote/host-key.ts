@@ -5,8 +5,6 @@
  * @module
  */
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { EtcdKitError } from '../errors.js';
 import {
   algorithmsForKeyTypes,
@@ -46,8 +44,8 @@ export interface HostKeyVerifier {
 }
 
 /**
- * Builds the policy for a target: the pinned fingerprint(s) if any, otherwise the known_hosts file
- * (a missing file simply has no entries, so the host is unknown).
+ * Builds the policy for a target (as `resolveTarget` resolved it): the pinned fingerprint(s) if any,
+ * otherwise the known_hosts file (a missing file simply has no entries, so the host is unknown).
  */
 export async function loadHostKeyPolicy(target: {
   hostKeyFingerprint?: string | readonly string[] | undefined;
@@ -70,7 +68,9 @@ export async function loadHostKeyPolicy(target: {
     });
     return { kind: 'fingerprint', fingerprints };
   }
-  const path = target.knownHostsPath ?? join(homedir(), '.ssh', 'known_hosts');
+  const path = target.knownHostsPath;
+  // resolveTarget fills in the default path whenever no fingerprint is pinned.
+  if (path === undefined) throw new EtcdKitError('INVALID_ARGUMENT', 'knownHostsPath is required when no hostKeyFingerprint is given', { field: 'knownHostsPath' });
   let text = '';
   try {
     text = await readFile(path, 'utf8');

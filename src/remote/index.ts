@@ -34,7 +34,8 @@ export {
   type RunResult,
   SshConnection,
 } from './connection.js';
-export type { FirewallFacts, HostFacts, NftInputChain, PathStat, UnitFacts } from './facts.js';
+export type { HostFacts, PathStat, UnitFacts } from './facts.js';
+export type { FirewallFacts, NftInputChain } from './firewall.js';
 export { type ClearMemberDataOptions, type ClearMemberDataReport, clearMemberData } from './data-dir.js';
 export {
   type ReadMemberDbOptions,
@@ -59,6 +60,7 @@ export {
   normalizeFingerprint,
   parseKnownHosts,
 } from './known-hosts.js';
+export { DEFAULT_KNOWN_HOSTS_PATH, DEFAULT_SSH_IDENTITY_FILES, DEFAULT_SSH_PORT, DEFAULT_SSH_USER, resolveSshAgent } from './options.js';
 export { type RestartCause, type RestartPolicy, unitIsRunning } from './plan.js';
 export {
   clearStartOnce,

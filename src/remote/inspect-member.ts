@@ -2,9 +2,7 @@
  * inspectMember: what installMember would change on a host, and the service's state — read-only.
  * @module
  */
-import type { BundleFileRole, MemberBundle, PreparedBundle } from './bundle.js';
-import type { InstallMemberOptions, installMember } from './install-member.js';
-import { prepareMemberBundle } from './bundle.js';
+import { type BundleFileRole, type MemberBundle, type PreparedBundle, prepareMemberBundle } from './bundle.js';
 import type { HostFacts, UnitFacts } from './facts.js';
 import { resolveInstallOptions } from './options.js';
 import { describeHostChanges, metadataDiffers, planInstall, type RestartCause, restartCauses } from './plan.js';

@@ -8,7 +8,6 @@ import { EtcdKitError } from '../errors.js';
 import { type MemberBundle, type PreparedBundle, prepareMemberBundle } from './bundle.js';
 import { resolveInstallOptions } from './options.js';
 import type { HostFacts } from './facts.js';
-import type { MemberInspection } from './inspect-member.js';
 import { applyScript, checkHost, ETCD_VERSION_MISMATCH_EXIT, factsAfterInstall, planInstall, planIsEmpty, STAGED_HASH_MISMATCH_EXIT } from './plan.js';
 import { type RemoteHost, readFacts, withConnection } from './session.js';
 import { stageFiles } from './staging.js';

@@ -3,6 +3,7 @@
  * @module
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { DEFAULT_SSH_PORT } from './options.js';
 
 /** One usable line of a known_hosts file. */
 export interface KnownHostEntry {
@@ -79,12 +80,12 @@ function decodeBase64Strict(text: string): Buffer | undefined {
 }
 
 /** The name OpenSSH looks up for a host: `host` on port 22, `[host]:port` otherwise. */
-export function knownHostsName(host: string, port = 22): string {
-  return port === 22 ? host : `[${host}]:${port}`;
+export function knownHostsName(host: string, port = DEFAULT_SSH_PORT): string {
+  return port === DEFAULT_SSH_PORT ? host : `[${host}]:${port}`;
 }
 
 /** Does one line's host field match `host`:`port`? Negated patterns veto a match, as in OpenSSH. */
-export function entryMatchesHost(entry: KnownHostEntry, host: string, port = 22): boolean {
+export function entryMatchesHost(entry: KnownHostEntry, host: string, port = DEFAULT_SSH_PORT): boolean {
   // ssh lowercases host names before looking them up (and before hashing them).
   const name = knownHostsName(host.toLowerCase(), port);
   if (entry.hosts.kind === 'hashed') {
@@ -111,7 +112,7 @@ function wildcardMatch(pattern: string, text: string): boolean {
 }
 
 /** Entries of `entries` that apply to `host`:`port`. */
-export function findKnownHostEntries(entries: readonly KnownHostEntry[], host: string, port = 22): KnownHostEntry[] {
+export function findKnownHostEntries(entries: readonly KnownHostEntry[], host: string, port = DEFAULT_SSH_PORT): KnownHostEntry[] {
   return entries.filter((entry) => entryMatchesHost(entry, host, port));
 }
 

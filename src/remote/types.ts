@@ -21,7 +21,12 @@ export interface SshTarget {
   host: string;
   /** SSH port. Default: `22`. */
   port?: number;
-  /** Login user: `root`, or a user allowed to run `sudo -n` without a password. Default: `'root'`. */
+  /** Login user: `root`, or a user allowed to run `sudo -n` without a password (the cluster spec's `ssh.user`). Default: `'root'`. */
+  user?: string;
+  /**
+   * The login user under its old name; ignored when `user` is set.
+   * @deprecated Use {@link SshTarget.user}, the name the cluster spec uses too.
+   */
   username?: string;
   /** Private key (PEM or OpenSSH format) as text or bytes. Takes precedence over `privateKeyPath`. */
   privateKey?: string | Buffer;
@@ -47,7 +52,13 @@ export interface SshTarget {
   hostKeyFingerprint?: string | readonly string[];
   /**
    * Accept a host that has no entry in known_hosts (a changed key is still refused). The accepted key's
-   * fingerprint is on {@link SshConnection.hostKeyFingerprint}. Default: `false`.
+   * fingerprint is on {@link SshConnection.hostKeyFingerprint}. The cluster spec's `ssh.acceptUnknownHostKeys`.
+   * Default: `false`.
+   */
+  acceptUnknownHostKeys?: boolean;
+  /**
+   * The same under its old name; ignored when `acceptUnknownHostKeys` is set.
+   * @deprecated Use {@link SshTarget.acceptUnknownHostKeys}, the name the cluster spec uses too.
    */
   acceptUnknownHostKey?: boolean;
   /** Time allowed for TCP connect, handshake and authentication, in ms. Default: `10000`. */

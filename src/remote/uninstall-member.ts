@@ -7,6 +7,7 @@ import type { EtcdLayout, } from '../render/index.js';
 import { ETCD_BINARY_NAMES } from './binaries.js';
 import { assertManagedDir, resolveLayoutOption } from './bundle.js';
 import { HASH_CACHE_FILE } from './facts.js';
+import { firewallCloseScript } from './firewall.js';
 import { type RemoteHost, withConnection } from './session.js';
 import { shellArgs, shellQuote } from './shell.js';
 import type { RemoteCallOptions } from './types.js';
@@ -53,16 +54,6 @@ export const VERSION_DIR_ERE = '^[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?(\\+[
 
 /** GECOS comment installMember gives the account it creates; uninstall deletes only such an account. */
 export const SERVICE_ACCOUNT_COMMENT = 'etcd (etcd-kit)';
-
-// `nft -a` ends every rule with `# handle N`: delete each rule tagged as ours by its handle, and say where.
-const NFT_CLOSE = [
-  'if command -v nft >/dev/null 2>&1; then',
-  '  nft -a list ruleset 2>/dev/null | awk \'$1 == "table" { fam = $2; tab = $3 } $1 == "chain" { ch = $2 } /comment "etcd-kit"/ { print fam, tab, ch, $NF }\' |',
-  '  while read -r fam tab ch handle; do',
-  '    nft delete rule "$fam" "$tab" "$ch" handle "$handle" && echo "@firewall $fam $tab $ch"',
-  '  done',
-  'fi',
-];
 
 /** The privileged script of {@link uninstallMember}. Pure, for tests. */
 export function uninstallScript(layout: EtcdLayout, removeData: boolean, closeFirewall = true): string {
@@ -112,7 +103,7 @@ export function uninstallScript(layout: EtcdLayout, removeData: boolean, closeFi
     'fi',
     'if [ -d /run/systemd/system ]; then systemctl daemon-reload; systemctl reset-failed "$unit" 2>/dev/null || true; fi',
   ];
-  if (closeFirewall) lines.push(...NFT_CLOSE);
+  if (closeFirewall) lines.push(...firewallCloseScript());
   if (removeData) {
     lines.push(`if [ -d ${q(layout.dataDir)} ]; then rm -rf -- ${q(layout.dataDir)}; echo "@dir "${q(layout.dataDir)}; fi`);
   }

@@ -109,6 +109,21 @@ describe('resolveClusterSpec: defaults', () => {
     expect(spec.members[0]!.ssh.privateKeyPath).toBeUndefined();
   });
 
+  it('pki without a dir gets the default dir, ./pki', () => {
+    const spec = resolveClusterSpec({ ...good(), pki: { keyAlgorithm: 'rsa-2048' } }, { env, baseDir: dir });
+    expect(spec.pki).toEqual({ dir: join(dir, 'pki'), keyAlgorithm: 'rsa-2048', clients: ['admin', 'kube-apiserver'], renewBeforeDays: 30 });
+  });
+
+  it("its SSH targets use the spec's names (user, acceptUnknownHostKeys), the deprecated spellings alongside", () => {
+    const spec = resolveClusterSpec(
+      { ...good(), members: [{ name: 'a', host: '10.0.0.11', ssh: { user: 'deployer' } }], ssh: { privateKeyPath: key, user: 'ops', acceptUnknownHostKeys: true } },
+      { env, baseDir: dir },
+    );
+    expect(spec.members[0]!.ssh).toMatchObject({ user: 'deployer', username: 'deployer', acceptUnknownHostKeys: true, acceptUnknownHostKey: true });
+    const defaults = resolveClusterSpec(good(), { env, baseDir: dir }).members[0]!.ssh;
+    expect(defaults).toMatchObject({ user: 'root', acceptUnknownHostKeys: false });
+  });
+
   it('accepts a url source and lower-cases its checksum', () => {
     const sha = 'AB'.repeat(32);
     const spec = resolveClusterSpec({ ...good(), etcd: { url: 'http://127.0.0.1:8080/etcd.tar.gz', sha256: sha } }, { env });

@@ -6,7 +6,7 @@ import { arch as osArch, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { factsScript, parseFacts, parseFirewall, parseNftInputChains } from '../../src/remote/facts.js';
+import { factsScript, parseFacts } from '../../src/remote/facts.js';
 
 const run = promisify(execFile);
 
@@ -219,85 +219,5 @@ describe('factsScript, run by a real /bin/sh on this machine', () => {
 
   it('rejects truncated output', () => {
     expect(() => parseFacts('@@uid\n0\n@@arch\nx86_64\n')).toThrow(/truncated/);
-  });
-});
-
-describe('firewall detection', () => {
-  it('finds nftables input chains with a drop policy and our rule', () => {
-    const ruleset = `table inet filter {
-	chain input {
-		type filter hook input priority filter; policy drop;
-		ct state established,related accept
-		tcp dport { 2379, 2380 } accept comment "etcd-kit"
-	}
-	chain forward {
-		type filter hook forward priority filter; policy drop;
-	}
-	chain output {
-		type filter hook output priority filter; policy accept;
-	}
-}
-table ip nat {
-	chain prerouting {
-		type nat hook prerouting priority dstnat; policy accept;
-	}
-}
-table ip6 lockdown {
-	chain in {
-		type filter hook input priority 0; policy drop;
-	}
-}`.split('\n');
-    expect(parseNftInputChains(ruleset)).toEqual([
-      { family: 'inet', table: 'filter', chain: 'input', etcdKitRule: { ports: [2379, 2380] } },
-      { family: 'ip6', table: 'lockdown', chain: 'in' },
-    ]);
-    expect(parseNftInputChains(['table inet filter {', '\tchain input {', '\t\ttype filter hook input priority 0; policy accept;', '\t}', '}'])).toEqual([]);
-  });
-
-  it('reads `nft -a` handles; a policy-accept chain ending in a drop or reject blocks too', () => {
-    const ruleset = `table inet filter { # handle 1
-	chain input { # handle 1
-		type filter hook input priority filter; policy accept;
-		iif "lo" accept # handle 4
-		tcp dport 2379 accept comment "etcd-kit" # handle 11
-		ip saddr 192.0.2.7 drop # handle 5
-		counter packets 3 bytes 180 log prefix "in-drop: " reject with icmpx admin-prohibited # handle 6
-	}
-}
-table ip quiet { # handle 2
-	chain in { # handle 1
-		type filter hook input priority 0; policy accept;
-		tcp dport 80 drop # handle 2
-	}
-}
-table bridge br { # handle 3
-	chain in { # handle 1
-		type filter hook input priority 0; policy drop;
-	}
-}`.split('\n');
-    // ip quiet only drops port 80 (a conditional rule): not blocking. Bridge tables are not ours to open.
-    expect(parseNftInputChains(ruleset)).toEqual([
-      { family: 'inet', table: 'filter', chain: 'input', finalRuleHandle: 6, etcdKitRule: { ports: [2379], handle: 11 } },
-    ]);
-  });
-
-  it('an nft that cannot list the ruleset is reported, not taken for "no firewall"', () => {
-    const fw = parseFirewall([], [], [], 'Error: Operation not permitted');
-    expect(fw.nftables).toEqual([]);
-    expect(fw.nftablesError).toBe('Error: Operation not permitted');
-    expect(parseFirewall([], [], []).nftablesError).toBeUndefined();
-  });
-
-  it('reads firewalld ports and ufw rules', () => {
-    const fw = parseFirewall(
-      ['active', '2379/tcp 8080/udp 2380/tcp'],
-      ['Status: active', '', 'To                         Action      From', '2379/tcp                   ALLOW       Anywhere', '22/tcp ALLOW Anywhere'],
-      [],
-    );
-    expect(fw.firewalld).toEqual({ active: true, openPorts: [2379, 2380] });
-    expect(fw.ufw).toEqual({ active: true, allowedPorts: [2379, 22] });
-    const off = parseFirewall([], ['Status: inactive'], []);
-    expect(off.firewalld.active).toBe(false);
-    expect(off.ufw.active).toBe(false);
   });
 });

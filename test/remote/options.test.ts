@@ -1,6 +1,8 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EtcdKitError, isEtcdKitError } from '../../src/errors.js';
-import { resolveInstallOptions, resolveTarget } from '../../src/remote/options.js';
+import { resolveInstallOptions, resolveSshAgent, resolveTarget } from '../../src/remote/options.js';
 import { abortedError, classifySshError } from '../../src/remote/ssh-errors.js';
 import type { SshTarget } from '../../src/remote/types.js';
 
@@ -34,6 +36,34 @@ describe('resolveTarget', () => {
     expect(resolveTarget({ host: 'h', privateKey: key }, { SSH_AUTH_SOCK: '/run/agent' }).agent).toBeUndefined();
     expect(resolveTarget({ host: 'h', privateKey: key, agent: true }, { SSH_AUTH_SOCK: '/run/agent' }).agent).toBe('/run/agent');
     expect(resolveTarget({ host: 'h', agent: '/tmp/a.sock' }, {}).agent).toBe('/tmp/a.sock');
+  });
+
+  it('checks host keys against ~/.ssh/known_hosts unless a file is named or a fingerprint pinned', () => {
+    expect(resolveTarget({ host: 'h', privateKey: key }, {}).knownHostsPath).toBe(join(homedir(), '.ssh', 'known_hosts'));
+    expect(resolveTarget({ host: 'h', privateKey: key, knownHostsPath: '/k' }, {}).knownHostsPath).toBe('/k');
+    expect(resolveTarget({ host: 'h', privateKey: key, hostKeyFingerprint: 'SHA256:x' }, {}).knownHostsPath).toBeUndefined();
+  });
+
+  it('resolveSshAgent: the socket an agent setting means, as resolveTarget and the spec apply it', () => {
+    const env = { SSH_AUTH_SOCK: '/run/agent' };
+    expect(resolveSshAgent(undefined, false, env)).toBe('/run/agent');
+    expect(resolveSshAgent(undefined, true, env)).toBeUndefined();
+    expect(resolveSshAgent(undefined, false, { SSH_AUTH_SOCK: '' })).toBeUndefined();
+    expect(resolveSshAgent(true, true, env)).toBe('/run/agent');
+    expect(resolveSshAgent(false, false, env)).toBeUndefined();
+    expect(resolveSshAgent('/tmp/a.sock', true, {})).toBe('/tmp/a.sock');
+    expect(fieldOf(() => resolveSshAgent(true, false, {}))).toBe('agent');
+    expect(fieldOf(() => resolveSshAgent('', false, env))).toBe('agent');
+  });
+
+  it("takes the spec's names user and acceptUnknownHostKeys, and the deprecated username and acceptUnknownHostKey", () => {
+    expect(resolveTarget({ host: 'h', privateKey: key, user: 'deployer' }, {}).username).toBe('deployer');
+    expect(resolveTarget({ host: 'h', privateKey: key, username: 'deployer' }, {}).username).toBe('deployer');
+    expect(resolveTarget({ host: 'h', privateKey: key, user: 'ops', username: 'deployer' }, {}).username).toBe('ops');
+    expect(resolveTarget({ host: 'h', privateKey: key, acceptUnknownHostKeys: true }, {}).acceptUnknownHostKey).toBe(true);
+    expect(resolveTarget({ host: 'h', privateKey: key, acceptUnknownHostKey: true }, {}).acceptUnknownHostKey).toBe(true);
+    expect(resolveTarget({ host: 'h', privateKey: key, acceptUnknownHostKeys: false, acceptUnknownHostKey: true }, {}).acceptUnknownHostKey).toBe(false);
+    expect(fieldOf(() => resolveTarget({ host: 'h', privateKey: key, user: 'root; rm' }, {}))).toBe('user');
   });
 
   it('names the bad field', () => {

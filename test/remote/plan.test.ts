@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isEtcdKitError } from '../../src/errors.js';
 import { renderSystemdUnit } from '../../src/render/index.js';
 import { factsScript, type HostFacts, parseFacts } from '../../src/remote/facts.js';
-import { planFirewall } from '../../src/remote/firewall.js';
 import { type MemberFiles, type PreparedBinaries, type PreparedBundle, prepareBinaries, prepareMemberBundle } from '../../src/remote/index.js';
 import {
   applyScript,
@@ -516,70 +515,6 @@ describe('checkHost', () => {
     expect(err.details?.ports).toEqual([2379]);
     expect(() => checkHost('h1', bundle, installedFacts())).not.toThrow();
     expect(() => checkHost('h1', bundle, bareFacts({ listening: [{ port: 22, inode: '10' }] }))).not.toThrow();
-  });
-});
-
-describe('planFirewall', () => {
-  const none = { firewalld: { active: false, openPorts: [] }, ufw: { active: false, allowedPorts: [] }, nftables: [] };
-
-  it('opens ports in firewalld (runtime and permanent), never stops it', () => {
-    const plan = planFirewall({ ...none, firewalld: { active: true, openPorts: [2380] } }, [2379, 2380]);
-    expect(plan).toMatchObject({ kind: 'firewalld', opens: [2379], persistent: true });
-    expect(plan.commands).toEqual([
-      'firewall-cmd --permanent --add-port=2379/tcp >/dev/null',
-      'firewall-cmd --add-port=2379/tcp >/dev/null',
-    ]);
-    expect(planFirewall({ ...none, firewalld: { active: true, openPorts: [2379, 2380] } }, [2379, 2380]).commands).toEqual([]);
-  });
-
-  it('prefers firewalld over ufw, ufw over nftables', () => {
-    const nft = [{ family: 'inet', table: 'filter', chain: 'input' }];
-    const all = { firewalld: { active: true, openPorts: [] }, ufw: { active: true, allowedPorts: [] }, nftables: nft };
-    expect(planFirewall(all, [2379]).kind).toBe('firewalld');
-    expect(planFirewall({ ...all, firewalld: { active: false, openPorts: [] } }, [2379]).kind).toBe('ufw');
-    expect(planFirewall({ ...none, nftables: nft }, [2379]).kind).toBe('nftables');
-  });
-
-  it('allows ports in ufw; one tagged rule per blocking nftables chain, after the admin\'s own rules (live only)', () => {
-    expect(planFirewall({ ...none, ufw: { active: true, allowedPorts: [] } }, [2379, 2380]).commands).toEqual([
-      'ufw allow 2379/tcp comment etcd-kit >/dev/null',
-      'ufw allow 2380/tcp comment etcd-kit >/dev/null',
-    ]);
-    const plan = planFirewall(
-      {
-        ...none,
-        nftables: [
-          // policy drop: appended at the end
-          { family: 'inet', table: 'filter', chain: 'input' },
-          // policy accept + a final reject (handle 9): inserted right before it
-          { family: 'ip', table: 'host', chain: 'in', finalRuleHandle: 9 },
-          // ours already, same ports: left alone
-          { family: 'ip', table: 'other', chain: 'in', etcdKitRule: { ports: [2380, 2379], handle: 4 } },
-        ],
-      },
-      [2379, 2380],
-    );
-    expect(plan).toMatchObject({ kind: 'nftables', persistent: false, opens: [2379, 2380] });
-    expect(plan.commands).toEqual([
-      `nft 'add rule inet filter input tcp dport { 2379, 2380 } accept comment "etcd-kit"'`,
-      `nft 'insert rule ip host in position 9 tcp dport { 2379, 2380 } accept comment "etcd-kit"'`,
-    ]);
-    expect(planFirewall(none, [2379]).commands).toEqual([]);
-  });
-
-  it('replaces its nftables rule when etcd\'s ports change, so the old port closes', () => {
-    const nftables = [{ family: 'inet', table: 'filter', chain: 'input', finalRuleHandle: 12, etcdKitRule: { ports: [2379, 2380], handle: 7 } }];
-    const plan = planFirewall({ ...none, nftables }, [12379, 2380]);
-    expect(plan.opens).toEqual([12379]);
-    expect(plan.commands).toEqual([`nft 'replace rule inet filter input handle 7 tcp dport { 12379, 2380 } accept comment "etcd-kit"'`]);
-  });
-
-  it('changes nothing and warns when nft cannot read the ruleset', () => {
-    const plan = planFirewall({ ...none, nftables: [], nftablesError: 'Operation not permitted' }, [2379, 2380]);
-    expect(plan).toMatchObject({ kind: 'unknown', opens: [], commands: [] });
-    expect(plan.warning).toMatch(/Operation not permitted.*2379, 2380/);
-    // A firewall etcd-kit can read still wins.
-    expect(planFirewall({ ...none, ufw: { active: true, allowedPorts: [] }, nftablesError: 'x' }, [2379]).kind).toBe('ufw');
   });
 });
 
