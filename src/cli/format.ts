@@ -1,5 +1,9 @@
-// Text output of the CLI: tables and byte sizes. Pure functions over public result types.
-import type { ClusterHealth } from '../index.js';
+/**
+ * Text output of the CLI: tables, byte sizes, health and restore summaries. Pure functions over public result types.
+ *
+ * @module
+ */
+import type { ClusterHealth, RestoreResult } from '../index.js';
 
 /** `1536` → `1.5 KiB`. */
 export function formatBytes(bytes: number): string {
@@ -46,4 +50,11 @@ export function formatHealth(health: ClusterHealth): string {
         : `cluster is UNAVAILABLE (no quorum): ${health.error?.code ?? 'ETCD_NO_QUORUM'}${health.error ? ` (${health.error.message})` : ''}`;
   const alarms = health.alarms.map((a) => `alarm ${a.alarm} on ${a.memberName ?? a.memberId}`);
   return [table(['ENDPOINT', 'MEMBER', 'HEALTHY', 'LEADER', 'VERSION', 'DB SIZE', 'TOOK'], rows), '', summary, ...alarms].join('\n');
+}
+
+/** What `snapshot restore` and `recover` print: the summary line (`verb` first), the members' table, then the health table. */
+export function formatRestore(verb: string, result: RestoreResult): string {
+  const summary = `${verb} in ${(result.durationMs / 1000).toFixed(1)} s: cluster ${result.clusterId}, revision ${result.revision}, from ${result.snapshot.path} (sha256 ${result.snapshot.sha256})`;
+  const rows = result.members.map((m) => [m.name, m.host, m.memberId, m.movedAside ?? '-']);
+  return `${summary}\n${table(['MEMBER', 'HOST', 'NEW MEMBER ID', 'OLD DATA DIR KEPT AS'], rows)}\n\n${formatHealth(result.health)}\n`;
 }

@@ -1,4 +1,8 @@
-// The etcd-kit command line: a thin shell over the public API.
+/**
+ * The etcd-kit command line's entry point (the package's `bin`): runs {@link runCli} on `process.argv`.
+ *
+ * @module
+ */
 import { runCli } from './run.js';
 
 // grpc-js sends the endpoint IP as TLS server name, which Node flags once per process (DEP0123). The

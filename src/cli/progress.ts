@@ -1,5 +1,9 @@
-// Renders deploy progress: a live per-member view on a TTY (redrawn in place), plain lines otherwise
-// (step changes only, so logs stay short and greppable).
+/**
+ * Renders deploy progress: a live per-member view on a TTY (redrawn in place), plain lines otherwise
+ * (step changes only, so logs stay short and greppable).
+ *
+ * @module
+ */
 import type { DeployProgressEvent } from '../index.js';
 import { formatBytes } from './format.js';
 

@@ -39,8 +39,13 @@ export async function loadClusterSpecFile(path: string, options: Omit<ResolveSpe
   return resolveClusterSpec(data, { ...options, baseDir: dirname(file) });
 }
 
-/** A commented example spec, what `etcd-kit init` writes. */
-export const EXAMPLE_SPEC_YAML = `# etcd-kit cluster spec. Paths are relative to this file.
+/**
+ * A commented example spec, what `etcd-kit init` writes. Its first line points editors (the YAML language server
+ * of VS Code, JetBrains, Neovim...) at the JSON Schema the package ships, `etcd-kit/cluster-spec.schema.json`, as
+ * installed in the project's node_modules; the path is relative to the spec file.
+ */
+export const EXAMPLE_SPEC_YAML = `# yaml-language-server: $schema=./node_modules/etcd-kit/schema/cluster-spec.schema.json
+# etcd-kit cluster spec. Paths are relative to this file.
 # Docs: every field is optional unless marked "required".
 
 # Cluster name; also the initial cluster token. Default: derived from the CA, stable across runs.
