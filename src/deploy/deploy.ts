@@ -370,8 +370,9 @@ export async function runDeploy(spec: ClusterSpec, options: DeployOptions, start
  *
  * @example
  * ```ts
- * import { formatPlan, planEtcdCluster } from 'etcd-kit';
- * console.log(formatPlan(await planEtcdCluster(spec)));
+ * import { planEtcdCluster } from 'etcd-kit';
+ * const plan = await planEtcdCluster(spec);
+ * if (!plan.noChanges) for (const op of plan.operations) console.log(op.kind, op.member ?? '', '—', op.reason);
  * ```
  */
 export async function planEtcdCluster(spec: ClusterSpecInput | ClusterSpec, options: PlanOptions = {}): Promise<ClusterPlan> {

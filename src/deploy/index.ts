@@ -5,13 +5,12 @@
 export { type PkiOutcome, ensureClusterPki } from './cluster-pki.js';
 export { deployEtcdCluster, planEtcdCluster } from './deploy.js';
 export { defaultDownloadCacheDir, type FetchedTarball, type FetchTarballOptions, fetchVerifiedTarball } from './download.js';
-export { formatPlan } from './format-plan.js';
 export { type RemoveMemberOptions, type RemoveMemberResult, removeEtcdMember } from './remove.js';
 export { type ResetOptions, type ResetResult, resetEtcdCluster } from './reset.js';
 export { type RecoverOptions, type RestoredMember, type RestoreOptions, type RestoreResult, recoverEtcdCluster, restoreEtcdCluster } from './restore.js';
 export { type CaRotationPhaseReport, type CaRotationStepReport, type RotateCaOptions, type RotateCaResult, rotateEtcdCa } from './rotate-ca.js';
 export { DEFAULT_HEALTH_TIMEOUT_MS } from './options.js';
-export { EXAMPLE_SPEC_YAML, loadClusterSpecFile } from './spec-file.js';
+export { loadClusterSpecFile } from './spec-file.js';
 export { isHostAddress } from './spec-schema.js';
 export type {
   ClientCertPaths,

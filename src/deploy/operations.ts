@@ -142,8 +142,3 @@ export function planOperations({ plan, leader }: OperationsInput): PlannedOperat
   }
   return ops;
 }
-
-/** One operation as a plan line: `upgrade etcd02: 3.4.23 → 3.5.30, placing 4 files first — etcd binary changed; a follower; ...`. */
-export function formatOperation(op: PlannedOperation): string {
-  return `${op.kind}${op.member ? ` ${op.member}` : ''}${op.summary ? `: ${op.summary}` : ''} — ${op.reason}`;
-}

@@ -2,7 +2,7 @@
 // schema in ./node_modules of the current directory wherever the file goes.
 import { describe, expect, it } from 'vitest';
 import { exampleSpecFor } from '../../src/cli/commands/init.js';
-import { EXAMPLE_SPEC_YAML } from '../../src/index.js';
+import { EXAMPLE_SPEC_YAML } from '../../src/cli/example-spec.js';
 
 const firstLine = (text: string) => text.split('\n')[0];
 

@@ -9,7 +9,7 @@ import {
   type MemberObservation,
 } from '../../src/deploy/member-state.js';
 import { memberVersions } from '../../src/deploy/observe-versions.js';
-import { formatPlan } from '../../src/deploy/format-plan.js';
+import { formatPlan } from '../../src/cli/format-plan.js';
 import { planCluster } from '../../src/deploy/plan.js';
 import type { PreparedDeploy } from '../../src/deploy/prepare.js';
 import { inspectionInPlace, type PreparedFixture, preparedThreeMembers } from './prepared-fixture.js';

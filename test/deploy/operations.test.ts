@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatOperation, planOperations, restartReason } from '../../src/deploy/operations.js';
+import { planOperations, restartReason } from '../../src/deploy/operations.js';
 import type { ClusterPlan, MemberPlan } from '../../src/deploy/types.js';
 
 type PlanBase = Omit<ClusterPlan, 'operations'>;
@@ -95,12 +95,5 @@ describe('restartReason', () => {
     expect(restartReason([], { running: '3.5.30', target: '3.5.33' })).toBe('still runs 3.5.30 while 3.5.33 is in place');
     // the binary itself changes: that says it already
     expect(restartReason([{ role: 'etcd', path: '/b' }], { running: '3.5.30', target: '3.5.33' })).toBe('etcd binary changed');
-  });
-});
-
-describe('formatOperation', () => {
-  it('kind, member, summary, reason', () => {
-    expect(formatOperation({ kind: 'start', member: 'etcd02', summary: '', reason: 'down' })).toBe('start etcd02 — down');
-    expect(formatOperation({ kind: 'snapshot', summary: 'checked snapshot into /b', reason: 'versions change' })).toBe('snapshot: checked snapshot into /b — versions change');
   });
 });

@@ -2,7 +2,8 @@
 // add as learner → start with state=existing → promote), a member that is merely stopped is started (same
 // member id, no replacement), and a host that cannot be reached fails the deploy with nothing replaced.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DeployResult, deployEtcdCluster, formatPlan, planEtcdCluster } from '../../src/index.js';
+import { type DeployResult, deployEtcdCluster, planEtcdCluster } from '../../src/index.js';
+import { formatPlan } from '../../src/cli/format-plan.js';
 import type { EtcdRelease } from '../helpers/etcd-releases.js';
 import { rejection } from '../helpers/rejection.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';

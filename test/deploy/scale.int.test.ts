@@ -1,7 +1,8 @@
 // Growing a running cluster from 3 to 5 members on real hosts: the new hosts join one at a time as
 // learners and are promoted; the running members are not restarted; a re-run changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployEtcdCluster, formatPlan, planEtcdCluster } from '../../src/index.js';
+import { deployEtcdCluster, planEtcdCluster } from '../../src/index.js';
+import { formatPlan } from '../../src/cli/format-plan.js';
 import type { EtcdRelease } from '../helpers/etcd-releases.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';
 import { e2eRelease, etcdctl, mainPids, testbedSpec } from './deploy-helpers.js';

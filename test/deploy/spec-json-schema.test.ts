@@ -11,7 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import { caseInsensitivePattern, clusterSpecJsonSchemaText, SPEC_SCHEMA_FILE } from '../../scripts/gen-spec-schema.js';
 import { resolveClusterSpec } from '../../src/deploy/validate-spec.js';
 import { EtcdKitError } from '../../src/errors.js';
-import { EXAMPLE_SPEC_YAML } from '../../src/index.js';
+import { EXAMPLE_SPEC_YAML } from '../../src/cli/example-spec.js';
 import { bad, binDir, dir, good, key, members, type Spec, tarball } from './spec-cases.js';
 
 const schemaText = readFileSync(SPEC_SCHEMA_FILE, 'utf8');

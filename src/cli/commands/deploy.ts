@@ -4,9 +4,10 @@
  * @module
  */
 import { type Command, Option } from 'commander';
-import { DEFAULT_HEALTH_TIMEOUT_MS, deployEtcdCluster, formatPlan, loadClusterSpecFile } from '../../index.js';
+import { DEFAULT_HEALTH_TIMEOUT_MS, deployEtcdCluster, loadClusterSpecFile } from '../../index.js';
 import { etcdctlHint } from '../etcdctl-hint.js';
 import { formatHealth } from '../format.js';
+import { formatPlan } from '../format-plan.js';
 import type { CliContext } from '../io.js';
 import { withProgress } from '../with-progress.js';
 

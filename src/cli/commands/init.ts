@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
-import { EXAMPLE_SPEC_YAML, EtcdKitError } from '../../index.js';
+import { EtcdKitError } from '../../index.js';
+import { EXAMPLE_SPEC_YAML } from '../example-spec.js';
 import type { CliContext } from '../io.js';
 
 const SCHEMA_LINE = /^# yaml-language-server: \$schema=\.\/(\S+)$/m;

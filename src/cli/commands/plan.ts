@@ -4,8 +4,9 @@
  * @module
  */
 import type { Command } from 'commander';
-import { deployEtcdCluster, formatPlan, loadClusterSpecFile } from '../../index.js';
+import { deployEtcdCluster, loadClusterSpecFile } from '../../index.js';
 import { EXIT } from '../exit-codes.js';
+import { formatPlan } from '../format-plan.js';
 import type { CliContext } from '../io.js';
 
 /** Registers `plan` on `program`. */

@@ -3,8 +3,12 @@
  * details (versions, files). `--json` prints the same plan object.
  * @module
  */
-import { formatOperation } from './operations.js';
-import type { ClusterPlan, MemberVersionPlan } from './types.js';
+import type { ClusterPlan, MemberVersionPlan, PlannedOperation } from '../index.js';
+
+/** One operation as a plan line: `upgrade etcd02: 3.4.23 → 3.5.30, placing 4 files first — etcd binary changed; a follower; ...`. */
+export function formatOperation(op: PlannedOperation): string {
+  return `${op.kind}${op.member ? ` ${op.member}` : ''}${op.summary ? `: ${op.summary}` : ''} — ${op.reason}`;
+}
 
 /** One member's version line: `3.4.23 → 3.5.30 (upgrade)`, `3.5.30 (install)`, `3.5.30 (on disk) → 3.5.33 (patch-up)`. */
 export function formatVersionChange(v: MemberVersionPlan): string {
