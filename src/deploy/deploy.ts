@@ -214,7 +214,7 @@ function kubeApiserverFlags(prepared: PreparedDeploy): string[] {
  *
  * Steps: validate the spec (before any host is touched) → take the PKI dir's lock
  * (`<pki.dir>/.etcd-kit.lock`, see {@link acquirePkiLock}: another operation running from the dir is
- * `PKI_LOCKED`, before any host is touched; released however the deploy ends; a dry run takes none) →
+ * `PKI_LOCKED`, before any host is touched; released however the deploy ends; {@link planEtcdCluster} takes none) →
  * fetch/verify binaries, know their etcd version, create or reuse the PKI → one SSH connection per member →
  * inspect, read what every member runs and apply etcd's version-change rules (`planVersionChange`: a
  * refused change is `VERSION_CHANGE_REFUSED`, raised before any host changes) → found the cluster (all members started at once, then

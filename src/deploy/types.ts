@@ -48,7 +48,12 @@ export interface DeployOptions {
   onProgress?: (event: DeployProgressEvent) => void;
   /** Cancels the deploy; it rejects with code `ABORTED` (files already in place stay consistent). */
   signal?: AbortSignal;
-  /** Only compute and return the plan; change nothing anywhere (not even the local PKI dir). Default: false. */
+  /**
+   * Only compute and return the plan; change nothing anywhere (not even the local PKI dir). Default: false.
+   * Not part of the public API (stripped from the published types): call {@link planEtcdCluster} to plan.
+   * It stays for `planEtcdCluster` itself and the CLI's `deploy --dry-run`.
+   * @internal
+   */
   dryRun?: boolean;
   /** Longest wait in ms for the cluster (or a restarted member) to become healthy. Default: 120000. */
   healthTimeoutMs?: number;
@@ -252,15 +257,15 @@ export interface ClientCertPaths {
 export interface DeployResult {
   /** False when the run changed nothing anywhere ("no changes"). */
   changed: boolean;
-  /** The plan the run carried out (the whole result of a dry run). */
+  /** The plan the run carried out ({@link planEtcdCluster} returns the same without carrying it out). */
   plan: ClusterPlan;
-  /** The etcd release installed (for a dry run: that would be), `X.Y.Z`. */
+  /** The etcd release installed, `X.Y.Z`. */
   etcdVersion: string;
-  /** Per-member report, in spec order (empty for a dry run). */
+  /** Per-member report, in spec order. */
   members: MemberDeployReport[];
   /** Client URLs of the members. */
   endpoints: string[];
-  /** Health picture after the deploy (absent for a dry run). */
+  /** Health picture after the deploy (its final health check). */
   health: ClusterHealth | undefined;
   /** Client certificate paths by client name (`admin`, `kube-apiserver`, ...). */
   clientCerts: Record<string, ClientCertPaths>;

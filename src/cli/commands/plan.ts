@@ -4,7 +4,7 @@
  * @module
  */
 import type { Command } from 'commander';
-import { deployEtcdCluster, loadClusterSpecFile } from '../../index.js';
+import { loadClusterSpecFile, planEtcdCluster } from '../../index.js';
 import { EXIT } from '../exit-codes.js';
 import { formatPlan } from '../format-plan.js';
 import type { CliContext } from '../io.js';
@@ -19,8 +19,8 @@ export function registerPlan(program: Command, { io, setExit }: CliContext): voi
     .option('--exit-code', `exit ${EXIT.changesPending} when changes are pending`)
     .action(async (opts: { file: string; json?: boolean; exitCode?: boolean }) => {
       const spec = await loadClusterSpecFile(opts.file);
-      const result = await deployEtcdCluster(spec, { dryRun: true });
-      io.stdout(opts.json ? `${JSON.stringify(result.plan, null, 2)}\n` : `${formatPlan(result.plan)}\n`);
-      if (opts.exitCode && !result.plan.noChanges) setExit(EXIT.changesPending);
+      const plan = await planEtcdCluster(spec);
+      io.stdout(opts.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`);
+      if (opts.exitCode && !plan.noChanges) setExit(EXIT.changesPending);
     });
 }
