@@ -2,8 +2,11 @@ import { defineConfig } from 'tsup';
 
 export default defineConfig([
   {
-    entry: { index: 'src/index.ts' },
+    // The root and one entry per layer (`etcd-kit/pki`, ...). Splitting (ESM and CJS alike) puts the shared code
+    // in chunks, so there is one EtcdKitError class (instanceof holds) whichever entry an error comes from.
+    entry: { index: 'src/index.ts', pki: 'src/pki-entry.ts', render: 'src/render-entry.ts', remote: 'src/remote-entry.ts', etcd: 'src/etcd-entry.ts' },
     format: ['esm', 'cjs'],
+    splitting: true,
     // stripInternal: what is tagged @internal (typedoc hides it too) is not in the published types.
     dts: { compilerOptions: { stripInternal: true } },
     sourcemap: true,

@@ -28,14 +28,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { prepareDeploy } from '../src/deploy/prepare.js';
-import {
-  type ClusterSpecInput,
-  defaultDownloadCacheDir,
-  deployEtcdCluster,
-  ensureClusterPki,
-  type DeployResult,
-  resolveClusterSpec,
-} from '../src/index.js';
+import { type ClusterSpecInput, deployEtcdCluster, ensureClusterPki, type DeployResult, resolveClusterSpec } from '../src/index.js';
+import { defaultDownloadCacheDir } from '../src/deploy/index.js';
 import type { KeyAlgorithm } from '../src/pki/index.js';
 import { etcdRelease } from '../test/helpers/etcd-releases.js';
 import { startTestbed, type Testbed } from '../test/testbed/index.js';

@@ -46,23 +46,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import {
-  type CaRotationRolledPhase,
-  createCA,
-  deployEtcdCluster,
-  type IssuedCertificate,
-  inspectCertificate,
-  type KeyAlgorithm,
-  type MemberPki,
-  pkiPaths,
-  type RotateCaResult,
-  readPkiDir,
-  rotateEtcdCa,
-  signClientCert,
-  signPeerCert,
-  signServerCert,
-  writePkiDir,
-} from '../src/index.js';
+import { createCA, deployEtcdCluster, type IssuedCertificate, type KeyAlgorithm, type MemberPki, type RotateCaResult, readPkiDir, rotateEtcdCa, signClientCert, signPeerCert, signServerCert, writePkiDir } from '../src/index.js';
+import { type CaRotationRolledPhase, inspectCertificate, pkiPaths } from '../src/pki-entry.js';
 import { testbedSpec } from '../test/deploy/deploy-helpers.js';
 import {
   DEFAULT_SLOW_ACK_MS,

@@ -7,7 +7,8 @@
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createEtcdClient, type EtcdTlsOptions } from '../../src/index.js';
+import type { EtcdTlsOptions } from '../../src/index.js';
+import { createEtcdClient } from '../../src/etcd-entry.js';
 
 /** What was written, to check a restore against. */
 export interface Keyspace {

@@ -22,7 +22,8 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Etcd3, type IOptions } from 'etcd3';
-import { createEtcdClient, type EtcdTlsOptions } from '../../src/index.js';
+import type { EtcdTlsOptions } from '../../src/index.js';
+import { createEtcdClient } from '../../src/etcd-entry.js';
 
 /** How the writer writes. */
 export interface WriterOptions {

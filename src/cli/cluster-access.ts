@@ -6,7 +6,9 @@
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { clientUrl, EtcdKitError, loadClusterSpecFile, pkiPaths, readPkiClient } from '../index.js';
+import { EtcdKitError, loadClusterSpecFile, readPkiClient } from '../index.js';
+import { pkiPaths } from '../pki-entry.js';
+import { clientUrl } from '../render-entry.js';
 
 /** The options {@link accessOptions} adds. */
 export interface AccessOptions {

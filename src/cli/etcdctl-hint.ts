@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { type ClusterSpec, pkiPaths } from '../index.js';
+import type { ClusterSpec } from '../index.js';
+import { pkiPaths } from '../pki-entry.js';
 
 /** `etcdctl endpoint health` against `endpoints` with the spec's CA bundle and admin client (or its first client). */
 export function etcdctlHint(spec: ClusterSpec, endpoints: string[]): string {

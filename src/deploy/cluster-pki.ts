@@ -49,7 +49,7 @@ export interface PkiOutcome {
   warnings: string[];
   /**
    * What members trust (their trusted CA file), when it is not `pki.ca` alone: during a CA rotation, old +
-   * new CA or the new one ({@link memberTrustedCa}). Absent: `pki.ca.certPem`.
+   * new CA or the new one ({@link etcd-kit/pki!memberTrustedCa}). Absent: `pki.ca.certPem`.
    */
   memberTrustedCaPem?: string;
   /** What clients trust (`ca-bundle.crt`) when it is not `pki.ca` alone (a CA rotation). Absent: `pki.ca.certPem`. */

@@ -213,7 +213,7 @@ function kubeApiserverFlags(prepared: PreparedDeploy): string[] {
  * spec. Idempotent: a re-run with nothing changed uploads nothing and restarts nothing.
  *
  * Steps: validate the spec (before any host is touched) → take the PKI dir's lock
- * (`<pki.dir>/.etcd-kit.lock`, see {@link acquirePkiLock}: another operation running from the dir is
+ * (`<pki.dir>/.etcd-kit.lock`, see {@link etcd-kit/pki!acquirePkiLock}: another operation running from the dir is
  * `PKI_LOCKED`, before any host is touched; released however the deploy ends; {@link planEtcdCluster} takes none) →
  * fetch/verify binaries, know their etcd version, create or reuse the PKI → one SSH connection per member →
  * inspect, read what every member runs and apply etcd's version-change rules (`planVersionChange`: a

@@ -61,7 +61,7 @@ export interface RemoveMemberResult {
  * with the spec so the remaining members' `ETCD_INITIAL_CLUSTER` and etcdctl endpoints match (no
  * restarts). Re-running after a failure converges: a member already gone is skipped (pass `host` to
  * still clean its host). Holds the PKI dir's lock throughout, taken before any host is touched
- * (`PKI_LOCKED` while another operation runs from the dir, see {@link acquirePkiLock}).
+ * (`PKI_LOCKED` while another operation runs from the dir, see {@link etcd-kit/pki!acquirePkiLock}).
  *
  * @example
  * ```ts

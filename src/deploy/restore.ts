@@ -307,7 +307,7 @@ async function restoreAll(
  * (`RENDER_INVALID_INPUT`, field `bumpRevision`), and a PKI dir that is not the running cluster's
  * (`CA_MISMATCH`). Each member's old data dir is kept as `<dataDir>.before-restore-<UTC stamp>`. Holds the
  * PKI dir's lock throughout, taken before any host is touched (`PKI_LOCKED` while another operation runs
- * from the dir, see {@link acquirePkiLock}).
+ * from the dir, see {@link etcd-kit/pki!acquirePkiLock}).
  *
  * @example
  * ```ts

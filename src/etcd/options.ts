@@ -80,7 +80,7 @@ export interface MembershipChangeOptions extends MembershipCallOptions {
   retryIntervalMs?: number;
 }
 
-/** Options of {@link addMember}. */
+/** Options of {@link EtcdCluster.addMember}. */
 export interface AddMemberOptions extends MembershipChangeOptions {
   /** Peer URLs of the new member, `https://IP:2380`. At least one; `http://` is refused. */
   peerUrls: string[];

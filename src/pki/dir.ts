@@ -175,7 +175,7 @@ function checkPemKinds(pair: IssuedCertificate, field: string): void {
  * half-written key; existing files are replaced, files not in `pki` are left alone.
  *
  * `ca-bundle.crt` is written as a copy of `ca.crt`, except while a CA rotation is under way
- * (`rotation.json`, see {@link beginCaRotation}): the rotation owns the bundle then and it is left alone.
+ * (`rotation.json`, see {@link etcd-kit/pki!beginCaRotation}): the rotation owns the bundle then and it is left alone.
  *
  * @throws EtcdKitError PKI_IO (with `details.path`), PKI_INVALID_INPUT for unsafe member/client names,
  * PKI_MALFORMED_PEM when a certPem/keyPem does not hold what its name says.
@@ -373,7 +373,7 @@ const stateMismatch = (path: string, reason: string) =>
  * Reads a PKI dir written by {@link writePkiDir} and checks it: the CA certificate is a CA and `ca.key`
  * belongs to it; every leaf key belongs to its certificate (PKI_KEY_MISMATCH) and every leaf was issued
  * and signed by the CA (PKI_CHAIN_INVALID). Expiry is not checked here (expired certificates must stay
- * readable to be renewed): use {@link verifyCertificate} or {@link inspectCertificate}.
+ * readable to be renewed): use {@link etcd-kit/pki!verifyCertificate} or {@link etcd-kit/pki!inspectCertificate}.
  * Missing `members/` or `clients/` directories mean none; files outside the layout are ignored.
  *
  * During a CA rotation (`rotation.json` with a phase other than `done`) it also reads and checks the new
@@ -386,7 +386,7 @@ const stateMismatch = (path: string, reason: string) =>
  * readable by group/others), PKI_MALFORMED_PEM, PKI_NOT_A_CA, PKI_KEY_MISMATCH, PKI_CHAIN_INVALID; `field`
  * is the file path relative to `dir`, e.g. `members/etcd01/peer.key`. PKI_ROTATION_STATE_INVALID for a
  * damaged `rotation.json`, one whose fingerprints do not match the CA files, or a rotation interrupted
- * while finishing (run {@link resumeCaRotation}).
+ * while finishing (run {@link etcd-kit/pki!resumeCaRotation}).
  */
 export async function readPkiDir(dir: string, opts: ReadPkiDirOptions = {}): Promise<PkiDirContents> {
   const reader: Reader = { dir, fixPermissions: opts.fixPermissions ?? false };

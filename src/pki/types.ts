@@ -131,7 +131,7 @@ export interface CertificateName {
   organizations: string[];
 }
 
-/** What {@link inspectCertificate} reports about one certificate. */
+/** What {@link etcd-kit/pki!inspectCertificate} reports about one certificate. */
 export interface CertificateInfo {
   /** Subject name. */
   subject: CertificateName;

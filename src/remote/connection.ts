@@ -60,7 +60,7 @@ export class SshConnection {
   }
   /** Fingerprint (`SHA256:...`) of the verified host key. */
   readonly hostKeyFingerprint: string;
-  /** Public key blob of the verified host key, e.g. for {@link formatKnownHostsLine}. */
+  /** Public key blob of the verified host key, e.g. for {@link etcd-kit/remote!formatKnownHostsLine}. */
   readonly hostKey: Buffer;
 
   #client: InstanceType<typeof Client>;
@@ -115,7 +115,10 @@ export class SshConnection {
     return this.#privilege;
   }
 
-  /** Throws `SSH_SUDO_REQUIRED` unless this session can act as root. */
+  /**
+   * Throws `SSH_SUDO_REQUIRED` unless this session can act as root.
+   * @internal
+   */
   requirePrivilege(): void {
     if (this.privilege === 'none') {
       throw new EtcdKitError(
@@ -155,7 +158,10 @@ export class SshConnection {
     );
   }
 
-  /** The session's SFTP channel, opened on first use and reused (reopened if the host closed it). */
+  /**
+   * The session's SFTP channel, opened on first use and reused (reopened if the host closed it).
+   * @internal
+   */
   sftp(signal?: AbortSignal): Promise<SFTPWrapper> {
     if (this.#sftp) return this.#sftp;
     const opened = this.guard(

@@ -41,9 +41,12 @@ export interface MemberInspection {
   files: InspectedFile[];
   /** The etcd unit's state (`mainPid` 0 when not running). */
   unit: UnitFacts;
-  /** Everything read from the host; {@link InstallMemberOptions.facts} takes it to skip a second read. */
+  /**
+   * Everything read from the host; {@link InstallMemberOptions.facts} takes it to skip a second read.
+   * @internal
+   */
   facts: HostFacts;
-  /** What {@link installMember} with default options would do now. */
+  /** What {@link etcd-kit!installMember} with default options would do now. */
   pending: {
     /** Paths it would put in place (uploaded, or binaries hard-linked from a flat install's same bytes). */
     changedFiles: string[];
@@ -64,7 +67,7 @@ export interface MemberInspection {
 
 /**
  * Reads a member's state without changing anything, in one privileged round trip: file hashes against the
- * bundle, mode/owner, the unit's state and main PID, and what {@link installMember} would do.
+ * bundle, mode/owner, the unit's state and main PID, and what {@link etcd-kit!installMember} would do.
  *
  * @example
  * ```ts

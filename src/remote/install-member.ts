@@ -18,7 +18,7 @@ export interface InstallMemberOptions extends RemoteCallOptions {
   /**
    * When to (re)start etcd: `'if-changed'` restarts a running member only if a file etcd reads changed
    * (binary, certificate, key, env file, unit) and starts a stopped one; `'never'` only stages the files
-   * (for rolling restarts driven by the caller, see {@link restartMember}); `'always'` restarts or starts.
+   * (for rolling restarts driven by the caller, see {@link etcd-kit/remote!restartMember}); `'always'` restarts or starts.
    * Starts and restarts use `--no-block`. Default: `'if-changed'`.
    */
   restart?: 'if-changed' | 'never' | 'always';
@@ -28,6 +28,7 @@ export interface InstallMemberOptions extends RemoteCallOptions {
    * What the host looks like now, as an earlier call on the same connection saw or left it
    * ({@link MemberInspection.facts}, {@link InstallReport.factsAfter}): install skips reading the host
    * (one privileged round trip). Only pass facts nothing else has changed since. Default: read the host.
+   * @internal
    */
   facts?: HostFacts;
 }
@@ -70,6 +71,7 @@ export interface InstallReport {
   /**
    * The host's facts after this install (predicted, not read back): pass them as
    * {@link InstallMemberOptions.facts} to a following install on the same connection.
+   * @internal
    */
   factsAfter: HostFacts;
   /** Wall time of the call in ms, including connecting. */
@@ -97,7 +99,7 @@ export interface InstallReport {
  * reports one), so the switch can be undone. The bundle's version must be known (`BUNDLE_INVALID` otherwise).
  *
  * The bundle is checked before any connection is made (`BUNDLE_INVALID`). Other failures:
- * `SSH_*` (see {@link connect}), `SSH_SUDO_REQUIRED`, `HOST_UNSUPPORTED`, `HOST_PORT_IN_USE`,
+ * `SSH_*` (see {@link etcd-kit/remote!connect}), `SSH_SUDO_REQUIRED`, `HOST_UNSUPPORTED`, `HOST_PORT_IN_USE`,
  * `SSH_TRANSFER_FAILED`, `SSH_COMMAND_FAILED`, `ABORTED`, and `BUNDLE_INVALID` when the uploaded etcd's
  * `--version` is not the bundle's version (a mislabelled release: checked before anything is replaced).
  *

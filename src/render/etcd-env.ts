@@ -28,7 +28,7 @@ export interface RenderEtcdEnvOptions {
   state?: 'new' | 'existing';
   /** Paths on the host (data dir, TLS files). Default: {@link resolveLayout}`()`. */
   layout?: Partial<EtcdLayout>;
-  /** Cluster-wide tunables. Default: {@link resolveSettings}`()`. */
+  /** Cluster-wide tunables. Default: {@link etcd-kit/render!resolveSettings}`()`. */
   settings?: EtcdSettings;
   /**
    * Also serve clients on `https://127.0.0.1:<clientPort>` (local tools and health checks; the server certificate

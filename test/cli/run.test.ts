@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT, runCli } from '../../src/cli/run.js';
-import { acquirePkiLock, advanceCaRotation, beginCaRotation, createClusterPki, markCaRotationMemberDone, readPkiDir, writePkiDir } from '../../src/index.js';
+import { createClusterPki, readPkiDir, writePkiDir } from '../../src/index.js';
+import { acquirePkiLock, advanceCaRotation, beginCaRotation, markCaRotationMemberDone } from '../../src/pki-entry.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'etcd-kit-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

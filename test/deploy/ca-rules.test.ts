@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { assertCaMatches, type CaCheckInput, caMismatches, type MemberCaObservation, sameCa } from '../../src/deploy/ca-rules.js';
 import { caObservation } from '../../src/deploy/observe-ca.js';
-import { type CaIdentity, caIdentity, createClusterPki, EtcdKitError, issuingCa } from '../../src/index.js';
+import { createClusterPki, EtcdKitError } from '../../src/index.js';
+import { type CaIdentity, caIdentity, issuingCa } from '../../src/etcd-entry.js';
 import { rejection } from '../helpers/rejection.js';
 
 const A: CaIdentity = { fingerprint: 'AA:AA', subject: 'CN=etcd-ca', publicKeySha256: 'aaaa' };

@@ -6,20 +6,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { caRotationRefusal, ensureClusterPki } from '../../src/deploy/cluster-pki.js';
 import { resolveClusterSpec } from '../../src/deploy/validate-spec.js';
-import {
-  type CaRotationState,
-  EtcdKitError,
-  advanceCaRotation,
-  beginCaRotation,
-  createCA,
-  createClusterPki,
-  inspectCertificate,
-  markCaRotationMemberDone,
-  readPkiDir,
-  signClientCert,
-  signServerCert,
-  writePkiDir,
-} from '../../src/index.js';
+import { EtcdKitError, createCA, createClusterPki, readPkiDir, signClientCert, signServerCert, writePkiDir } from '../../src/index.js';
+import { type CaRotationState, advanceCaRotation, beginCaRotation, inspectCertificate, markCaRotationMemberDone } from '../../src/pki-entry.js';
 
 const root = mkdtempSync(join(tmpdir(), 'etcd-kit-cluster-pki-'));
 const key = join(root, 'id_test');

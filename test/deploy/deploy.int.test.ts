@@ -2,7 +2,8 @@
 // bootstrap, idempotent re-run, rolling restart under writes, validation before any host is touched.
 import { connect as tlsConnect } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkHealth, type DeployProgressEvent, type DeployResult, deployEtcdCluster, EtcdKitError, inspectCertificate, planEtcdCluster, readPkiDir, resetEtcdCluster } from '../../src/index.js';
+import { checkHealth, type DeployProgressEvent, type DeployResult, deployEtcdCluster, EtcdKitError, planEtcdCluster, readPkiDir, resetEtcdCluster } from '../../src/index.js';
+import { inspectCertificate } from '../../src/pki-entry.js';
 import { formatPlan } from '../../src/cli/format-plan.js';
 import type { EtcdRelease } from '../helpers/etcd-releases.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';

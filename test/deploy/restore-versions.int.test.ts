@@ -5,17 +5,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createEtcdClient,
-  deployEtcdCluster,
-  type EtcdTlsOptions,
-  readClusterIdentity,
-  readPkiDir,
-  recoverEtcdCluster,
-  resetEtcdCluster,
-  restoreEtcdCluster,
-  saveSnapshot,
-} from '../../src/index.js';
+import { deployEtcdCluster, type EtcdTlsOptions, readPkiDir, recoverEtcdCluster, resetEtcdCluster, restoreEtcdCluster, saveSnapshot } from '../../src/index.js';
+import { createEtcdClient, readClusterIdentity } from '../../src/etcd-entry.js';
 import { etcdRelease } from '../helpers/etcd-releases.js';
 import { rejection } from '../helpers/rejection.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';

@@ -6,18 +6,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createEtcdClient,
-  type DeployResult,
-  deployEtcdCluster,
-  type EtcdTlsOptions,
-  readClusterIdentity,
-  readPkiDir,
-  recoverEtcdCluster,
-  resetEtcdCluster,
-  restoreEtcdCluster,
-  saveSnapshot,
-} from '../../src/index.js';
+import { type DeployResult, deployEtcdCluster, type EtcdTlsOptions, readPkiDir, recoverEtcdCluster, resetEtcdCluster, restoreEtcdCluster, saveSnapshot } from '../../src/index.js';
+import { createEtcdClient, readClusterIdentity } from '../../src/etcd-entry.js';
 import { rejection } from '../helpers/rejection.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';
 import { e2eRelease, mainPids, testbedSpec } from './deploy-helpers.js';

@@ -9,16 +9,8 @@ import { copyFile, mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  type ClusterSpecInput,
-  connectCluster,
-  deployEtcdCluster,
-  inspectPkiDir,
-  pkiPaths,
-  readCaRotationState,
-  type RotateCaResult,
-  rotateEtcdCa,
-} from '../../src/index.js';
+import { type ClusterSpecInput, connectCluster, deployEtcdCluster, inspectPkiDir, type RotateCaResult, rotateEtcdCa } from '../../src/index.js';
+import { pkiPaths, readCaRotationState } from '../../src/pki-entry.js';
 import { etcdRelease } from '../helpers/etcd-releases.js';
 import { rejection } from '../helpers/rejection.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';

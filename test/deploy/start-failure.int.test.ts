@@ -1,7 +1,8 @@
 // A member that does not come back from a restart is explained: the deploy's error names it and carries
 // the last lines of its etcd journal, read from its host. Also readJournal on its own.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DeployResult, deployEtcdCluster, planEtcdCluster, readJournal } from '../../src/index.js';
+import { type DeployResult, deployEtcdCluster, planEtcdCluster } from '../../src/index.js';
+import { readJournal } from '../../src/remote-entry.js';
 import { rejection } from '../helpers/rejection.js';
 import { startTestbed, type Testbed } from '../testbed/index.js';
 import { e2eRelease, testbedSpec } from './deploy-helpers.js';

@@ -1,6 +1,7 @@
 // A continuous writer for tests that change a running cluster: it keeps putting numbered keys and
 // remembers which ones etcd acknowledged, so a test can prove that no acknowledged write was lost.
-import { createEtcdClient, type EtcdTlsOptions } from '../../src/index.js';
+import type { EtcdTlsOptions } from '../../src/index.js';
+import { createEtcdClient } from '../../src/etcd-entry.js';
 
 /** What a {@link startWriter} run saw. */
 export interface WriterReport {

@@ -29,6 +29,20 @@ describe('built package', () => {
     expect(JSON.parse(cjs)).toEqual(JSON.parse(esm).filter((k: string) => k !== 'default'));
   });
 
+  it('loads each layer entry point (etcd-kit/pki, ...) through import and require alike, with one EtcdKitError class', () => {
+    const subpaths = ['pki', 'render', 'remote', 'etcd'];
+    // `load` is import() or require(); the report lists each entry's exports and whether its EtcdKitError is the root's.
+    const report = (load: string) =>
+      `const root = ${load}('etcd-kit'); const out = {}; for (const s of ${JSON.stringify(subpaths)}) { const m = ${load}('etcd-kit/' + s); out[s] = { keys: Object.keys(m).filter((k) => k !== 'default').sort(), sameError: m.EtcdKitError === root.EtcdKitError }; } console.log(JSON.stringify(out));`;
+    const esm = JSON.parse(node(report('await import'), 'module'));
+    const cjs = JSON.parse(node(report('require'), 'commonjs'));
+    expect(cjs).toEqual(esm);
+    for (const s of subpaths) {
+      expect(esm[s].sameError).toBe(true);
+      expect(esm[s].keys.length).toBeGreaterThan(5);
+    }
+  });
+
   it('passes publint and arethetypeswrong', () => {
     const out = execFileSync(process.execPath, ['scripts/check-package.mjs'], { cwd: root, encoding: 'utf8' });
     expect(out).toContain('No problems found');

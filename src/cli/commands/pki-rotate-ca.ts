@@ -4,7 +4,8 @@
  * @module
  */
 import { type Command, Option } from 'commander';
-import { DEFAULT_HEALTH_TIMEOUT_MS, KEY_ALGORITHMS, type KeyAlgorithm, loadClusterSpecFile, type RotateCaResult, rotateEtcdCa } from '../../index.js';
+import { DEFAULT_HEALTH_TIMEOUT_MS, type KeyAlgorithm, loadClusterSpecFile, type RotateCaResult, rotateEtcdCa } from '../../index.js';
+import { KEY_ALGORITHMS } from '../../pki-entry.js';
 import { formatHealth, table } from '../format.js';
 import type { CliContext, CliIo } from '../io.js';
 import { withProgress } from '../with-progress.js';
