@@ -14,7 +14,10 @@
  * @module
  */
 
-/** Stable machine-readable error codes. Grouped by the layer that raises them. */
+/**
+ * Stable machine-readable error codes. Grouped by the layer that raises them.
+ * @category Errors
+ */
 export type EtcdKitErrorCode =
   // Input validation (cluster spec, options of any public function).
   | 'INVALID_SPEC'
@@ -91,7 +94,10 @@ export type EtcdKitErrorCode =
   // Cancellation through an AbortSignal.
   | 'ABORTED';
 
-/** Extra, code-specific facts attached to an error. Never contains key material or passwords. */
+/**
+ * Extra, code-specific facts attached to an error. Never contains key material or passwords.
+ * @category Errors
+ */
 export interface EtcdKitErrorOptions {
   /** The underlying error, kept for debugging. */
   cause?: unknown;
@@ -103,7 +109,10 @@ export interface EtcdKitErrorOptions {
   details?: Record<string, unknown>;
 }
 
-/** The one error class of etcd-kit. */
+/**
+ * The one error class of etcd-kit.
+ * @category Errors
+ */
 export class EtcdKitError extends Error {
   /** Always `'EtcdKitError'`. */
   override readonly name = 'EtcdKitError';
@@ -125,7 +134,10 @@ export class EtcdKitError extends Error {
   }
 }
 
-/** True when `err` is an {@link EtcdKitError}, optionally with the given code. */
+/**
+ * True when `err` is an {@link EtcdKitError}, optionally with the given code.
+ * @category Errors
+ */
 export function isEtcdKitError(err: unknown, code?: EtcdKitErrorCode): err is EtcdKitError {
   return err instanceof EtcdKitError && (code === undefined || err.code === code);
 }

@@ -1,5 +1,5 @@
 /**
- * `etcd-kit/etcd`: the etcd-client layer beyond {@link etcd-kit!connectCluster}, {@link etcd-kit!checkHealth} and the snapshot
+ * `etcd-kit/etcd`: the etcd-client layer beyond {@link etcd-kit!connectCluster | connectCluster}, {@link etcd-kit!checkHealth | checkHealth} and the snapshot
  * functions — raw etcd3 clients with the same TLS settings, the cluster's identity, the certificate a
  * member serves, whether a client certificate is accepted, and the health verdict rule.
  *

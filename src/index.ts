@@ -3,8 +3,9 @@
  *
  * This entry point holds what a user scripts with: {@link deployEtcdCluster} and the day-2 operations, the
  * PKI primitives, the two renderers, {@link installMember}, the etcd client, the errors, and every option and
- * result type they take or give. Each layer's further API has its own entry point: `etcd-kit/pki`,
- * `etcd-kit/render`, `etcd-kit/remote` and `etcd-kit/etcd`.
+ * result type they take or give. Each layer's further API has its own entry point:
+ * {@link etcd-kit/pki! | etcd-kit/pki}, {@link etcd-kit/render! | etcd-kit/render},
+ * {@link etcd-kit/remote! | etcd-kit/remote} and {@link etcd-kit/etcd! | etcd-kit/etcd}.
  *
  * Layers (arrows point one way): `pki` and `render` are pure; `remote` (SSH) and `etcd` (client) use
  * them; `deploy` orchestrates; the CLI is a thin shell over these entry points.

@@ -7,8 +7,8 @@
  * import { beginCaRotation, readCaRotationState } from 'etcd-kit/pki';
  * ```
  *
- * The CA, member and client certificates themselves ({@link etcd-kit!createCA}, {@link etcd-kit!createClusterPki},
- * {@link etcd-kit!writePkiDir}, ...) come from `etcd-kit`.
+ * The CA, member and client certificates themselves ({@link etcd-kit!createCA | createCA}, {@link etcd-kit!createClusterPki | createClusterPki},
+ * {@link etcd-kit!writePkiDir | writePkiDir}, ...) come from `etcd-kit`.
  * @module etcd-kit/pki
  */
 // The errors, and the types of `etcd-kit` this entry's functions take or return, are exported here too.

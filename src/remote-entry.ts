@@ -1,5 +1,5 @@
 /**
- * `etcd-kit/remote`: the remote-host layer beyond {@link etcd-kit!installMember} — verified SSH connections to reuse
+ * `etcd-kit/remote`: the remote-host layer beyond {@link etcd-kit!installMember | installMember} — verified SSH connections to reuse
  * across calls, the other member operations (inspect, start/restart/stop, uninstall, clear or restore the
  * data dir, read the journal), known_hosts helpers and the SSH defaults.
  *

@@ -1,5 +1,5 @@
 /**
- * `etcd-kit/render`: the rendering layer beyond {@link etcd-kit!renderEtcdEnv} and {@link etcd-kit!renderSystemdUnit} — the
+ * `etcd-kit/render`: the rendering layer beyond {@link etcd-kit!renderEtcdEnv | renderEtcdEnv} and {@link etcd-kit!renderSystemdUnit | renderSystemdUnit} — the
  * etcdctl env file, env-file parsing and restart rules, member URLs, layouts and settings, the table of what
  * each etcd release understands, and the commands of a snapshot restore. Pure: nothing here touches a host.
  *

@@ -35,7 +35,10 @@ export function adminTls(pki: ClusterPki, caPem: string = pki.ca.certPem): EtcdT
   return { caPem, certPem: client.certPem, keyPem: client.keyPem };
 }
 
-/** What {@link ensureClusterPki} did. */
+/**
+ * What {@link ensureClusterPki} did.
+ * @category PKI
+ */
 export interface PkiOutcome {
   /** The cluster PKI, complete for the spec. */
   pki: ClusterPki;
@@ -49,7 +52,7 @@ export interface PkiOutcome {
   warnings: string[];
   /**
    * What members trust (their trusted CA file), when it is not `pki.ca` alone: during a CA rotation, old +
-   * new CA or the new one ({@link etcd-kit/pki!memberTrustedCa}). Absent: `pki.ca.certPem`.
+   * new CA or the new one ({@link etcd-kit/pki!memberTrustedCa | memberTrustedCa}). Absent: `pki.ca.certPem`.
    */
   memberTrustedCaPem?: string;
   /** What clients trust (`ca-bundle.crt`) when it is not `pki.ca` alone (a CA rotation). Absent: `pki.ca.certPem`. */
@@ -107,6 +110,7 @@ export async function assertNotRotating(pkiDir: string): Promise<void> {
 /**
  * Makes the PKI dir at `spec.pki.dir` complete for `spec`. With `persist: false` (dry runs) nothing is
  * written and a missing PKI is generated in memory only.
+ * @category PKI
  */
 export async function ensureClusterPki(spec: ClusterSpec, options: { persist?: boolean } = {}): Promise<PkiOutcome> {
   const persist = options.persist ?? true;

@@ -213,10 +213,10 @@ function kubeApiserverFlags(prepared: PreparedDeploy): string[] {
  * spec. Idempotent: a re-run with nothing changed uploads nothing and restarts nothing.
  *
  * Steps: validate the spec (before any host is touched) → take the PKI dir's lock
- * (`<pki.dir>/.etcd-kit.lock`, see {@link etcd-kit/pki!acquirePkiLock}: another operation running from the dir is
+ * (`<pki.dir>/.etcd-kit.lock`, see {@link etcd-kit/pki!acquirePkiLock | acquirePkiLock}: another operation running from the dir is
  * `PKI_LOCKED`, before any host is touched; released however the deploy ends; {@link planEtcdCluster} takes none) →
  * fetch/verify binaries, know their etcd version, create or reuse the PKI → one SSH connection per member →
- * inspect, read what every member runs and apply etcd's version-change rules (`planVersionChange`: a
+ * inspect, read what every member runs and apply etcd's version-change rules (a
  * refused change is `VERSION_CHANGE_REFUSED`, raised before any host changes) → found the cluster (all members started at once, then
  * `initial-cluster-state=existing` written everywhere) or update it (files staged, stopped members
  * started, a member whose data is gone replaced and one the spec puts on another host moved — its old host
@@ -239,6 +239,7 @@ function kubeApiserverFlags(prepared: PreparedDeploy): string[] {
  * });
  * console.log(result.changed ? 'deployed' : 'no changes', result.kubeApiserverFlags.join(' '));
  * ```
+ * @category Deploy and day 2
  */
 export async function deployEtcdCluster(spec: ClusterSpecInput | ClusterSpec, options: DeployOptions = {}): Promise<DeployResult> {
   const started = performance.now();
@@ -374,6 +375,7 @@ export async function runDeploy(spec: ClusterSpec, options: DeployOptions, start
  * const plan = await planEtcdCluster(spec);
  * if (!plan.noChanges) for (const op of plan.operations) console.log(op.kind, op.member ?? '', '—', op.reason);
  * ```
+ * @category Deploy and day 2
  */
 export async function planEtcdCluster(spec: ClusterSpecInput | ClusterSpec, options: PlanOptions = {}): Promise<ClusterPlan> {
   return (await deployEtcdCluster(spec, { ...options, dryRun: true })).plan;

@@ -3,7 +3,10 @@
 // (DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT) and its PKI defaults the PKI layer's (PKI_DEFAULTS): the spec
 // resolution (resolveClusterSpec) applies them, it does not restate them.
 
-/** Default of `healthTimeoutMs` for every deploy-layer operation (deploy, removal, restore, CA rotation), in ms. */
+/**
+ * Default of `healthTimeoutMs` for every deploy-layer operation (deploy, removal, restore, CA rotation), in ms.
+ * @category Deploy and day 2
+ */
 export const DEFAULT_HEALTH_TIMEOUT_MS = 120_000;
 
 /** Where pre-change snapshots go when {@link DeployOptions.backupDir} is not set: relative to the process's cwd. */

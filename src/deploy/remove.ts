@@ -18,7 +18,10 @@ import { DEFAULT_HEALTH_TIMEOUT_MS } from './options.js';
 import { waitForEndpoints } from './wait.js';
 
 
-/** Options of {@link removeEtcdMember}. */
+/**
+ * Options of {@link removeEtcdMember}.
+ * @category Deploy and day 2
+ */
 export interface RemoveMemberOptions extends Pick<DeployOptions, 'onProgress' | 'signal' | 'healthTimeoutMs' | 'downloadCacheDir'> {
   /**
    * SSH host of the member being removed, for the clean-up. Default: the address in its peer URL, as the
@@ -41,7 +44,10 @@ export interface RemoveMemberOptions extends Pick<DeployOptions, 'onProgress' | 
   cleanHost?: boolean;
 }
 
-/** Result of {@link removeEtcdMember}. */
+/**
+ * Result of {@link removeEtcdMember}.
+ * @category Deploy and day 2
+ */
 export interface RemoveMemberResult {
   /** The member as the cluster listed it before removal; undefined when it was not a member (any more). */
   removed: EtcdMember | undefined;
@@ -61,7 +67,7 @@ export interface RemoveMemberResult {
  * with the spec so the remaining members' `ETCD_INITIAL_CLUSTER` and etcdctl endpoints match (no
  * restarts). Re-running after a failure converges: a member already gone is skipped (pass `host` to
  * still clean its host). Holds the PKI dir's lock throughout, taken before any host is touched
- * (`PKI_LOCKED` while another operation runs from the dir, see {@link etcd-kit/pki!acquirePkiLock}).
+ * (`PKI_LOCKED` while another operation runs from the dir, see {@link etcd-kit/pki!acquirePkiLock | acquirePkiLock}).
  *
  * @example
  * ```ts
@@ -70,6 +76,7 @@ export interface RemoveMemberResult {
  * const { removed, hostCleanup } = await removeEtcdMember(spec, 'etcd04');
  * console.log(removed?.id, hostCleanup?.removedFiles.length);
  * ```
+ * @category Deploy and day 2
  */
 export async function removeEtcdMember(
   spec: ClusterSpecInput | ClusterSpec,

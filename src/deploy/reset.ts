@@ -8,7 +8,10 @@ import type { ClusterSpecInput } from './spec-types.js';
 import type { DeployOptions } from './types.js';
 import { type ClusterSpec, resolveClusterSpec } from './validate-spec.js';
 
-/** Options of {@link resetEtcdCluster}. */
+/**
+ * Options of {@link resetEtcdCluster}.
+ * @category Deploy and day 2
+ */
 export interface ResetOptions extends Pick<DeployOptions, 'onProgress' | 'signal'> {
   /**
    * Also delete every member's data dir (the cluster's data: take a snapshot first) and the `etcd`
@@ -17,7 +20,10 @@ export interface ResetOptions extends Pick<DeployOptions, 'onProgress' | 'signal
   removeData?: boolean;
 }
 
-/** What {@link resetEtcdCluster} did on each member's host. */
+/**
+ * What {@link resetEtcdCluster} did on each member's host.
+ * @category Deploy and day 2
+ */
 export interface ResetResult {
   /** One report per member, in spec order. */
   members: (UninstallReport & {
@@ -38,6 +44,7 @@ export interface ResetResult {
  * await saveSnapshot({ endpoints, tls, path: 'last.db' });
  * await resetEtcdCluster(spec, { removeData: true });
  * ```
+ * @category Deploy and day 2
  */
 export async function resetEtcdCluster(spec: ClusterSpecInput | ClusterSpec, options: ResetOptions = {}): Promise<ResetResult> {
   options.onProgress?.({ step: 'validate' });

@@ -52,7 +52,10 @@ import { DEFAULT_HEALTH_TIMEOUT_MS } from './options.js';
 import { waitForEndpoints } from './wait.js';
 
 
-/** Options of {@link restoreEtcdCluster}. */
+/**
+ * Options of {@link restoreEtcdCluster}.
+ * @category Deploy and day 2
+ */
 export interface RestoreOptions extends Pick<DeployOptions, 'onProgress' | 'signal' | 'downloadCacheDir'> {
   /** The snapshot file on the controller (`saveSnapshot`, `etcdctl snapshot save`). Required. */
   snapshot: string;
@@ -73,7 +76,10 @@ export interface RestoreOptions extends Pick<DeployOptions, 'onProgress' | 'sign
   healthTimeoutMs?: number;
 }
 
-/** Options of {@link recoverEtcdCluster}. */
+/**
+ * Options of {@link recoverEtcdCluster}.
+ * @category Deploy and day 2
+ */
 export interface RecoverOptions extends Pick<RestoreOptions, 'onProgress' | 'signal' | 'downloadCacheDir' | 'healthTimeoutMs'> {
   /** The member (spec name) whose data survived: every member is rebuilt from it. Required. */
   from: string;
@@ -84,7 +90,10 @@ export interface RecoverOptions extends Pick<RestoreOptions, 'onProgress' | 'sig
   backupDir?: string;
 }
 
-/** One member after a restore. */
+/**
+ * One member after a restore.
+ * @category Deploy and day 2
+ */
 export interface RestoredMember {
   /** Member name. */
   name: string;
@@ -96,7 +105,10 @@ export interface RestoredMember {
   movedAside?: string;
 }
 
-/** What {@link restoreEtcdCluster} and {@link recoverEtcdCluster} did. */
+/**
+ * What {@link restoreEtcdCluster} and {@link recoverEtcdCluster} did.
+ * @category Deploy and day 2
+ */
 export interface RestoreResult {
   /** The new cluster's ID (hex). */
   clusterId: string;
@@ -307,7 +319,7 @@ async function restoreAll(
  * (`RENDER_INVALID_INPUT`, field `bumpRevision`), and a PKI dir that is not the running cluster's
  * (`CA_MISMATCH`). Each member's old data dir is kept as `<dataDir>.before-restore-<UTC stamp>`. Holds the
  * PKI dir's lock throughout, taken before any host is touched (`PKI_LOCKED` while another operation runs
- * from the dir, see {@link etcd-kit/pki!acquirePkiLock}).
+ * from the dir, see {@link etcd-kit/pki!acquirePkiLock | acquirePkiLock}).
  *
  * @example
  * ```ts
@@ -316,6 +328,7 @@ async function restoreAll(
  *   bumpRevision: 1_000_000_000, markCompacted: true });
  * console.log(`cluster ${r.clusterId} at revision ${r.revision}`);
  * ```
+ * @category Deploy and day 2
  */
 export async function restoreEtcdCluster(spec: ClusterSpecInput | ClusterSpec, options: RestoreOptions): Promise<RestoreResult> {
   const started = performance.now();
@@ -353,6 +366,7 @@ export async function restoreEtcdCluster(spec: ClusterSpecInput | ClusterSpec, o
  * import { recoverEtcdCluster } from 'etcd-kit';
  * const r = await recoverEtcdCluster(spec, { from: 'etcd01' });
  * ```
+ * @category Deploy and day 2
  */
 export async function recoverEtcdCluster(spec: ClusterSpecInput | ClusterSpec, options: RecoverOptions): Promise<RestoreResult> {
   const started = performance.now();

@@ -62,7 +62,10 @@ import type { ClusterSpec } from './validate-spec.js';
 import { DEFAULT_HEALTH_TIMEOUT_MS } from './options.js';
 import { waitForEndpoints } from './wait.js';
 
-/** Options of {@link rotateEtcdCa}. */
+/**
+ * Options of {@link rotateEtcdCa}.
+ * @category Deploy and day 2
+ */
 export interface RotateCaOptions extends Pick<DeployOptions, 'onProgress' | 'signal' | 'downloadCacheDir' | 'healthTimeoutMs'> {
   /**
    * Key algorithm of the new CA and of every certificate it issues (RSA → ECDSA works). Only when a rotation
@@ -79,7 +82,10 @@ export interface RotateCaOptions extends Pick<DeployOptions, 'onProgress' | 'sig
   stopAfter?: 'trust-both' | 'new-leaves';
 }
 
-/** One member step of a rotation, as carried out. */
+/**
+ * One member step of a rotation, as carried out.
+ * @category Deploy and day 2
+ */
 export interface CaRotationStepReport {
   /** The phase. */
   phase: CaRotationRolledPhase;
@@ -91,7 +97,10 @@ export interface CaRotationStepReport {
   durationMs: number;
 }
 
-/** One phase of a rotation as worked on in one run. */
+/**
+ * One phase of a rotation as worked on in one run.
+ * @category Deploy and day 2
+ */
 export interface CaRotationPhaseReport {
   /** The phase. */
   phase: CaRotationRolledPhase;
@@ -99,7 +108,10 @@ export interface CaRotationPhaseReport {
   durationMs: number;
 }
 
-/** What {@link rotateEtcdCa} did. */
+/**
+ * What {@link rotateEtcdCa} did.
+ * @category Deploy and day 2
+ */
 export interface RotateCaResult {
   /** The rotation's record as this run left it (phase `done` once finished). */
   state: CaRotationState;
@@ -347,6 +359,7 @@ function probesOf(run: Run): Promise<Probes> {
  * const r = await rotateEtcdCa(spec, { keyAlgorithm: 'ecdsa-p256', onProgress: (e) => console.log(e.member ?? '', e.message ?? e.step) });
  * console.log(r.finished ? `new CA ${r.state.newCaFingerprint256}, old one in ${r.state.retiredDir}` : `stopped in phase ${r.state.phase}`);
  * ```
+ * @category Deploy and day 2
  */
 export async function rotateEtcdCa(spec: ClusterSpecInput | ClusterSpec, options: RotateCaOptions = {}): Promise<RotateCaResult> {
   const started = performance.now();

@@ -15,6 +15,7 @@ import { type ClusterSpec, type ResolveSpecOptions, resolveClusterSpec } from '.
  * const spec = await loadClusterSpecFile('cluster.yaml');
  * const result = await deployEtcdCluster(spec);
  * ```
+ * @category Deploy and day 2
  */
 export async function loadClusterSpecFile(path: string, options: Omit<ResolveSpecOptions, 'baseDir'> = {}): Promise<ClusterSpec> {
   const file = resolve(path);

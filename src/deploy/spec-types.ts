@@ -6,7 +6,10 @@
 import type { KeyAlgorithm } from '../pki/index.js';
 import type { EtcdSettings } from '../render/index.js';
 
-/** SSH settings one member may override. */
+/**
+ * SSH settings one member may override.
+ * @category Deploy and day 2
+ */
 export interface MemberSshInput {
   /** SSH port of this host. Default: `ssh.port`, else 22. */
   port?: number;
@@ -18,7 +21,10 @@ export interface MemberSshInput {
   hostKeyFingerprint?: string;
 }
 
-/** One etcd member. */
+/**
+ * One etcd member.
+ * @category Deploy and day 2
+ */
 export interface MemberInput {
   /** etcd member name (`ETCD_NAME`): 1–63 characters of `[A-Za-z0-9._-]`. Required, unique. */
   name: string;
@@ -32,7 +38,10 @@ export interface MemberInput {
   ssh?: MemberSshInput;
 }
 
-/** SSH settings shared by all members. Host keys are always verified. */
+/**
+ * SSH settings shared by all members. Host keys are always verified.
+ * @category Deploy and day 2
+ */
 export interface SshInput {
   /** Login user: `root`, or a user with passwordless `sudo` (`sudo -n`). Default: `'root'`. */
   user?: string;
@@ -54,7 +63,10 @@ export interface SshInput {
   readyTimeoutMs?: number;
 }
 
-/** Where the etcd binaries come from: exactly one of these. */
+/**
+ * Where the etcd binaries come from: exactly one of these.
+ * @category Deploy and day 2
+ */
 export type EtcdSourceInput =
   | {
       /** Official release tarball `etcd-vX.Y.Z-linux-<arch>.tar.gz`. */
@@ -75,7 +87,10 @@ export type EtcdSourceInput =
       binDir: string;
     };
 
-/** The local PKI directory. */
+/**
+ * The local PKI directory.
+ * @category Deploy and day 2
+ */
 export interface PkiInput {
   /** PKI directory on the controller: created when absent, reused (and completed) when present. Default: `./pki`. */
   dir?: string;
@@ -93,7 +108,10 @@ export interface PkiInput {
   renewBeforeDays?: number;
 }
 
-/** A cluster spec: what {@link deployEtcdCluster} and {@link planEtcdCluster} take. */
+/**
+ * A cluster spec: what {@link deployEtcdCluster} and {@link planEtcdCluster} take.
+ * @category Deploy and day 2
+ */
 export interface ClusterSpecInput {
   /** Cluster name, used as the initial cluster token. Default: `etcd-<12 hex of the CA certificate's SHA-256>` (stable across runs, unique per CA). */
   name?: string;

@@ -5,7 +5,10 @@
 import type { ClusterHealth } from '../etcd/index.js';
 import type { VersionChangeKind } from './version-rules.js';
 
-/** Steps a deploy or plan goes through, in order. */
+/**
+ * Steps a deploy or plan goes through, in order.
+ * @category Deploy and day 2
+ */
 export type DeployStep =
   | 'validate'
   | 'binaries'
@@ -26,7 +29,10 @@ export type DeployStep =
   | 'rotate-ca'
   | 'done';
 
-/** One progress report of {@link deployEtcdCluster} or {@link planEtcdCluster}. Never carries key material. */
+/**
+ * One progress report of {@link deployEtcdCluster} or {@link planEtcdCluster}. Never carries key material.
+ * @category Deploy and day 2
+ */
 export interface DeployProgressEvent {
   /** The step. */
   step: DeployStep;
@@ -42,7 +48,10 @@ export interface DeployProgressEvent {
   message?: string;
 }
 
-/** Options of {@link deployEtcdCluster}. */
+/**
+ * Options of {@link deployEtcdCluster}.
+ * @category Deploy and day 2
+ */
 export interface DeployOptions {
   /** Receives progress events. Must not throw. */
   onProgress?: (event: DeployProgressEvent) => void;
@@ -68,10 +77,16 @@ export interface DeployOptions {
   backupDir?: string;
 }
 
-/** Options of {@link planEtcdCluster}. */
+/**
+ * Options of {@link planEtcdCluster}.
+ * @category Deploy and day 2
+ */
 export type PlanOptions = Pick<DeployOptions, 'onProgress' | 'signal' | 'downloadCacheDir' | 'backupDir'>;
 
-/** What will happen (plan) to one file on one member. */
+/**
+ * What will happen (plan) to one file on one member.
+ * @category Deploy and day 2
+ */
 export interface PlannedFileChange {
   /** Path on the host. */
   path: string;
@@ -79,7 +94,10 @@ export interface PlannedFileChange {
   action: 'create' | 'update' | 'permissions';
 }
 
-/** What the plan finds for one member. */
+/**
+ * What the plan finds for one member.
+ * @category Deploy and day 2
+ */
 export interface MemberPlan {
   /** Member name. */
   name: string;
@@ -120,7 +138,10 @@ export interface MemberPlan {
   version: MemberVersionPlan;
 }
 
-/** A member's etcd version before and after a deploy (see `planVersionChange` for the rules). */
+/**
+ * A member's etcd version before and after a deploy (a change etcd's rules forbid is `VERSION_CHANGE_REFUSED`).
+ * @category Deploy and day 2
+ */
 export interface MemberVersionPlan {
   /** What the running etcd reports (absent when it does not run or answer). */
   running?: string;
@@ -132,7 +153,10 @@ export interface MemberVersionPlan {
   change: VersionChangeKind;
 }
 
-/** One step of a plan, in the order the deploy carries them out (see `ClusterPlan.operations`). */
+/**
+ * One step of a plan, in the order the deploy carries them out (see `ClusterPlan.operations`).
+ * @category Deploy and day 2
+ */
 export interface PlannedOperation {
   /**
    * What: `create-pki`, `issue-certificates`, `snapshot`, `install` / `start` / `finalize` (a new cluster),
@@ -164,7 +188,10 @@ export interface PlannedOperation {
   reason: string;
 }
 
-/** Result of {@link planEtcdCluster}. */
+/**
+ * Result of {@link planEtcdCluster}.
+ * @category Deploy and day 2
+ */
 export interface ClusterPlan {
   /**
    * The operations, in the order the deploy carries them out, each with its reason; empty when nothing
@@ -200,7 +227,10 @@ export interface ClusterPlan {
   };
 }
 
-/** What happened on one member during a deploy. */
+/**
+ * What happened on one member during a deploy.
+ * @category Deploy and day 2
+ */
 export interface MemberDeployReport {
   /** Member name. */
   name: string;
@@ -224,7 +254,10 @@ export interface MemberDeployReport {
   version?: string;
 }
 
-/** How a member moved (its report's `moved`). */
+/**
+ * How a member moved (its report's `moved`).
+ * @category Deploy and day 2
+ */
 export interface MemberMoveReport {
   /** The host it moved from (its old peer URL's host). */
   from: string;
@@ -240,7 +273,10 @@ export interface MemberMoveReport {
   dataMovedAside?: string;
 }
 
-/** Paths on the controller of a client certificate issued for the cluster. */
+/**
+ * Paths on the controller of a client certificate issued for the cluster.
+ * @category Deploy and day 2
+ */
 export interface ClientCertPaths {
   /**
    * CAs to trust: the PKI dir's `ca-bundle.crt` (the CA alone; old + new during a CA rotation). Re-read it
@@ -253,7 +289,10 @@ export interface ClientCertPaths {
   keyFile: string;
 }
 
-/** Result of {@link deployEtcdCluster}. */
+/**
+ * Result of {@link deployEtcdCluster}.
+ * @category Deploy and day 2
+ */
 export interface DeployResult {
   /** False when the run changed nothing anywhere ("no changes"). */
   changed: boolean;
@@ -279,7 +318,10 @@ export interface DeployResult {
   snapshot?: PreChangeSnapshot;
 }
 
-/** A snapshot {@link deployEtcdCluster} took on the controller before changing an etcd version. */
+/**
+ * A snapshot {@link deployEtcdCluster} took on the controller before changing an etcd version.
+ * @category Deploy and day 2
+ */
 export interface PreChangeSnapshot {
   /** Absolute path of the file (mode 0600). */
   path: string;

@@ -32,10 +32,16 @@ import { DEFAULT_PKI_DIR, DEFAULT_RENEW_BEFORE_DAYS } from './options.js';
 import { clusterSpecSchema } from './spec-schema.js';
 import type { ClusterSpecInput, EtcdSourceInput } from './spec-types.js';
 
-/** Where the etcd binaries come from, as in the spec but with paths made absolute and the checksum lower-case. */
+/**
+ * Where the etcd binaries come from, as in the spec but with paths made absolute and the checksum lower-case.
+ * @category Deploy and day 2
+ */
 export type EtcdSource = EtcdSourceInput;
 
-/** One member of a resolved spec. */
+/**
+ * One member of a resolved spec.
+ * @category Deploy and day 2
+ */
 export interface ResolvedMember {
   /** etcd member name (`ETCD_NAME`). */
   name: string;
@@ -49,7 +55,10 @@ export interface ResolvedMember {
   cluster: ClusterMember;
 }
 
-/** A validated cluster spec with every default filled in. Produced by {@link resolveClusterSpec}. */
+/**
+ * A validated cluster spec with every default filled in. Produced by {@link resolveClusterSpec}.
+ * @category Deploy and day 2
+ */
 export interface ClusterSpec {
   /** Brand telling a resolved spec apart from user input. */
   kind: 'etcd-kit/cluster-spec';
@@ -80,7 +89,10 @@ export interface ClusterSpec {
   warnings: string[];
 }
 
-/** Options of {@link resolveClusterSpec}. */
+/**
+ * Options of {@link resolveClusterSpec}.
+ * @category Deploy and day 2
+ */
 export interface ResolveSpecOptions {
   /** Directory relative paths in the spec are resolved against. Default: `process.cwd()`. */
   baseDir?: string;
@@ -134,6 +146,7 @@ function uniqueHosts(hosts: string[]): string[] {
  * });
  * spec.members[0].address; // '10.0.0.11'
  * ```
+ * @category Deploy and day 2
  */
 export function resolveClusterSpec(input: ClusterSpecInput | unknown, options: ResolveSpecOptions = {}): ClusterSpec {
   const env = options.env ?? process.env;

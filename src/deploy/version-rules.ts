@@ -10,7 +10,10 @@
 import { EtcdKitError } from '../errors.js';
 import { compareEtcdVersions, type EtcdVersion, etcdVersionIssues, parseEtcdVersion, SUPPORTED_ETCD_MINORS } from '../render/index.js';
 
-/** How one member's etcd version changes in a deploy. */
+/**
+ * How one member's etcd version changes in a deploy.
+ * @category Deploy and day 2
+ */
 export type VersionChangeKind =
   /** A member with no etcd yet (new host, or a stopped one without data): it starts on the target. */
   | 'install'

@@ -37,19 +37,35 @@ import { withoutSocketRefs } from './socket-refs.js';
 import { type EtcdVersionInfo, fetchVersionEndpoint, probeAuthEnabled } from './versions.js';
 import { pollUntilHealthy } from './wait.js';
 
-/** An open connection to a cluster: one mTLS client per endpoint. Call {@link EtcdCluster.close} when done. */
+/**
+ * An open connection to a cluster: one mTLS client per endpoint. Call {@link EtcdCluster.close} when done.
+ * @category etcd client
+ */
 export interface EtcdCluster {
   /** The endpoints, canonical form, in the order given. */
   readonly endpoints: readonly string[];
-  /** Checks every endpoint concurrently; see {@link checkHealth}. */
+  /** Checks every endpoint concurrently; see {@link etcd-kit!checkHealth | checkHealth}. */
   checkHealth(options?: CheckHealthOptions): Promise<ClusterHealth>;
-  /** Polls until healthy; see {@link waitForHealthy}. */
+  /**
+   * Polls {@link EtcdCluster.checkHealth | checkHealth} until the cluster is healthy, pausing `intervalMs`
+   * (growing by half up to `maxIntervalMs`) between checks. Resolves with the first healthy picture. After
+   * `timeoutMs` throws `ETCD_UNHEALTHY` whose message names each failing member and why, with the last
+   * picture in `details.health`; throws `ABORTED` promptly when `signal` fires.
+   */
   waitForHealthy(options?: WaitForHealthyOptions): Promise<ClusterHealth>;
   /** Lists the members, asking the endpoints in turn until one answers. */
   listMembers(options?: MembershipCallOptions): Promise<EtcdMember[]>;
-  /** Adds a member or learner; see {@link addMember}. */
+  /**
+   * Adds a member, or a non-voting learner with `isLearner: true` (etcd >= 3.4), announcing its peer URLs.
+   * Start the new member afterwards with `initial-cluster-state=existing`. The request goes to another
+   * endpoint only if it could not be delivered at all. etcd (strict reconfig check) refuses changes until the
+   * answering member has been connected to every peer for 5 s; `retryTimeoutMs` rides that out.
+   */
   addMember(options: AddMemberOptions): Promise<AddMemberResult>;
-  /** Promotes a learner (hex id) to a voting member; see {@link promoteMember}. */
+  /**
+   * Promotes a learner (hex id) to a voting member. etcd refuses (`ETCD_MEMBERSHIP`) while the learner lags
+   * behind the leader; `retryTimeoutMs` keeps retrying that long.
+   */
   promoteMember(id: string, options?: MembershipChangeOptions): Promise<EtcdMember[]>;
   /** Removes a member (hex id); returns the membership after the change. */
   removeMember(id: string, options?: MembershipChangeOptions): Promise<EtcdMember[]>;
@@ -76,7 +92,10 @@ export interface EtcdCluster {
   close(): void;
 }
 
-/** What {@link EtcdCluster.moveLeader} did. */
+/**
+ * What {@link EtcdCluster.moveLeader} did.
+ * @category etcd client
+ */
 export interface MoveLeaderResult {
   /** Hex id of the leader before the call. */
   from: string;
@@ -103,6 +122,7 @@ type ResolvedChange = ReturnType<typeof resolveChangeOptions>;
  *   cluster.close();
  * }
  * ```
+ * @category etcd client
  */
 export function connectCluster(options: EtcdConnectOptions): EtcdCluster {
   const { endpoints, tls } = resolveConnectOptions(options);
@@ -266,6 +286,7 @@ async function withCluster<T>(options: EtcdConnectOptions, use: (cluster: EtcdCl
  * const health = await checkHealth({ endpoints, tls: { caPem, certPem, keyPem }, timeoutMs: 1000 });
  * if (!health.healthy) console.error(health.error?.code, health.endpoints.map((e) => e.error?.message));
  * ```
+ * @category etcd client
  */
 export async function checkHealth(options: EtcdConnectOptions & CheckHealthOptions): Promise<ClusterHealth> {
   const resolved = resolveCheckOptions(options);

@@ -13,7 +13,10 @@ import { decimalId } from './members.js';
 import { type EtcdConnectOptions, resolveConnectOptions } from './options.js';
 import type { ClusterHealth, EtcdAlarm } from './types.js';
 
-/** Options of {@link defragmentCluster}. */
+/**
+ * Options of {@link defragmentCluster}.
+ * @category etcd client
+ */
 export interface DefragmentOptions extends EtcdConnectOptions {
   /** Longest wait for every member to be healthy, before each member and after the last, in ms. Default: 60000. */
   healthTimeoutMs?: number;
@@ -27,7 +30,10 @@ export interface DefragmentOptions extends EtcdConnectOptions {
   onProgress?: (event: DefragmentProgress) => void;
 }
 
-/** A step of {@link defragmentCluster}. */
+/**
+ * A step of {@link defragmentCluster}.
+ * @category etcd client
+ */
 export interface DefragmentProgress {
   /** The member's endpoint. */
   endpoint: string;
@@ -37,7 +43,10 @@ export interface DefragmentProgress {
   step: 'defragment' | 'done';
 }
 
-/** What {@link defragmentCluster} did to one member. */
+/**
+ * What {@link defragmentCluster} did to one member.
+ * @category etcd client
+ */
 export interface MemberDefragment {
   /** The member's endpoint. */
   endpoint: string;
@@ -51,7 +60,10 @@ export interface MemberDefragment {
   durationMs: number;
 }
 
-/** Result of {@link defragmentCluster}. */
+/**
+ * Result of {@link defragmentCluster}.
+ * @category etcd client
+ */
 export interface DefragmentResult {
   /** Every member, in the order they were defragmented (the leader last). */
   members: MemberDefragment[];
@@ -88,6 +100,7 @@ function everyMemberHealthy(cluster: EtcdCluster, timeoutMs: number, signal: Abo
  * const { members } = await defragmentCluster({ endpoints, tls });
  * for (const m of members) console.log(m.memberName, m.dbSizeBefore, '->', m.dbSizeAfter);
  * ```
+ * @category etcd client
  */
 export async function defragmentCluster(options: DefragmentOptions): Promise<DefragmentResult> {
   const started = performance.now();

@@ -8,7 +8,10 @@ import { isIP } from 'node:net';
 import { EtcdKitError } from '../errors.js';
 import { DEFAULT_CLIENT_PORT } from '../render/index.js';
 
-/** Mutual-TLS material for talking to etcd's client port. All three are PEM strings. */
+/**
+ * Mutual-TLS material for talking to etcd's client port. All three are PEM strings.
+ * @category etcd client
+ */
 export interface EtcdTlsOptions {
   /** CA certificate(s) that signed the etcd server certificates, PEM. */
   caPem: string;
@@ -18,7 +21,10 @@ export interface EtcdTlsOptions {
   keyPem: string;
 }
 
-/** Where the cluster is and how to authenticate to it. */
+/**
+ * Where the cluster is and how to authenticate to it.
+ * @category etcd client
+ */
 export interface EtcdConnectOptions {
   /**
    * Client URLs of the members, `https://IP:2379` or `https://name:2379` (port defaults to 2379). `http://`
@@ -29,7 +35,10 @@ export interface EtcdConnectOptions {
   tls: EtcdTlsOptions;
 }
 
-/** Options of one health check. */
+/**
+ * Options of one health check.
+ * @category etcd client
+ */
 export interface CheckHealthOptions {
   /**
    * Budget in ms for each endpoint; endpoints are checked concurrently, so a dead or hung member costs at
@@ -40,7 +49,10 @@ export interface CheckHealthOptions {
   signal?: AbortSignal;
 }
 
-/** Options of a wait until the cluster is healthy. */
+/**
+ * Options of a wait until the cluster is healthy.
+ * @category etcd client
+ */
 export interface WaitForHealthyOptions {
   /** Total time in ms to wait before giving up with `ETCD_UNHEALTHY`. Default: 60000. */
   timeoutMs?: number;
@@ -59,7 +71,10 @@ export interface WaitForHealthyOptions {
   signal?: AbortSignal;
 }
 
-/** Options shared by the membership calls. */
+/**
+ * Options shared by the membership calls.
+ * @category etcd client
+ */
 export interface MembershipCallOptions {
   /** Deadline in ms of each request. Default: 5000. */
   timeoutMs?: number;
@@ -67,7 +82,10 @@ export interface MembershipCallOptions {
   signal?: AbortSignal;
 }
 
-/** Options of the calls that change the membership (add, promote, remove). */
+/**
+ * Options of the calls that change the membership (add, promote, remove).
+ * @category etcd client
+ */
 export interface MembershipChangeOptions extends MembershipCallOptions {
   /**
    * How long in ms to keep retrying while etcd refuses the change for a passing reason it reports before
@@ -80,7 +98,10 @@ export interface MembershipChangeOptions extends MembershipCallOptions {
   retryIntervalMs?: number;
 }
 
-/** Options of {@link EtcdCluster.addMember}. */
+/**
+ * Options of {@link EtcdCluster.addMember}.
+ * @category etcd client
+ */
 export interface AddMemberOptions extends MembershipChangeOptions {
   /** Peer URLs of the new member, `https://IP:2380`. At least one; `http://` is refused. */
   peerUrls: string[];

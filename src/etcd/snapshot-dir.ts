@@ -11,7 +11,10 @@ import type { EtcdConnectOptions } from './options.js';
 import { resolveConnectOptions } from './options.js';
 import { type SnapshotResult, saveSnapshot } from './snapshot.js';
 
-/** Options of {@link saveSnapshotToDir}. */
+/**
+ * Options of {@link saveSnapshotToDir}.
+ * @category etcd client
+ */
 export interface SaveSnapshotToDirOptions extends EtcdConnectOptions {
   /**
    * Directory the snapshots live in. Created with mode 0700 (and its missing parents) when it does not
@@ -40,7 +43,10 @@ export interface SaveSnapshotToDirOptions extends EtcdConnectOptions {
   signal?: AbortSignal;
 }
 
-/** What {@link saveSnapshotToDir} wrote and deleted. */
+/**
+ * What {@link saveSnapshotToDir} wrote and deleted.
+ * @category etcd client
+ */
 export interface SnapshotDirResult extends SnapshotResult {
   /** The `sha256sum` file next to the snapshot (`<path>.sha256`, mode 0600): `sha256sum -c` in `dir` checks it. */
   sha256File: string;
@@ -217,6 +223,7 @@ async function regularFiles(dir: string, names: string[]): Promise<Set<string>> 
  * const snap = await saveSnapshotToDir({ endpoints, tls, dir: '/var/backups/etcd', keep: 24, prefix: 'prod' });
  * console.log(`${snap.path} (sha256 ${snap.sha256}); deleted ${snap.pruned.join(', ') || 'nothing'}`);
  * ```
+ * @category etcd client
  */
 export async function saveSnapshotToDir(options: SaveSnapshotToDirOptions): Promise<SnapshotDirResult> {
   const startedAt = Date.now();

@@ -11,7 +11,10 @@ import { EtcdKitError } from '../errors.js';
 
 const TRAILER_BYTES = 32;
 
-/** A snapshot file read and checked by {@link readSnapshotFile}. */
+/**
+ * A snapshot file read and checked by {@link readSnapshotFile}.
+ * @category etcd client
+ */
 export interface SnapshotFile {
   /** The path read. */
   path: string;
@@ -25,7 +28,10 @@ export interface SnapshotFile {
   hasIntegrityTrailer: boolean;
 }
 
-/** Options of {@link readSnapshotFile}. */
+/**
+ * Options of {@link readSnapshotFile}.
+ * @category etcd client
+ */
 export interface ReadSnapshotFileOptions {
   /** Accept a file without a valid trailer (a db copied from a data dir; restored with `--skip-hash-check`). Default: false. */
   skipHashCheck?: boolean;
@@ -41,6 +47,7 @@ export interface ReadSnapshotFileOptions {
  * const snap = await readSnapshotFile('backups/etcd-20261201T030000Z.db');
  * console.log(snap.bytes, snap.sha256);
  * ```
+ * @category etcd client
  */
 export async function readSnapshotFile(path: string, options: ReadSnapshotFileOptions = {}): Promise<SnapshotFile> {
   if (typeof path !== 'string' || path === '') throw new EtcdKitError('INVALID_ARGUMENT', 'snapshot: a file name is required', { field: 'snapshot' });

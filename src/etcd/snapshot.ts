@@ -12,7 +12,10 @@ import { AbortedError, classifyEtcdError, DeadlineReachedError } from './classif
 import { createEndpointClient } from './client.js';
 import { type EtcdConnectOptions, type EtcdTlsOptions, resolveConnectOptions } from './options.js';
 
-/** Options of {@link saveSnapshot}. */
+/**
+ * Options of {@link saveSnapshot}.
+ * @category etcd client
+ */
 export interface SaveSnapshotOptions extends EtcdConnectOptions {
   /** File to write. Created with mode 0600; an existing file is replaced only once the new snapshot is complete and checked. */
   path: string;
@@ -22,7 +25,10 @@ export interface SaveSnapshotOptions extends EtcdConnectOptions {
   signal?: AbortSignal;
 }
 
-/** What {@link saveSnapshot} wrote. */
+/**
+ * What {@link saveSnapshot} wrote.
+ * @category etcd client
+ */
 export interface SnapshotResult {
   /** The snapshot file. */
   path: string;
@@ -161,6 +167,7 @@ async function streamTo(tmp: string, endpoint: string, options: SaveSnapshotOpti
  * const snap = await saveSnapshot({ endpoints, tls, path: `backup-${Date.now()}.db` });
  * console.log(`${snap.path}: ${snap.bytes} bytes from ${snap.endpoint}, sha256 ${snap.sha256}`);
  * ```
+ * @category etcd client
  */
 export async function saveSnapshot(options: SaveSnapshotOptions): Promise<SnapshotResult> {
   const started = performance.now();

@@ -5,7 +5,10 @@
  */
 import type { EtcdKitErrorCode } from '../errors.js';
 
-/** A member as the cluster's membership list records it. */
+/**
+ * A member as the cluster's membership list records it.
+ * @category etcd client
+ */
 export interface EtcdMember {
   /** Member id, hexadecimal (as etcdctl prints it). */
   id: string;
@@ -19,7 +22,10 @@ export interface EtcdMember {
   isLearner: boolean;
 }
 
-/** Why something failed: a stable code to branch on and a human message. */
+/**
+ * Why something failed: a stable code to branch on and a human message.
+ * @category etcd client
+ */
 export interface EtcdFailure {
   /** Stable code (`ETCD_UNREACHABLE`, `ETCD_TIMEOUT`, `ETCD_TLS_UNTRUSTED`, ...). */
   code: EtcdKitErrorCode;
@@ -27,7 +33,10 @@ export interface EtcdFailure {
   message: string;
 }
 
-/** What one member says about itself (the Maintenance/Status call). */
+/**
+ * What one member says about itself (the Maintenance/Status call).
+ * @category etcd client
+ */
 export interface EndpointStatus {
   /** Id of the answering member, hexadecimal. */
   memberId: string;
@@ -51,7 +60,10 @@ export interface EndpointStatus {
   errors: string[];
 }
 
-/** Health of one endpoint. */
+/**
+ * Health of one endpoint.
+ * @category etcd client
+ */
 export interface EndpointHealth {
   /** The endpoint URL, canonical form (`https://10.0.0.11:2379`). */
   endpoint: string;
@@ -70,7 +82,10 @@ export interface EndpointHealth {
   status?: EndpointStatus;
 }
 
-/** An alarm raised in the cluster. */
+/**
+ * An alarm raised in the cluster.
+ * @category etcd client
+ */
 export interface EtcdAlarm {
   /** Id of the member that raised it, hexadecimal. */
   memberId: string;
@@ -80,7 +95,10 @@ export interface EtcdAlarm {
   alarm: 'NOSPACE' | 'CORRUPT';
 }
 
-/** The leader as the healthy members see it. */
+/**
+ * The leader as the healthy members see it.
+ * @category etcd client
+ */
 export interface ClusterLeader {
   /** Member id, hexadecimal. */
   id: string;
@@ -88,7 +106,10 @@ export interface ClusterLeader {
   name: string;
 }
 
-/** The quorum arithmetic of one check. */
+/**
+ * The quorum arithmetic of one check.
+ * @category etcd client
+ */
 export interface QuorumInfo {
   /** Voting members (learners excluded) in the member list; the endpoint count if the list is unknown. */
   votingMembers: number;
@@ -105,10 +126,14 @@ export interface QuorumInfo {
  * - `degraded`: a quorum (the cluster serves reads and writes), but at least one member did not answer;
  *   one more failure may cost the quorum;
  * - `unavailable`: no quorum (the cluster serves no linearizable read and no write).
+ * @category etcd client
  */
 export type HealthVerdict = 'healthy' | 'degraded' | 'unavailable';
 
-/** The answer of a cluster health check. */
+/**
+ * The answer of a cluster health check.
+ * @category etcd client
+ */
 export interface ClusterHealth {
   /**
    * True when the cluster has a quorum: a linearizable read succeeded on at least one endpoint, which etcd
@@ -139,7 +164,10 @@ export interface ClusterHealth {
   tookMs: number;
 }
 
-/** Result of adding a member. */
+/**
+ * Result of adding a member.
+ * @category etcd client
+ */
 export interface AddMemberResult {
   /** The new member (no name and no client URLs until it starts). */
   member: EtcdMember;

@@ -10,7 +10,10 @@ import type { Etcd3 } from 'etcd3';
 import { EtcdKitError } from '../errors.js';
 import type { EtcdTlsOptions } from './options.js';
 
-/** What etcd's `/version` endpoint reports. */
+/**
+ * What etcd's `/version` endpoint reports.
+ * @category etcd client
+ */
 export interface EtcdVersionInfo {
   /** The endpoint that answered. */
   endpoint: string;

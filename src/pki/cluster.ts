@@ -39,6 +39,7 @@ import type { CertificateAuthority, ClusterPki, CreateClusterPkiOptions, IssuedC
  * });
  * await writePkiDir('./pki', pki);
  * ```
+ * @category PKI
  */
 export async function createClusterPki(opts: CreateClusterPkiOptions): Promise<ClusterPki> {
   const now = new Date();

@@ -175,7 +175,7 @@ function checkPemKinds(pair: IssuedCertificate, field: string): void {
  * half-written key; existing files are replaced, files not in `pki` are left alone.
  *
  * `ca-bundle.crt` is written as a copy of `ca.crt`, except while a CA rotation is under way
- * (`rotation.json`, see {@link etcd-kit/pki!beginCaRotation}): the rotation owns the bundle then and it is left alone.
+ * (`rotation.json`, see {@link etcd-kit/pki!beginCaRotation | beginCaRotation}): the rotation owns the bundle then and it is left alone.
  *
  * @throws EtcdKitError PKI_IO (with `details.path`), PKI_INVALID_INPUT for unsafe member/client names,
  * PKI_MALFORMED_PEM when a certPem/keyPem does not hold what its name says.
@@ -183,6 +183,7 @@ function checkPemKinds(pair: IssuedCertificate, field: string): void {
  * ```ts
  * await writePkiDir('./pki', await createClusterPki({ members }));
  * ```
+ * @category PKI
  */
 export async function writePkiDir(dir: string, pki: ClusterPki): Promise<void> {
   const paths = pkiPaths(dir);
@@ -227,7 +228,10 @@ export async function ensureCaBundle(dir: string): Promise<boolean> {
   return true;
 }
 
-/** Options of {@link readPkiDir}. */
+/**
+ * Options of {@link readPkiDir}.
+ * @category PKI
+ */
 export interface ReadPkiDirOptions {
   /**
    * Key files readable by group or others are refused with PKI_INSECURE_PERMISSIONS (like ssh refusing an
@@ -253,7 +257,10 @@ async function listDir(path: string): Promise<{ name: string; isDirectory: boole
   }
 }
 
-/** A client's credentials read by {@link readPkiClient}: what `EtcdTlsOptions` takes. */
+/**
+ * A client's credentials read by {@link readPkiClient}: what `EtcdTlsOptions` takes.
+ * @category PKI
+ */
 export interface PkiClientCredentials {
   /** The CAs to trust, PEM: `ca.crt`, plus the next CA during a rotation (what `ca-bundle.crt` holds). */
   caPem: string;
@@ -271,6 +278,7 @@ export interface PkiClientCredentials {
  *
  * @throws EtcdKitError PKI_IO (missing/unreadable file, `details.path`), PKI_INSECURE_PERMISSIONS,
  * PKI_MALFORMED_PEM, PKI_KEY_MISMATCH, PKI_CHAIN_INVALID; `field` is the file path relative to `dir`.
+ * @category PKI
  */
 export async function readPkiClient(dir: string, name: string, opts: ReadPkiDirOptions = {}): Promise<PkiClientCredentials> {
   const reader: Reader = { dir, fixPermissions: opts.fixPermissions ?? false };
@@ -350,7 +358,10 @@ export async function listPkiNames(dir: string): Promise<{ members: string[]; cl
   return { members, clients: [...clients].sort() };
 }
 
-/** A CA rotation under way, as {@link readPkiDir} sees it. */
+/**
+ * A CA rotation under way, as {@link readPkiDir} sees it.
+ * @category PKI
+ */
 export interface PkiDirRotation {
   /** The rotation record (`rotation.json`); its phase is never `done` here. */
   state: CaRotationState;
@@ -360,7 +371,10 @@ export interface PkiDirRotation {
   caBundlePem: string;
 }
 
-/** What {@link readPkiDir} returns: the cluster PKI, plus the CA rotation when one is under way. */
+/**
+ * What {@link readPkiDir} returns: the cluster PKI, plus the CA rotation when one is under way.
+ * @category PKI
+ */
 export interface PkiDirContents extends ClusterPki {
   /** Absent when no CA rotation is under way (none began, or the last one is done). */
   rotation?: PkiDirRotation;
@@ -373,7 +387,7 @@ const stateMismatch = (path: string, reason: string) =>
  * Reads a PKI dir written by {@link writePkiDir} and checks it: the CA certificate is a CA and `ca.key`
  * belongs to it; every leaf key belongs to its certificate (PKI_KEY_MISMATCH) and every leaf was issued
  * and signed by the CA (PKI_CHAIN_INVALID). Expiry is not checked here (expired certificates must stay
- * readable to be renewed): use {@link etcd-kit/pki!verifyCertificate} or {@link etcd-kit/pki!inspectCertificate}.
+ * readable to be renewed): use {@link etcd-kit/pki!verifyCertificate | verifyCertificate} or {@link etcd-kit/pki!inspectCertificate | inspectCertificate}.
  * Missing `members/` or `clients/` directories mean none; files outside the layout are ignored.
  *
  * During a CA rotation (`rotation.json` with a phase other than `done`) it also reads and checks the new
@@ -386,7 +400,8 @@ const stateMismatch = (path: string, reason: string) =>
  * readable by group/others), PKI_MALFORMED_PEM, PKI_NOT_A_CA, PKI_KEY_MISMATCH, PKI_CHAIN_INVALID; `field`
  * is the file path relative to `dir`, e.g. `members/etcd01/peer.key`. PKI_ROTATION_STATE_INVALID for a
  * damaged `rotation.json`, one whose fingerprints do not match the CA files, or a rotation interrupted
- * while finishing (run {@link etcd-kit/pki!resumeCaRotation}).
+ * while finishing (run {@link etcd-kit/pki!resumeCaRotation | resumeCaRotation}).
+ * @category PKI
  */
 export async function readPkiDir(dir: string, opts: ReadPkiDirOptions = {}): Promise<PkiDirContents> {
   const reader: Reader = { dir, fixPermissions: opts.fixPermissions ?? false };

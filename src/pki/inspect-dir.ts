@@ -7,10 +7,16 @@ import { inspectCertificate } from './inspect.js';
 import { type CaRotationState, readCaRotationState } from './rotation-state.js';
 import type { CertificateInfo } from './types.js';
 
-/** What a certificate of the PKI dir is for. */
+/**
+ * What a certificate of the PKI dir is for.
+ * @category PKI
+ */
 export type PkiDirCertificateRole = 'ca' | 'next-ca' | 'retired-ca' | 'server' | 'peer' | 'client';
 
-/** One certificate of the PKI dir: {@link inspectCertificate}'s facts plus where it is and what it is for. */
+/**
+ * One certificate of the PKI dir: {@link inspectCertificate}'s facts plus where it is and what it is for.
+ * @category PKI
+ */
 export interface PkiDirCertificate extends CertificateInfo {
   /** Path of the certificate file (`dir` joined with its place in the layout). */
   file: string;
@@ -21,7 +27,10 @@ export interface PkiDirCertificate extends CertificateInfo {
   role: PkiDirCertificateRole;
 }
 
-/** What {@link inspectPkiDir} reports. */
+/**
+ * What {@link inspectPkiDir} reports.
+ * @category PKI
+ */
 export interface PkiDirInspection {
   /**
    * The CA, the next CA (during a rotation), every member's server and peer certificate, every client
@@ -59,6 +68,7 @@ async function retiredCaFiles(dir: string): Promise<string[]> {
  * const { certificates, rotation } = await inspectPkiDir('./pki');
  * for (const c of certificates) console.log(c.role, c.file, c.daysLeft);
  * ```
+ * @category PKI
  */
 export async function inspectPkiDir(dir: string): Promise<PkiDirInspection> {
   const pki = await readPkiDir(dir);

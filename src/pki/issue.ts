@@ -104,6 +104,7 @@ export function issueLeaf(issuer: Issuer, leaf: ResolvedLeafOptions, keys: KeyPa
  * ```ts
  * const ca = await createCA({ commonName: 'prod-etcd-ca', keyAlgorithm: 'ecdsa-p256' });
  * ```
+ * @category PKI
  */
 export async function createCA(opts?: CreateCaOptions): Promise<CertificateAuthority> {
   const resolved = resolveCaOptions(opts, new Date());
@@ -131,6 +132,7 @@ async function signLeaf(
  * ```ts
  * const server = await signServerCert(ca, { commonName: 'etcd01', hosts: ['10.0.0.11', 'etcd01.lan', '127.0.0.1'] });
  * ```
+ * @category PKI
  */
 export function signServerCert(ca: CertificateAuthority, opts: HostCertOptions): Promise<IssuedCertificate> {
   return signLeaf('server', ca, opts);
@@ -140,6 +142,7 @@ export function signServerCert(ca: CertificateAuthority, opts: HostCertOptions):
  * Issues a peer certificate (etcd `--peer-cert-file`, member-to-member traffic): EKU serverAuth +
  * clientAuth, since each member is both server and client of its peers. Options and errors as
  * {@link signServerCert}.
+ * @category PKI
  */
 export function signPeerCert(ca: CertificateAuthority, opts: HostCertOptions): Promise<IssuedCertificate> {
   return signLeaf('peer', ca, opts);
@@ -151,6 +154,7 @@ export function signPeerCert(ca: CertificateAuthority, opts: HostCertOptions): P
  *
  * @throws EtcdKitError PKI_INVALID_INPUT (field `commonName`, `organization`, `validityDays`, `keyAlgorithm`)
  * and the CA errors of {@link signServerCert}.
+ * @category PKI
  */
 export function signClientCert(ca: CertificateAuthority, opts: ClientCertOptions): Promise<IssuedCertificate> {
   return signLeaf('client', ca, opts);

@@ -35,7 +35,7 @@ export const DEFAULT_LEAF_VALIDITY_DAYS = 1825;
  * bootstrap: ~2.0 s of etcd CPU instead of ~3.5 s). etcd, Go, kube-apiserver and openssl all accept it.
  */
 export const DEFAULT_KEY_ALGORITHM: KeyAlgorithm = 'ecdsa-p256';
-/** Default client certificates of {@link etcd-kit!createClusterPki}. */
+/** Default client certificates of {@link etcd-kit!createClusterPki | createClusterPki}. */
 export const DEFAULT_CLIENTS: readonly string[] = ['admin', 'kube-apiserver'];
 /** Hosts every member's server and peer certificates also carry, for local health checks and etcdctl. */
 export const MEMBER_LOCAL_HOSTS: readonly string[] = ['127.0.0.1', 'localhost'];
@@ -54,7 +54,7 @@ export const PKI_DEFAULTS = Object.freeze({
   leafValidityDays: DEFAULT_LEAF_VALIDITY_DAYS,
   /** Key algorithm of a new CA; leaves default to their CA's algorithm. */
   keyAlgorithm: DEFAULT_KEY_ALGORITHM,
-  /** Client certificates {@link etcd-kit!createClusterPki} issues. */
+  /** Client certificates {@link etcd-kit!createClusterPki | createClusterPki} issues. */
   clients: DEFAULT_CLIENTS,
   /** Hosts added to every member's server and peer certificates. */
   memberLocalHosts: MEMBER_LOCAL_HOSTS,
@@ -241,7 +241,7 @@ export const DIRECT_LEAF_FIELDS: LeafFields = {
   organization: 'organization',
 };
 
-/** Resolved options of {@link etcd-kit!createClusterPki}. */
+/** Resolved options of {@link etcd-kit!createClusterPki | createClusterPki}. */
 export interface ResolvedClusterOptions {
   members: { name: string; hosts: unknown; field: string }[];
   clients: { name: string; field: string }[];

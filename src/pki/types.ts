@@ -7,10 +7,14 @@
 /**
  * Key algorithm of a generated key pair. RSA keys are signed with sha256WithRSAEncryption; ECDSA keys with
  * ecdsa-with-SHA256 (P-256) or ecdsa-with-SHA384 (P-384). All five are accepted by etcd (Go crypto/tls).
+ * @category PKI
  */
 export type KeyAlgorithm = 'rsa-2048' | 'rsa-3072' | 'rsa-4096' | 'ecdsa-p256' | 'ecdsa-p384';
 
-/** A certificate authority: its self-signed certificate and its private key (PKCS#8 PEM, unencrypted). */
+/**
+ * A certificate authority: its self-signed certificate and its private key (PKCS#8 PEM, unencrypted).
+ * @category PKI
+ */
 export interface CertificateAuthority {
   /** CA certificate, PEM (`BEGIN CERTIFICATE`). */
   certPem: string;
@@ -18,7 +22,10 @@ export interface CertificateAuthority {
   keyPem: string;
 }
 
-/** A leaf certificate issued by a {@link CertificateAuthority}, with its freshly generated private key. */
+/**
+ * A leaf certificate issued by a {@link CertificateAuthority}, with its freshly generated private key.
+ * @category PKI
+ */
 export interface IssuedCertificate {
   /** Leaf certificate, PEM (`BEGIN CERTIFICATE`). */
   certPem: string;
@@ -26,7 +33,10 @@ export interface IssuedCertificate {
   keyPem: string;
 }
 
-/** The two certificates one etcd member needs: one for its client listener, one for its peer listener. */
+/**
+ * The two certificates one etcd member needs: one for its client listener, one for its peer listener.
+ * @category PKI
+ */
 export interface MemberPki {
   /** Server certificate for the client listener (port 2379): EKU serverAuth + clientAuth. */
   server: IssuedCertificate;
@@ -34,7 +44,10 @@ export interface MemberPki {
   peer: IssuedCertificate;
 }
 
-/** Everything a cluster needs: the CA, per-member server and peer certificates, and client certificates. */
+/**
+ * Everything a cluster needs: the CA, per-member server and peer certificates, and client certificates.
+ * @category PKI
+ */
 export interface ClusterPki {
   /** The CA that signed every other certificate here. */
   ca: CertificateAuthority;
@@ -44,7 +57,10 @@ export interface ClusterPki {
   clients: Record<string, IssuedCertificate>;
 }
 
-/** Options of {@link createCA}. */
+/**
+ * Options of {@link createCA}.
+ * @category PKI
+ */
 export interface CreateCaOptions {
   /** Subject common name. Default: `'etcd-ca'`. */
   commonName?: string;
@@ -54,7 +70,10 @@ export interface CreateCaOptions {
   keyAlgorithm?: KeyAlgorithm;
 }
 
-/** Options of {@link signServerCert} and {@link signPeerCert}. */
+/**
+ * Options of {@link signServerCert} and {@link signPeerCert}.
+ * @category PKI
+ */
 export interface HostCertOptions {
   /** Subject common name, usually the member name. Required, 1–64 characters. */
   commonName: string;
@@ -74,7 +93,10 @@ export interface HostCertOptions {
   keyAlgorithm?: KeyAlgorithm;
 }
 
-/** Options of {@link signClientCert}. */
+/**
+ * Options of {@link signClientCert}.
+ * @category PKI
+ */
 export interface ClientCertOptions {
   /** Subject common name: the user name etcd RBAC sees. Required, 1–64 characters. */
   commonName: string;
@@ -86,7 +108,10 @@ export interface ClientCertOptions {
   keyAlgorithm?: KeyAlgorithm;
 }
 
-/** One member in {@link CreateClusterPkiOptions.members}. */
+/**
+ * One member in {@link CreateClusterPkiOptions.members}.
+ * @category PKI
+ */
 export interface ClusterMemberSpec {
   /** Member name (etcd `--name`); CN of its certificates and its directory name in the PKI dir. */
   name: string;
@@ -94,7 +119,10 @@ export interface ClusterMemberSpec {
   hosts: string[];
 }
 
-/** Options of {@link createClusterPki}. */
+/**
+ * Options of {@link createClusterPki}.
+ * @category PKI
+ */
 export interface CreateClusterPkiOptions {
   /** The etcd members. At least one; names unique. */
   members: ClusterMemberSpec[];
@@ -108,10 +136,16 @@ export interface CreateClusterPkiOptions {
   validityDays?: number;
 }
 
-/** Extended key usages etcd-kit issues and reports. */
+/**
+ * Extended key usages etcd-kit issues and reports.
+ * @category PKI
+ */
 export type ExtendedKeyUsage = 'serverAuth' | 'clientAuth';
 
-/** Key usage bits, named as in RFC 5280. */
+/**
+ * Key usage bits, named as in RFC 5280.
+ * @category PKI
+ */
 export type KeyUsage =
   | 'digitalSignature'
   | 'nonRepudiation'
@@ -123,7 +157,10 @@ export type KeyUsage =
   | 'encipherOnly'
   | 'decipherOnly';
 
-/** Subject or issuer name fields etcd-kit cares about. */
+/**
+ * Subject or issuer name fields etcd-kit cares about.
+ * @category PKI
+ */
 export interface CertificateName {
   /** Common name (CN), if present. */
   commonName: string | undefined;
@@ -131,7 +168,10 @@ export interface CertificateName {
   organizations: string[];
 }
 
-/** What {@link etcd-kit/pki!inspectCertificate} reports about one certificate. */
+/**
+ * What {@link etcd-kit/pki!inspectCertificate | inspectCertificate} reports about one certificate.
+ * @category PKI
+ */
 export interface CertificateInfo {
   /** Subject name. */
   subject: CertificateName;

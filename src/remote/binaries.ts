@@ -12,10 +12,16 @@ import { readTar } from './tar.js';
 /** Names of the binaries etcd-kit installs; `etcd` is required, the others are installed when present. */
 export const ETCD_BINARY_NAMES = ['etcd', 'etcdctl', 'etcdutl'] as const;
 
-/** One of {@link ETCD_BINARY_NAMES}. */
+/**
+ * One of {@link ETCD_BINARY_NAMES}.
+ * @category Remote hosts
+ */
 export type EtcdBinaryName = (typeof ETCD_BINARY_NAMES)[number];
 
-/** A binary read into memory with its SHA-256. */
+/**
+ * A binary read into memory with its SHA-256.
+ * @category Remote hosts
+ */
 export interface PreparedBinary {
   /** File name on the host (inside `layout.binDir`). */
   name: EtcdBinaryName;
@@ -25,7 +31,10 @@ export interface PreparedBinary {
   sha256: string;
 }
 
-/** etcd binaries ready to install: read and hashed once, reusable for every member. */
+/**
+ * etcd binaries ready to install: read and hashed once, reusable for every member.
+ * @category Remote hosts
+ */
 export interface PreparedBinaries {
   /** Brand telling prepared binaries apart from a `{ tarball }` or `{ dir }` source. */
   kind: 'prepared-binaries';
@@ -37,7 +46,10 @@ export interface PreparedBinaries {
   files: PreparedBinary[];
 }
 
-/** Where the binaries come from. */
+/**
+ * Where the binaries come from.
+ * @category Remote hosts
+ */
 export type BinarySource =
   | {
       /** Path of an official release tarball, `etcd-vX.Y.Z-linux-<arch>.tar.gz`. */
@@ -80,6 +92,7 @@ const TARBALL_DIR = /^etcd-v(\d+\.\d+\.\d+[0-9A-Za-z.+-]*?)-linux-[a-z0-9]+$/;
  * ```ts
  * const binaries = await prepareBinaries({ tarball: 'etcd-v3.4.23-linux-amd64.tar.gz' });
  * ```
+ * @category Remote hosts
  */
 export async function prepareBinaries(source: BinarySource): Promise<PreparedBinaries> {
   if (source !== null && typeof source === 'object' && 'kind' in source && source.kind === 'prepared-binaries') {

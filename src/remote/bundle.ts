@@ -8,7 +8,10 @@ import { EtcdKitError } from '../errors.js';
 import { DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT, type EtcdLayout, parseEnvFile, resolveLayout } from '../render/index.js';
 import { type BinarySource, type EtcdBinaryName, type PreparedBinaries, prepareBinaries } from './binaries.js';
 
-/** The text files of one member. PEM strings, never the CA's private key. */
+/**
+ * The text files of one member. PEM strings, never the CA's private key.
+ * @category Remote hosts
+ */
 export interface MemberFiles {
   /** CA certificate (PEM) trusted for clients and peers; during a CA rotation several (old + new, one file). */
   caCert: string;
@@ -28,7 +31,10 @@ export interface MemberFiles {
   etcdctlEnv?: string;
 }
 
-/** What {@link installMember} puts on one host. */
+/**
+ * What {@link installMember} puts on one host.
+ * @category Remote hosts
+ */
 export interface MemberBundle {
   /** The etcd binaries: a release tarball, a directory, or {@link PreparedBinaries} shared by all members. */
   binaries: BinarySource;
@@ -105,7 +111,10 @@ export interface BundleDir {
   group: string;
 }
 
-/** A checked, hashed bundle: what {@link installMember} compares with the host. */
+/**
+ * A checked, hashed bundle: what {@link installMember} compares with the host.
+ * @category Remote hosts
+ */
 export interface PreparedBundle {
   /** Brand telling a prepared bundle apart from a {@link MemberBundle}. */
   kind: 'prepared-bundle';

@@ -46,6 +46,7 @@ const SUDO_PASSWORD = /sudo: (a password is required|a terminal is required|sorr
  * An open SSH session to one host. Get one with {@link connect}; close it with {@link SshConnection.close}.
  * All etcd-kit remote functions accept either an {@link SshTarget} (they connect and disconnect) or an open
  * connection (reused, left open).
+ * @category Remote hosts
  */
 export class SshConnection {
   /** Host as given in the target. */
@@ -60,7 +61,7 @@ export class SshConnection {
   }
   /** Fingerprint (`SHA256:...`) of the verified host key. */
   readonly hostKeyFingerprint: string;
-  /** Public key blob of the verified host key, e.g. for {@link etcd-kit/remote!formatKnownHostsLine}. */
+  /** Public key blob of the verified host key, e.g. for {@link etcd-kit/remote!formatKnownHostsLine | formatKnownHostsLine}. */
   readonly hostKey: Buffer;
 
   #client: InstanceType<typeof Client>;

@@ -46,7 +46,7 @@ export interface MemberInspection {
    * @internal
    */
   facts: HostFacts;
-  /** What {@link etcd-kit!installMember} with default options would do now. */
+  /** What {@link etcd-kit!installMember | installMember} with default options would do now. */
   pending: {
     /** Paths it would put in place (uploaded, or binaries hard-linked from a flat install's same bytes). */
     changedFiles: string[];
@@ -67,7 +67,7 @@ export interface MemberInspection {
 
 /**
  * Reads a member's state without changing anything, in one privileged round trip: file hashes against the
- * bundle, mode/owner, the unit's state and main PID, and what {@link etcd-kit!installMember} would do.
+ * bundle, mode/owner, the unit's state and main PID, and what {@link etcd-kit!installMember | installMember} would do.
  *
  * @example
  * ```ts

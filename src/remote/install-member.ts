@@ -13,12 +13,15 @@ import { type RemoteHost, readFacts, withConnection } from './session.js';
 import { stageFiles } from './staging.js';
 import type { RemoteCallOptions } from './types.js';
 
-/** Options of {@link installMember}. */
+/**
+ * Options of {@link installMember}.
+ * @category Remote hosts
+ */
 export interface InstallMemberOptions extends RemoteCallOptions {
   /**
    * When to (re)start etcd: `'if-changed'` restarts a running member only if a file etcd reads changed
    * (binary, certificate, key, env file, unit) and starts a stopped one; `'never'` only stages the files
-   * (for rolling restarts driven by the caller, see {@link etcd-kit/remote!restartMember}); `'always'` restarts or starts.
+   * (for rolling restarts driven by the caller, see {@link etcd-kit/remote!restartMember | restartMember}); `'always'` restarts or starts.
    * Starts and restarts use `--no-block`. Default: `'if-changed'`.
    */
   restart?: 'if-changed' | 'never' | 'always';
@@ -33,7 +36,10 @@ export interface InstallMemberOptions extends RemoteCallOptions {
   facts?: HostFacts;
 }
 
-/** What {@link installMember} did on one host. */
+/**
+ * What {@link installMember} did on one host.
+ * @category Remote hosts
+ */
 export interface InstallReport {
   /** Host as given in the target. */
   host: string;
@@ -99,7 +105,7 @@ export interface InstallReport {
  * reports one), so the switch can be undone. The bundle's version must be known (`BUNDLE_INVALID` otherwise).
  *
  * The bundle is checked before any connection is made (`BUNDLE_INVALID`). Other failures:
- * `SSH_*` (see {@link etcd-kit/remote!connect}), `SSH_SUDO_REQUIRED`, `HOST_UNSUPPORTED`, `HOST_PORT_IN_USE`,
+ * `SSH_*` (see {@link etcd-kit/remote!connect | connect}), `SSH_SUDO_REQUIRED`, `HOST_UNSUPPORTED`, `HOST_PORT_IN_USE`,
  * `SSH_TRANSFER_FAILED`, `SSH_COMMAND_FAILED`, `ABORTED`, and `BUNDLE_INVALID` when the uploaded etcd's
  * `--version` is not the bundle's version (a mislabelled release: checked before anything is replaced).
  *
@@ -113,6 +119,7 @@ export interface InstallReport {
  * );
  * console.log(report.changedFiles, report.restarted);
  * ```
+ * @category Remote hosts
  */
 export async function installMember(
   target: RemoteHost,

@@ -9,7 +9,10 @@ import { connect, SshConnection } from './connection.js';
 import { type FactsQuery, factsScript, type HostFacts, parseFacts } from './facts.js';
 import type { RemoteCallOptions, SshTarget } from './types.js';
 
-/** Where an operation runs: a target to connect to, or an open connection to reuse (left open). */
+/**
+ * Where an operation runs: a target to connect to, or an open connection to reuse (left open).
+ * @category Remote hosts
+ */
 export type RemoteHost = SshTarget | SshConnection;
 
 /** Runs `fn` on a connection: the given one, or a new one closed afterwards. */

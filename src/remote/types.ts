@@ -15,6 +15,7 @@
  *   hostKeyFingerprint: 'SHA256:q0TAkQ0Bmu1ZtLq8u1n3Z9tq4tqzv7rQ1kqFQ6R8n0E',
  * };
  * ```
+ * @category Remote hosts
  */
 export interface SshTarget {
   /** Host name or IP address to connect to (also the name looked up in known_hosts). */
@@ -67,7 +68,10 @@ export interface SshTarget {
   keepaliveIntervalMs?: number;
 }
 
-/** Steps reported through {@link ProgressEvent}. */
+/**
+ * Steps reported through {@link ProgressEvent}.
+ * @category Remote hosts
+ */
 export type ProgressStep =
   | 'connect'
   | 'inspect'
@@ -79,7 +83,10 @@ export type ProgressStep =
   | 'uninstall'
   | 'done';
 
-/** One progress report. Never carries key material. */
+/**
+ * One progress report. Never carries key material.
+ * @category Remote hosts
+ */
 export interface ProgressEvent {
   /** The host (as given in the target) the event is about. */
   host: string;
@@ -95,10 +102,16 @@ export interface ProgressEvent {
   message?: string;
 }
 
-/** Receives {@link ProgressEvent}s. Must not throw; it is called synchronously. */
+/**
+ * Receives {@link ProgressEvent}s. Must not throw; it is called synchronously.
+ * @category Remote hosts
+ */
 export type ProgressListener = (event: ProgressEvent) => void;
 
-/** Options every remote operation accepts. */
+/**
+ * Options every remote operation accepts.
+ * @category Remote hosts
+ */
 export interface RemoteCallOptions {
   /** Called with progress reports. */
   onProgress?: ProgressListener;

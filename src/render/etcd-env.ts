@@ -16,7 +16,10 @@ import {
 import { settingsForEtcdVersion } from './setting-vars.js';
 import { type EtcdSettings, resolveSettingsWithOrigin } from './settings.js';
 
-/** Options of {@link renderEtcdEnv}. */
+/**
+ * Options of {@link renderEtcdEnv}.
+ * @category Rendering
+ */
 export interface RenderEtcdEnvOptions {
   /** Name of the member this file is for; must be one of `members`. */
   member: string;
@@ -28,7 +31,7 @@ export interface RenderEtcdEnvOptions {
   state?: 'new' | 'existing';
   /** Paths on the host (data dir, TLS files). Default: {@link resolveLayout}`()`. */
   layout?: Partial<EtcdLayout>;
-  /** Cluster-wide tunables. Default: {@link etcd-kit/render!resolveSettings}`()`. */
+  /** Cluster-wide tunables. Default: {@link etcd-kit/render!resolveSettings | resolveSettings}`()`. */
   settings?: EtcdSettings;
   /**
    * Also serve clients on `https://127.0.0.1:<clientPort>` (local tools and health checks; the server certificate
@@ -85,6 +88,7 @@ function socketOf(url: string): string {
  *   etcdVersion: '3.5.33', // the release the hosts run
  * });
  * ```
+ * @category Rendering
  */
 export function renderEtcdEnv(opts: RenderEtcdEnvOptions): string {
   if (opts === null || typeof opts !== 'object') throw invalidInput('options', 'must be an object');

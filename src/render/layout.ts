@@ -3,6 +3,7 @@ import { assertAbsolutePath, invalidInput } from './invalid.js';
 /**
  * Where etcd lives on a host. Every path is absolute. Get a complete one from {@link resolveLayout}:
  * derived paths follow `prefix` (and the TLS files follow `sslDir`) unless overridden themselves.
+ * @category Rendering
  */
 export interface EtcdLayout {
   /** Install root. Default: `/opt/etcd`. */

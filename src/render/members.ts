@@ -1,7 +1,10 @@
 import { isIP } from 'node:net';
 import { assertIntInRange, invalidInput } from './invalid.js';
 
-/** One etcd member as the renderers see it. */
+/**
+ * One etcd member as the renderers see it.
+ * @category Rendering
+ */
 export interface ClusterMember {
   /** Member name (`ETCD_NAME`): 1–63 characters of `A-Z a-z 0-9 . _ -`, starting with a letter or digit. */
   name: string;

@@ -1,12 +1,16 @@
 import { isIP } from 'node:net';
 import { assertIntInRange, assertSafeValue, invalidInput } from './invalid.js';
 
-/** etcd log levels accepted by `--log-level`. */
+/**
+ * etcd log levels accepted by `--log-level`.
+ * @category Rendering
+ */
 export type EtcdLogLevel = 'debug' | 'info' | 'warn' | 'error' | 'panic' | 'fatal';
 
 /**
  * Cluster-wide etcd tunables. Every field is optional; {@link resolveSettings} holds the defaults.
  * Use the same settings on every member (etcd requires matching heartbeat/election across members).
+ * @category Rendering
  */
 export interface EtcdSettings {
   /** Raft heartbeat interval in ms (`ETCD_HEARTBEAT_INTERVAL`), ≈ 0.5–1.5 × peer RTT. Range 1–10000. Default: 100. */

@@ -2,7 +2,10 @@ import { DEFAULT_ETCD_VERSION, resolveEtcdVersion } from './etcd-versions.js';
 import { assertSafeValue, invalidInput } from './invalid.js';
 import { type EtcdLayout, resolveLayout } from './layout.js';
 
-/** Options of {@link renderSystemdUnit}. */
+/**
+ * Options of {@link renderSystemdUnit}.
+ * @category Rendering
+ */
 export interface RenderSystemdUnitOptions {
   /** Paths on the host (`envFile`, `binDir`, `dataDir`). Default: {@link resolveLayout}`()`. */
   layout?: Partial<EtcdLayout>;
@@ -44,6 +47,7 @@ function unitValue(value: string): string {
  * ```ts
  * const unit = renderSystemdUnit({ layout: { prefix: '/opt/etcd' }, etcdVersion: '3.5.33' }); // Documentation=https://etcd.io/docs/v3.5/
  * ```
+ * @category Rendering
  */
 export function renderSystemdUnit(opts: RenderSystemdUnitOptions = {}): string {
   if (opts === null || typeof opts !== 'object') throw invalidInput('options', 'must be an object');
