@@ -21,12 +21,12 @@ import { EtcdKitError } from '../errors.js';
 import type { EtcdCluster } from '../etcd/index.js';
 import { clearMemberData, connect, type SshConnection, uninstallMember } from '../remote/index.js';
 import { clientUrl } from '../render/index.js';
+import type { DeployRun } from './deploy-run.js';
 import { cleanupTarget } from './host-cleanup.js';
 import { joinMember } from './join.js';
 import type { MemberState } from './member-state.js';
 import type { InspectedMember } from './plan.js';
 import type { PreparedMember } from './prepare.js';
-import type { ReplaceContext } from './replace.js';
 import { memberError } from './sessions.js';
 import type { DeployOptions, MemberMoveReport } from './types.js';
 import { waitForEndpoints } from './wait.js';
@@ -37,8 +37,8 @@ export const OLD_HOST_CONNECT_TIMEOUT_MS = 5000;
 /** SSH failures that mean "the old host cannot be reached (safely)": its clean-up is skipped, the move goes on. */
 const SKIP_CLEANUP: ReadonlySet<string> = new Set(['SSH_UNREACHABLE', 'SSH_TIMEOUT', 'SSH_HOST_KEY_UNKNOWN']);
 
-/** What a move needs from the deploy: a replacement's context plus the run's warnings (the plan's). */
-export interface MoveContext extends ReplaceContext {
+/** What a move needs from the deploy: the run plus its warnings (the plan's). */
+export interface MoveContext extends DeployRun {
   /** Warnings of the run: an old host that was not cleaned up is reported here. */
   warnings: string[];
 }
@@ -161,17 +161,14 @@ export async function moveMembers(ctx: MoveContext, cluster: EtcdCluster, inspec
         await cluster.removeMember(state.memberId, { retryTimeoutMs: ctx.healthTimeoutMs, ...withSignal });
       }
 
-      const report = ctx.reports.get(name)!;
-      await joinMember(m, { prepared, connection: ctx.connections.get(name)!, cluster, options, healthTimeoutMs: ctx.healthTimeoutMs, report, facts: ctx.facts.get(name) });
-      // joinMember's installs changed the host: what the staging left is stale now.
-      ctx.facts.delete(name);
+      await joinMember(ctx, cluster, m);
       const moved: MemberMoveReport = {
         from: state.from,
         oldMemberId: state.memberId,
         oldHost: cleanup.oldHost,
         ...(cleanup.oldHost === 'cleaned' && cleanup.movedAside ? { dataMovedAside: cleanup.movedAside } : {}),
       };
-      report.moved = moved;
+      ctx.reports.get(name)!.moved = moved;
       options.onProgress?.({ step: 'wait-healthy', member: name, message: 'moved: the whole cluster must be healthy again' });
       await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: options.signal });
     } catch (err) {
