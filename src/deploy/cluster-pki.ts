@@ -21,7 +21,7 @@ import {
   verifyCertificate,
   writePkiDir,
 } from '../pki/index.js';
-import type { ClusterSpec, ResolvedMember } from './validate-spec.js';
+import type { ClusterSpec, ResolvedMember } from './resolve-spec.js';
 
 /**
  * The TLS settings etcd-kit talks to the cluster with: the `admin` client (else the first client) and the

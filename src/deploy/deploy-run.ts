@@ -6,7 +6,7 @@
  */
 import { type HostFacts, type InstallReport, installMember, type PreparedBundle, type SshConnection } from '../remote/index.js';
 import type { PreparedDeploy } from './prepare.js';
-import { type MemberRef, remoteOptions } from './sessions.js';
+import { type MemberRef, remoteOptions } from './member-connections.js';
 import type { DeployOptions, MemberDeployReport } from './types.js';
 
 /** Everything a deploy run carries between its steps (a bootstrap, an update, a replacement, a move, a join). */

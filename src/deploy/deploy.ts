@@ -15,18 +15,18 @@ import { explainStartFailure } from './start-failure.js';
 import { observeCas } from './observe-ca.js';
 import { hasFileWork } from './operations.js';
 import { observeVersions } from './observe-versions.js';
-import { clusterMode, type InspectedMember, planCluster, readMembers } from './plan.js';
+import { clusterMode, type InspectedMember, planCluster, readMembers } from './cluster-plan.js';
 import { clientCertPaths, loadInput, type PreparedDeploy, type PreparedMember, resolveSpec } from './prepare.js';
-import { closeAll, connectMembers, forEachMember, memberError, remoteOptions } from './sessions.js';
+import { closeAll, connectMembers, forEachMember, memberError, remoteOptions } from './member-connections.js';
 import type { ClusterPlan, DeployOptions, DeployResult, PlanOptions } from './types.js';
 import type { ClusterSpecInput } from './spec-types.js';
 import { confirmTargetVersion, prepareForRelease } from './target-version.js';
-import type { ClusterSpec } from './validate-spec.js';
+import type { ClusterSpec } from './resolve-spec.js';
 import { planVersionChange } from './version-rules.js';
 import { takePreChangeSnapshot } from './pre-change-snapshot.js';
 import { rollingRestart } from './rolling-restart.js';
 import { DEFAULT_HEALTH_TIMEOUT_MS } from './options.js';
-import { waitForEndpoints } from './wait.js';
+import { waitForEndpoints } from './wait-endpoints.js';
 
 /** How long a running member that did not answer the plan's health check gets to answer before it is restarted, in ms. */
 const SECOND_LOOK_MS = 5000;

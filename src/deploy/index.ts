@@ -48,4 +48,4 @@ export {
   type ResolvedMember,
   type ResolveSpecOptions,
   resolveClusterSpec,
-} from './validate-spec.js';
+} from './resolve-spec.js';

@@ -7,7 +7,7 @@ import { type ClusterMember, clientUrl, DEFAULT_PEER_PORT, peerUrl } from '../re
 import { type DeployRun, installAndRecord } from './deploy-run.js';
 import { memberBundle, type PreparedDeploy, type PreparedMember, renderMemberEnv } from './prepare.js';
 import { explainStartFailure } from './start-failure.js';
-import { waitForEndpoints } from './wait.js';
+import { waitForEndpoints } from './wait-endpoints.js';
 
 function asClusterMember(m: EtcdMember, prepared: PreparedDeploy): ClusterMember {
   const url = m.peerUrls[0];

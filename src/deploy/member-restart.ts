@@ -4,7 +4,7 @@ import { EtcdKitError } from '../errors.js';
 import { readMemberUnit, restartMember, type SshConnection } from '../remote/index.js';
 import type { EtcdLayout } from '../render/index.js';
 import type { PreparedMember } from './prepare.js';
-import { remoteOptions } from './sessions.js';
+import { remoteOptions } from './member-connections.js';
 import type { DeployOptions } from './types.js';
 
 const UNIT_POLL_MS = 200;

@@ -25,11 +25,11 @@ import type { DeployRun } from './deploy-run.js';
 import { cleanupTarget } from './host-cleanup.js';
 import { joinMember } from './join.js';
 import type { MemberState } from './member-state.js';
-import type { InspectedMember } from './plan.js';
+import type { InspectedMember } from './cluster-plan.js';
 import type { PreparedMember } from './prepare.js';
-import { memberError } from './sessions.js';
+import { memberError } from './member-connections.js';
 import type { DeployOptions, MemberMoveReport } from './types.js';
-import { waitForEndpoints } from './wait.js';
+import { waitForEndpoints } from './wait-endpoints.js';
 
 /** Connect timeout for the old host: a powered-off host must not hold the move up for long. */
 export const OLD_HOST_CONNECT_TIMEOUT_MS = 5000;

@@ -6,7 +6,7 @@ import type { MemberInspection } from '../remote/index.js';
 import { clientUrl } from '../render/index.js';
 import { assertCaMatches, type MemberCaObservation } from './ca-rules.js';
 import type { PreparedMember } from './prepare.js';
-import type { ResolvedMember } from './validate-spec.js';
+import type { ResolvedMember } from './resolve-spec.js';
 
 /** How long a member's handshake may take, in ms (a member that is down answers "refused" at once). */
 const HANDSHAKE_TIMEOUT_MS = 3000;

@@ -10,7 +10,7 @@ import { prepareTarballCached } from './binaries-cache.js';
 import { defaultDownloadCacheDir, fetchVerifiedTarball } from './download.js';
 import { sha256Hex } from './hash.js';
 import type { ClientCertPaths, DeployOptions } from './types.js';
-import { type ClusterSpec, type ResolvedMember, resolveClusterSpec } from './validate-spec.js';
+import { type ClusterSpec, type ResolvedMember, resolveClusterSpec } from './resolve-spec.js';
 
 /** One member with both of its bundles. */
 export interface PreparedMember {

@@ -13,9 +13,9 @@ import { assertServedCa } from './observe-ca.js';
 import { isResolvedSpec } from './prepare.js';
 import type { ClusterSpecInput } from './spec-types.js';
 import type { DeployOptions, DeployResult } from './types.js';
-import { type ClusterSpec, resolveClusterSpec } from './validate-spec.js';
+import { type ClusterSpec, resolveClusterSpec } from './resolve-spec.js';
 import { DEFAULT_HEALTH_TIMEOUT_MS } from './options.js';
-import { waitForEndpoints } from './wait.js';
+import { waitForEndpoints } from './wait-endpoints.js';
 
 
 /** Options of {@link removeEtcdMember}. */

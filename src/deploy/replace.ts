@@ -8,9 +8,9 @@ import { clearMemberData, stopMember } from '../remote/index.js';
 import { clientUrl } from '../render/index.js';
 import type { DeployRun } from './deploy-run.js';
 import { joinMember } from './join.js';
-import type { InspectedMember } from './plan.js';
-import { memberError, remoteOptions } from './sessions.js';
-import { waitForEndpoints } from './wait.js';
+import type { InspectedMember } from './cluster-plan.js';
+import { memberError, remoteOptions } from './member-connections.js';
+import { waitForEndpoints } from './wait-endpoints.js';
 
 /**
  * Replaces, one at a time, the members the plan marked `replace` (the plan refused already what is not

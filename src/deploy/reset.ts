@@ -3,10 +3,10 @@
 // asked for, so a reset without `removeData` can be undone by deploying the same spec again.
 import { type UninstallReport, uninstallMember } from '../remote/index.js';
 import { isResolvedSpec } from './prepare.js';
-import { closeAll, connectMembers, forEachMember, remoteOptions } from './sessions.js';
+import { closeAll, connectMembers, forEachMember, remoteOptions } from './member-connections.js';
 import type { ClusterSpecInput } from './spec-types.js';
 import type { DeployOptions } from './types.js';
-import { type ClusterSpec, resolveClusterSpec } from './validate-spec.js';
+import { type ClusterSpec, resolveClusterSpec } from './resolve-spec.js';
 
 /** Options of {@link resetEtcdCluster}. */
 export interface ResetOptions extends Pick<DeployOptions, 'onProgress' | 'signal'> {

@@ -6,7 +6,7 @@ import type { ClusterHealth, EtcdCluster } from '../etcd/index.js';
 import type { PreparedMember } from './prepare.js';
 import { caughtUp, leadershipTarget, planRestartOrder } from './restart-order.js';
 import type { DeployOptions } from './types.js';
-import { waitForEndpoints } from './wait.js';
+import { waitForEndpoints } from './wait-endpoints.js';
 
 const CATCH_UP_POLL_MS = 250;
 

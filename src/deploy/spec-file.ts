@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { EtcdKitError } from '../errors.js';
-import { type ClusterSpec, type ResolveSpecOptions, resolveClusterSpec } from './validate-spec.js';
+import { type ClusterSpec, type ResolveSpecOptions, resolveClusterSpec } from './resolve-spec.js';
 
 /**
  * Loads and validates a cluster spec file (`.yaml`, `.yml` or `.json`; YAML is a superset of JSON).

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { caRotationRefusal, ensureClusterPki } from '../../src/deploy/cluster-pki.js';
-import { resolveClusterSpec } from '../../src/deploy/validate-spec.js';
+import { resolveClusterSpec } from '../../src/deploy/resolve-spec.js';
 import {
   type CaRotationState,
   EtcdKitError,

@@ -2,7 +2,7 @@
 // the member and the step a failure happened in.
 import { EtcdKitError } from '../errors.js';
 import { connect, type ProgressEvent, type RemoteCallOptions, type SshConnection } from '../remote/index.js';
-import type { ResolvedMember } from './validate-spec.js';
+import type { ResolvedMember } from './resolve-spec.js';
 import type { DeployOptions, DeployStep } from './types.js';
 
 /** Anything that names a member of the spec (a resolved member, or a prepared one with its bundles). */

@@ -9,7 +9,7 @@ import type { PreparedDeploy, PreparedMember } from './prepare.js';
 import { planOperations, restartReason } from './operations.js';
 import { backupDirOf } from './pre-change-snapshot.js';
 import { needsPreChangeSnapshot } from './restart-order.js';
-import { forEachMember, remoteOptions } from './sessions.js';
+import { forEachMember, remoteOptions } from './member-connections.js';
 import type { ClusterPlan, DeployOptions, MemberPlan, PlannedFileChange } from './types.js';
 import type { MemberVersions, VersionChangePlan } from './version-rules.js';
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memberVersions } from '../../src/deploy/observe-versions.js';
 import { formatPlan, formatVersionChange } from '../../src/deploy/format-plan.js';
 import { planOperations } from '../../src/deploy/operations.js';
-import { planCluster } from '../../src/deploy/plan.js';
+import { planCluster } from '../../src/deploy/cluster-plan.js';
 import type { PreparedDeploy } from '../../src/deploy/prepare.js';
 import { inspectionInPlace, type PreparedFixture, preparedThreeMembers } from './prepared-fixture.js';
 import type { ClusterPlan, MemberPlan } from '../../src/deploy/types.js';
