@@ -1,5 +1,8 @@
-// deployEtcdCluster and planEtcdCluster: validate → binaries + PKI → connect → inspect → (bootstrap |
-// update with rolling restarts) → health. Policy lives here; src/remote only carries it out.
+/**
+ * deployEtcdCluster and planEtcdCluster: validate → binaries + PKI → connect → inspect → (bootstrap |
+ * update with rolling restarts) → health. Policy lives here; src/remote only carries it out.
+ * @module
+ */
 import { caIdentity, connectCluster, type EtcdCluster } from '../etcd/index.js';
 import { withPkiLock } from '../pki/index.js';
 import { type SshConnection, startMember } from '../remote/index.js';

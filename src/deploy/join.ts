@@ -1,6 +1,9 @@
-// Growing a running cluster: one new member at a time, added as a learner (it cannot cost quorum while it
-// catches up), started with an initial cluster that is exactly the current membership plus itself (etcd
-// refuses any other list), promoted once in sync, then given the steady env file like every member.
+/**
+ * Growing a running cluster: one new member at a time, added as a learner (it cannot cost quorum while it
+ * catches up), started with an initial cluster that is exactly the current membership plus itself (etcd
+ * refuses any other list), promoted once in sync, then given the steady env file like every member.
+ * @module
+ */
 import { EtcdKitError } from '../errors.js';
 import type { EtcdCluster, EtcdMember } from '../etcd/index.js';
 import { type ClusterMember, clientUrl, DEFAULT_PEER_PORT, peerUrl } from '../render/index.js';

@@ -1,5 +1,8 @@
-// A member's etcd restarted and seen running again: `systemctl restart --no-block`, then systemd polled
-// until a new main PID runs (or the unit failed). Health is the caller's next wait.
+/**
+ * A member's etcd restarted and seen running again: `systemctl restart --no-block`, then systemd polled
+ * until a new main PID runs (or the unit failed). Health is the caller's next wait.
+ * @module
+ */
 import { EtcdKitError } from '../errors.js';
 import { readMemberUnit, restartMember, type SshConnection } from '../remote/index.js';
 import type { EtcdLayout } from '../render/index.js';

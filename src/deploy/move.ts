@@ -1,22 +1,25 @@
-// Moving a member to another host (decided in move-rules.ts), the order etcd's runtime-reconfiguration
-// guide gives for replacing a member: the others healthy first; the old host cleaned when it can be reached
-// (etcd stopped and disabled, etcd-kit's files removed as removeEtcdMember removes them, the data dir moved
-// aside, never deleted); `member remove` of the old member through the healthy others; the new host joins
-// exactly as join.ts joins any new host (a learner, started with state=existing, promoted once caught up);
-// the whole cluster healthy again before anything else happens.
-//
-// The old host is often gone (powered off, dead): a move must not need it. Its clean-up is skipped, with a
-// warning, when it cannot be reached over SSH (connect timeout, refused, no route) or when known_hosts has
-// no key for it. Skipping the latter is safe: nothing is sent to a host whose key is not known (nothing
-// runs there), and the move's safety never depends on the old etcd being stopped — the removal is
-// committed by a quorum of the others alone (`assertMovesSafe`), and a removed member that comes back is
-// refused by its peers (it cannot rejoin with its old id). A host key that does NOT match known_hosts
-// (`SSH_HOST_KEY_MISMATCH`), failed authentication or a failed clean-up stop the move instead, before the
-// cluster changes: a different key at a member's old address is an alarm to look at, not a powered-off host.
-// "The spec's SSH settings" include `acceptUnknownHostKeys`: a spec that accepts unknown keys for its members
-// accepts one for the old host too, and that host is cleaned.
-// The plan already connects to the old host once (read-only: the key checked, nothing run), so it says
-// whether the clean-up will be skipped, and refuses a mismatching key or failed login before any host changes.
+/**
+ * Moving a member to another host (decided in move-rules.ts), the order etcd's runtime-reconfiguration
+ * guide gives for replacing a member: the others healthy first; the old host cleaned when it can be reached
+ * (etcd stopped and disabled, etcd-kit's files removed as removeEtcdMember removes them, the data dir moved
+ * aside, never deleted); `member remove` of the old member through the healthy others; the new host joins
+ * exactly as join.ts joins any new host (a learner, started with state=existing, promoted once caught up);
+ * the whole cluster healthy again before anything else happens.
+ *
+ * The old host is often gone (powered off, dead): a move must not need it. Its clean-up is skipped, with a
+ * warning, when it cannot be reached over SSH (connect timeout, refused, no route) or when known_hosts has
+ * no key for it. Skipping the latter is safe: nothing is sent to a host whose key is not known (nothing
+ * runs there), and the move's safety never depends on the old etcd being stopped — the removal is
+ * committed by a quorum of the others alone (`assertMovesSafe`), and a removed member that comes back is
+ * refused by its peers (it cannot rejoin with its old id). A host key that does NOT match known_hosts
+ * (`SSH_HOST_KEY_MISMATCH`), failed authentication or a failed clean-up stop the move instead, before the
+ * cluster changes: a different key at a member's old address is an alarm to look at, not a powered-off host.
+ * "The spec's SSH settings" include `acceptUnknownHostKeys`: a spec that accepts unknown keys for its members
+ * accepts one for the old host too, and that host is cleaned.
+ * The plan already connects to the old host once (read-only: the key checked, nothing run), so it says
+ * whether the clean-up will be skipped, and refuses a mismatching key or failed login before any host changes.
+ * @module
+ */
 import { EtcdKitError } from '../errors.js';
 import type { EtcdCluster } from '../etcd/index.js';
 import { clearMemberData, connect, type SshConnection, uninstallMember } from '../remote/index.js';

@@ -1,7 +1,10 @@
-// Every default of the deploy layer, in one place. The spec's SSH defaults are the remote layer's
-// (DEFAULT_SSH_PORT, DEFAULT_SSH_USER, DEFAULT_KNOWN_HOSTS_PATH, resolveSshAgent), its ports the renderer's
-// (DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT) and its PKI defaults the PKI layer's (PKI_DEFAULTS): the spec
-// resolution (resolveClusterSpec) applies them, it does not restate them.
+/**
+ * Every default of the deploy layer, in one place. The spec's SSH defaults are the remote layer's
+ * (DEFAULT_SSH_PORT, DEFAULT_SSH_USER, DEFAULT_KNOWN_HOSTS_PATH, resolveSshAgent), its ports the renderer's
+ * (DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT) and its PKI defaults the PKI layer's (PKI_DEFAULTS): the spec
+ * resolution (resolveClusterSpec) applies them, it does not restate them.
+ * @module
+ */
 
 /** Default of `healthTimeoutMs` for every deploy-layer operation (deploy, removal, restore, CA rotation), in ms. */
 export const DEFAULT_HEALTH_TIMEOUT_MS = 120_000;

@@ -1,6 +1,9 @@
-// Everything a deploy or plan computes on the controller before it touches a host: the resolved spec,
-// verified binaries, the PKI, the token, and every member's bundle (once for the bootstrap state
-// `new`, once for the steady state `existing`; a joining member's is made the same way: memberBundle).
+/**
+ * Everything a deploy or plan computes on the controller before it touches a host: the resolved spec,
+ * verified binaries, the PKI, the token, and every member's bundle (once for the bootstrap state
+ * `new`, once for the steady state `existing`; a joining member's is made the same way: memberBundle).
+ * @module
+ */
 import { join } from 'node:path';
 import { type ClusterPki, pkiPaths, readCaRotationState } from '../pki/index.js';
 import { type PreparedBinaries, type PreparedBundle, prepareBinaries, prepareMemberBundle } from '../remote/index.js';

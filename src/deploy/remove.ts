@@ -1,6 +1,9 @@
-// Shrinking a cluster, the order etcd's runtime-reconfiguration guide asks for: every remaining member
-// healthy first, then `member remove` (etcd stops the removed member itself), then the host cleaned up,
-// then the remaining members' files brought in line with the smaller spec (no restarts).
+/**
+ * Shrinking a cluster, the order etcd's runtime-reconfiguration guide asks for: every remaining member
+ * healthy first, then `member remove` (etcd stops the removed member itself), then the host cleaned up,
+ * then the remaining members' files brought in line with the smaller spec (no restarts).
+ * @module
+ */
 import { EtcdKitError } from '../errors.js';
 import { connectCluster, type EtcdMember } from '../etcd/index.js';
 import { readPkiDir, withPkiLock } from '../pki/index.js';

@@ -1,8 +1,11 @@
-// Replacing a member whose data is gone or no longer matches the cluster (decided in member-state.ts), the
-// order etcd's runtime-reconfiguration guide gives for a failed member: the others healthy first; etcd
-// stopped on its host; `member remove` through the healthy others; the data dir cleared (a non-empty one
-// moved aside, never deleted); added again as a learner and started with state=existing (exactly a join:
-// join.ts); promoted once caught up; the whole cluster healthy again before anything else happens.
+/**
+ * Replacing a member whose data is gone or no longer matches the cluster (decided in member-state.ts), the
+ * order etcd's runtime-reconfiguration guide gives for a failed member: the others healthy first; etcd
+ * stopped on its host; `member remove` through the healthy others; the data dir cleared (a non-empty one
+ * moved aside, never deleted); added again as a learner and started with state=existing (exactly a join:
+ * join.ts); promoted once caught up; the whole cluster healthy again before anything else happens.
+ * @module
+ */
 import type { EtcdCluster } from '../etcd/index.js';
 import { clearMemberData, stopMember } from '../remote/index.js';
 import { clientUrl } from '../render/index.js';

@@ -1,6 +1,9 @@
-// Tearing a cluster down (what etcdadm's `reset` and kubespray's reset.yml do for etcd): every member's
-// etcd stopped and what install put on its host deleted, all hosts at once. The data dirs stay unless
-// asked for, so a reset without `removeData` can be undone by deploying the same spec again.
+/**
+ * Tearing a cluster down (what etcdadm's `reset` and kubespray's reset.yml do for etcd): every member's
+ * etcd stopped and what install put on its host deleted, all hosts at once. The data dirs stay unless
+ * asked for, so a reset without `removeData` can be undone by deploying the same spec again.
+ * @module
+ */
 import { type UninstallReport, uninstallMember } from '../remote/index.js';
 import { isResolvedSpec } from './prepare.js';
 import { closeAll, connectMembers, forEachMember, remoteOptions } from './member-connections.js';

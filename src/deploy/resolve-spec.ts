@@ -1,7 +1,10 @@
-// Turns a user's cluster spec into a fully resolved ClusterSpec: schema check (zod), cross-field rules,
-// files that must exist on the controller, and every default applied in one place. The values are the
-// layers' own (remote: SSH, render: ports and layout, pki: key algorithm and clients, ./options.ts: the
-// rest), never restated here. Touches no host.
+/**
+ * Turns a user's cluster spec into a fully resolved ClusterSpec: schema check (zod), cross-field rules,
+ * files that must exist on the controller, and every default applied in one place. The values are the
+ * layers' own (remote: SSH, render: ports and layout, pki: key algorithm and clients, ./options.ts: the
+ * rest), never restated here. Touches no host.
+ * @module
+ */
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';

@@ -1,6 +1,9 @@
-// Rolling restarts, carried out: one member at a time, its files placed right before its own restart,
-// followers first, leadership handed to a restarted member before the leader goes, and each member
-// healthy and caught up with the leader before the next one starts.
+/**
+ * Rolling restarts, carried out: one member at a time, its files placed right before its own restart,
+ * followers first, leadership handed to a restarted member before the leader goes, and each member
+ * healthy and caught up with the leader before the next one starts.
+ * @module
+ */
 import { EtcdKitError } from '../errors.js';
 import type { ClusterHealth, EtcdCluster } from '../etcd/index.js';
 import type { PreparedMember } from './prepare.js';

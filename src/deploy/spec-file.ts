@@ -1,5 +1,8 @@
-// Reads a cluster spec from a YAML or JSON file. Relative paths inside it are resolved against the
-// file's own directory, so `etcd-kit deploy -f ops/cluster.yaml` works from anywhere.
+/**
+ * Reads a cluster spec from a YAML or JSON file. Relative paths inside it are resolved against the
+ * file's own directory, so `etcd-kit deploy -f ops/cluster.yaml` works from anywhere.
+ * @module
+ */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';

@@ -1,5 +1,8 @@
-// The cluster spec's shape, as a zod schema. Pure data rules only (types, ranges, formats); checks that
-// need the file system or several fields at once live in resolve-spec.ts.
+/**
+ * The cluster spec's shape, as a zod schema. Pure data rules only (types, ranges, formats); checks that
+ * need the file system or several fields at once live in resolve-spec.ts.
+ * @module
+ */
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { KEY_ALGORITHMS } from '../pki/index.js';
