@@ -12,7 +12,7 @@ export const DEFAULT_HEALTH_TIMEOUT_MS = 120_000;
 /** Where pre-change snapshots go when {@link DeployOptions.backupDir} is not set: relative to the process's cwd. */
 export const DEFAULT_BACKUP_DIR = './etcd-kit-backups';
 
-/** The spec's `pki.dir` when it sets none: relative to the spec's base directory. */
+/** The spec's `pki.dir` when it sets none (relative to the spec's base directory), and the CLI's `pki inspect --dir` (relative to the cwd). */
 export const DEFAULT_PKI_DIR = './pki';
 
 /** Leaf certificates ending within this many days are re-issued by a deploy (kubeadm warns at 30). */
