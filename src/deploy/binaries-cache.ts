@@ -1,6 +1,9 @@
-// Unpacking a release tarball costs ~0.4 s of gunzip for ~40 MB of binaries, on every run. The unpacked,
-// hashed binaries are kept twice: in memory for repeated deploys in one process (tests, tools, loops),
-// and on disk keyed by the tarball's SHA-256 so a CLI re-run reads plain files instead of inflating.
+/**
+ * Unpacking a release tarball costs ~0.4 s of gunzip for ~40 MB of binaries, on every run. The unpacked,
+ * hashed binaries are kept twice: in memory for repeated deploys in one process (tests, tools, loops),
+ * and on disk keyed by the tarball's SHA-256 so a CLI re-run reads plain files instead of inflating.
+ * @module
+ */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

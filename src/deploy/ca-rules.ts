@@ -1,7 +1,10 @@
-// One rule, pure: a deploy never ships a CA the running cluster does not trust. etcd reloads its leaf
-// certificates on every handshake but trusts only the CA it started with, so replacing ca.crt and the
-// leaves under running members makes peers and clients refuse each other (a full outage). A PKI dir
-// that does not hold the cluster's CA (lost, another laptop, a CI runner) is refused before any host changes.
+/**
+ * One rule, pure: a deploy never ships a CA the running cluster does not trust. etcd reloads its leaf
+ * certificates on every handshake but trusts only the CA it started with, so replacing ca.crt and the
+ * leaves under running members makes peers and clients refuse each other (a full outage). A PKI dir
+ * that does not hold the cluster's CA (lost, another laptop, a CI runner) is refused before any host changes.
+ * @module
+ */
 import { EtcdKitError } from '../errors.js';
 import type { CaIdentity } from '../etcd/index.js';
 import type { ClusterPlan } from './types.js';

@@ -1,7 +1,10 @@
-// Creates the cluster's PKI directory, or reuses it: an existing CA is kept, certificates that are
-// missing, expire within `renewBeforeDays` or do not cover a member's addresses any more are issued with
-// that CA, and a PKI whose certificates do not chain to its CA is an error (readPkiDir), never silently
-// re-issued. A deploy then ships the renewed files and restarts members one at a time.
+/**
+ * Creates the cluster's PKI directory, or reuses it: an existing CA is kept, certificates that are
+ * missing, expire within `renewBeforeDays` or do not cover a member's addresses any more are issued with
+ * that CA, and a PKI whose certificates do not chain to its CA is an error (readPkiDir), never silently
+ * re-issued. A deploy then ships the renewed files and restarts members one at a time.
+ * @module
+ */
 import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { EtcdKitError } from '../errors.js';
@@ -21,7 +24,7 @@ import {
   verifyCertificate,
   writePkiDir,
 } from '../pki/index.js';
-import type { ClusterSpec, ResolvedMember } from './validate-spec.js';
+import type { ClusterSpec, ResolvedMember } from './resolve-spec.js';
 
 /**
  * The TLS settings etcd-kit talks to the cluster with: the `admin` client (else the first client) and the

@@ -1,11 +1,15 @@
-// deployEtcdCluster and planEtcdCluster: validate → binaries + PKI → connect → inspect → (bootstrap |
-// update with rolling restarts) → health. Policy lives here; src/remote only carries it out.
+/**
+ * deployEtcdCluster and planEtcdCluster: validate → binaries + PKI → connect → inspect → (bootstrap |
+ * update with rolling restarts) → health. Policy lives here; src/remote only carries it out.
+ * @module
+ */
 import { caIdentity, connectCluster, type EtcdCluster } from '../etcd/index.js';
 import { withPkiLock } from '../pki/index.js';
-import { type InstallReport, installMember, type SshConnection, startMember } from '../remote/index.js';
+import { type SshConnection, startMember } from '../remote/index.js';
 import { clientUrl, peerUrl } from '../render/index.js';
 import { assertCaMatches } from './ca-rules.js';
 import { adminTls, assertNotRotating, persistClusterPki } from './cluster-pki.js';
+import { installAndRecord } from './deploy-run.js';
 import { joinMember } from './join.js';
 import { restartAndWait } from './member-restart.js';
 import { type MoveContext, moveMembers, probeOldHosts } from './move.js';
@@ -14,18 +18,18 @@ import { explainStartFailure } from './start-failure.js';
 import { observeCas } from './observe-ca.js';
 import { hasFileWork } from './operations.js';
 import { observeVersions } from './observe-versions.js';
-import { clusterMode, type InspectedMember, planCluster, readMembers } from './plan.js';
+import { clusterMode, type InspectedMember, planCluster, readMembers } from './cluster-plan.js';
 import { clientCertPaths, loadInput, type PreparedDeploy, type PreparedMember, resolveSpec } from './prepare.js';
-import { closeAll, connectMembers, forEachMember, memberError, remoteOptions } from './sessions.js';
+import { closeAll, connectMembers, forEachMember, memberError, remoteOptions } from './member-connections.js';
 import type { ClusterPlan, DeployOptions, DeployResult, PlanOptions } from './types.js';
 import type { ClusterSpecInput } from './spec-types.js';
 import { confirmTargetVersion, prepareForRelease } from './target-version.js';
-import type { ClusterSpec } from './validate-spec.js';
+import type { ClusterSpec } from './resolve-spec.js';
 import { planVersionChange } from './version-rules.js';
 import { takePreChangeSnapshot } from './pre-change-snapshot.js';
 import { rollingRestart } from './rolling-restart.js';
 import { DEFAULT_HEALTH_TIMEOUT_MS } from './options.js';
-import { waitForEndpoints } from './wait.js';
+import { waitForEndpoints } from './wait-endpoints.js';
 
 /** How long a running member that did not answer the plan's health check gets to answer before it is restarted, in ms. */
 const SECOND_LOOK_MS = 5000;
@@ -35,16 +39,6 @@ type RunContext = MoveContext;
 
 function conn(ctx: RunContext, m: PreparedMember): SshConnection {
   return ctx.connections.get(m.spec.name)!;
-}
-
-function record(ctx: RunContext, m: PreparedMember, install: InstallReport): void {
-  ctx.facts.set(m.spec.name, install.factsAfter);
-  const report = ctx.reports.get(m.spec.name)!;
-  report.changedFiles.push(...install.changedFiles.filter((f) => !report.changedFiles.includes(f)));
-  report.bytesSent += install.bytesSent;
-  report.started ||= install.started;
-  report.restarted ||= install.restarted;
-  report.firewallOpened.push(...install.firewall.opened.filter((p) => !report.firewallOpened.includes(p)));
 }
 
 function openCluster(prepared: PreparedDeploy): EtcdCluster {
@@ -66,19 +60,13 @@ async function unmanagedMembers(cluster: EtcdCluster, prepared: PreparedDeploy):
     }));
 }
 
-/** Install options for member `m`: the caller's progress and signal, starting from the facts known so far. */
-function installOptions(ctx: RunContext, m: PreparedMember, restart: 'if-changed' | 'never') {
-  const facts = ctx.facts.get(m.spec.name);
-  return { ...remoteOptions(m, ctx.options), restart, ...(facts ? { facts } : {}) };
-}
-
 /**
  * Founds the cluster: every member installed and started at once (etcd 3.4 is ready only at quorum). One
  * install per host, starting from the facts the plan read: one upload, one apply that starts etcd.
  */
 async function bootstrap(ctx: RunContext, cluster: EtcdCluster): Promise<void> {
   await forEachMember(ctx.prepared.members, 'upload', async (m) => {
-    record(ctx, m, await installMember(conn(ctx, m), m.bootstrap, installOptions(ctx, m, 'if-changed')));
+    await installAndRecord(ctx, m, m.bootstrap, 'if-changed');
   });
   ctx.options.onProgress?.({ step: 'wait-healthy', message: 'waiting for the new cluster to elect a leader' });
   await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: ctx.options.signal });
@@ -95,7 +83,7 @@ async function finalize(ctx: RunContext): Promise<void> {
   await forEachMember(ctx.prepared.members, 'finalize', async (m) => {
     // Only the env file differs from what was just installed, and the facts the install left say so:
     // no host read, just that file sent and renamed into place.
-    record(ctx, m, await installMember(conn(ctx, m), m.steady, installOptions(ctx, m, 'never')));
+    await installAndRecord(ctx, m, m.steady, 'never');
   });
 }
 
@@ -116,7 +104,7 @@ async function update(ctx: RunContext, cluster: EtcdCluster, inspected: Inspecte
     staged.map((i) => i.member),
     'upload',
     async (m) => {
-      record(ctx, m, await installMember(conn(ctx, m), m.steady, installOptions(ctx, m, 'never')));
+      await installAndRecord(ctx, m, m.steady, 'never');
     },
   );
 
@@ -163,15 +151,7 @@ async function update(ctx: RunContext, cluster: EtcdCluster, inspected: Inspecte
   // One at a time: each join changes the membership the next one must start with.
   for (const m of joining) {
     try {
-      await joinMember(m, {
-        prepared: ctx.prepared,
-        connection: conn(ctx, m),
-        cluster,
-        options: ctx.options,
-        healthTimeoutMs: ctx.healthTimeoutMs,
-        report: ctx.reports.get(m.spec.name)!,
-        facts: ctx.facts.get(m.spec.name),
-      });
+      await joinMember(ctx, cluster, m);
     } catch (err) {
       throw memberError(m, 'start', err);
     }
@@ -187,7 +167,7 @@ async function update(ctx: RunContext, cluster: EtcdCluster, inspected: Inspecte
       healthTimeoutMs: ctx.healthTimeoutMs,
       health: await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: ctx.options.signal }),
       stage: async (m) => {
-        if (stageAtTurn.has(m)) record(ctx, m, await installMember(conn(ctx, m), m.steady, installOptions(ctx, m, 'never')));
+        if (stageAtTurn.has(m)) await installAndRecord(ctx, m, m.steady, 'never');
       },
       restart: async (m) => {
         await restartAndWait(conn(ctx, m), m, ctx.prepared.spec.layout, ctx.options, ctx.healthTimeoutMs);

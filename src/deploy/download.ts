@@ -1,5 +1,8 @@
-// Fetches an etcd release tarball once onto the controller, verifies its SHA-256 and caches it by that
-// checksum, so hosts only ever receive bytes that were checked (etcdadm #116) and offline re-runs work.
+/**
+ * Fetches an etcd release tarball once onto the controller, verifies its SHA-256 and caches it by that
+ * checksum, so hosts only ever receive bytes that were checked (etcdadm #116) and offline re-runs work.
+ * @module
+ */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';

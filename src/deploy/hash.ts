@@ -1,4 +1,7 @@
-// SHA-256 helpers of the orchestration layer (download verification, binaries cache, bundles, tokens).
+/**
+ * SHA-256 helpers of the orchestration layer (download verification, binaries cache, bundles, tokens).
+ * @module
+ */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';

@@ -1,6 +1,9 @@
-// The SSH target of a host that is no longer (or not yet) a member of the spec, for cleaning it up: the
-// spec's SSH settings with that host and its own key pin. Shared by removeEtcdMember (a removed member's
-// host) and a move (the host a member left): both clean a host the same way, with uninstallMember.
+/**
+ * The SSH target of a host that is no longer (or not yet) a member of the spec, for cleaning it up: the
+ * spec's SSH settings with that host and its own key pin. Shared by removeEtcdMember (a removed member's
+ * host) and a move (the host a member left): both clean a host the same way, with uninstallMember.
+ * @module
+ */
 import type { SshTarget } from '../remote/index.js';
 
 /**

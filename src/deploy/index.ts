@@ -9,7 +9,7 @@ export { type RemoveMemberOptions, type RemoveMemberResult, removeEtcdMember } f
 export { type ResetOptions, type ResetResult, resetEtcdCluster } from './reset.js';
 export { type RecoverOptions, type RestoredMember, type RestoreOptions, type RestoreResult, recoverEtcdCluster, restoreEtcdCluster } from './restore.js';
 export { type CaRotationPhaseReport, type CaRotationStepReport, type RotateCaOptions, type RotateCaResult, rotateEtcdCa } from './rotate-ca.js';
-export { DEFAULT_HEALTH_TIMEOUT_MS } from './options.js';
+export { DEFAULT_BACKUP_DIR, DEFAULT_HEALTH_TIMEOUT_MS, DEFAULT_PKI_DIR } from './options.js';
 export { loadClusterSpecFile } from './spec-file.js';
 export { isHostAddress } from './spec-schema.js';
 export type {
@@ -47,4 +47,4 @@ export {
   type ResolvedMember,
   type ResolveSpecOptions,
   resolveClusterSpec,
-} from './validate-spec.js';
+} from './resolve-spec.js';

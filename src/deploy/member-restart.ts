@@ -1,10 +1,13 @@
-// A member's etcd restarted and seen running again: `systemctl restart --no-block`, then systemd polled
-// until a new main PID runs (or the unit failed). Health is the caller's next wait.
+/**
+ * A member's etcd restarted and seen running again: `systemctl restart --no-block`, then systemd polled
+ * until a new main PID runs (or the unit failed). Health is the caller's next wait.
+ * @module
+ */
 import { EtcdKitError } from '../errors.js';
 import { readMemberUnit, restartMember, type SshConnection } from '../remote/index.js';
 import type { EtcdLayout } from '../render/index.js';
 import type { PreparedMember } from './prepare.js';
-import { remoteOptions } from './sessions.js';
+import { remoteOptions } from './member-connections.js';
 import type { DeployOptions } from './types.js';
 
 const UNIT_POLL_MS = 200;

@@ -1,8 +1,11 @@
-// What each member of a running cluster is, from one look before any change: up (it answers), down but
-// intact (it does not answer, its data is there: start it, never "up to date"), or lost (its data is gone
-// or no longer matches the cluster while a quorum of the others still lists it: replace it). Pure: the
-// observations come from the deploy's one health check, the host facts and the cluster's member list.
-// Every rule about "is this member failed, and is fixing it safe" lives here once.
+/**
+ * What each member of a running cluster is, from one look before any change: up (it answers), down but
+ * intact (it does not answer, its data is there: start it, never "up to date"), or lost (its data is gone
+ * or no longer matches the cluster while a quorum of the others still lists it: replace it). Pure: the
+ * observations come from the deploy's one health check, the host facts and the cluster's member list.
+ * Every rule about "is this member failed, and is fixing it safe" lives here once.
+ * @module
+ */
 import { EtcdKitError } from '../errors.js';
 import type { ClusterHealth, EtcdMember } from '../etcd/index.js';
 import { type HostFacts, unitIsRunning } from '../remote/index.js';

@@ -1,6 +1,9 @@
-// A member that moved to another host: the spec names it on a new host while the running cluster lists a
-// member of that name on its old one. Deciding that, and whether moving it now is safe, is pure and lives
-// here once; doing it (old host cleaned if reachable, member remove, the new host joins) is move.ts.
+/**
+ * A member that moved to another host: the spec names it on a new host while the running cluster lists a
+ * member of that name on its old one. Deciding that, and whether moving it now is safe, is pure and lives
+ * here once; doing it (old host cleaned if reachable, member remove, the new host joins) is move.ts.
+ * @module
+ */
 import { EtcdKitError } from '../errors.js';
 import type { EtcdMember } from '../etcd/index.js';
 import type { ClusterObservation, MemberObservation, MemberState } from './member-state.js';

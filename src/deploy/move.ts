@@ -1,35 +1,38 @@
-// Moving a member to another host (decided in move-rules.ts), the order etcd's runtime-reconfiguration
-// guide gives for replacing a member: the others healthy first; the old host cleaned when it can be reached
-// (etcd stopped and disabled, etcd-kit's files removed as removeEtcdMember removes them, the data dir moved
-// aside, never deleted); `member remove` of the old member through the healthy others; the new host joins
-// exactly as join.ts joins any new host (a learner, started with state=existing, promoted once caught up);
-// the whole cluster healthy again before anything else happens.
-//
-// The old host is often gone (powered off, dead): a move must not need it. Its clean-up is skipped, with a
-// warning, when it cannot be reached over SSH (connect timeout, refused, no route) or when known_hosts has
-// no key for it. Skipping the latter is safe: nothing is sent to a host whose key is not known (nothing
-// runs there), and the move's safety never depends on the old etcd being stopped — the removal is
-// committed by a quorum of the others alone (`assertMovesSafe`), and a removed member that comes back is
-// refused by its peers (it cannot rejoin with its old id). A host key that does NOT match known_hosts
-// (`SSH_HOST_KEY_MISMATCH`), failed authentication or a failed clean-up stop the move instead, before the
-// cluster changes: a different key at a member's old address is an alarm to look at, not a powered-off host.
-// "The spec's SSH settings" include `acceptUnknownHostKeys`: a spec that accepts unknown keys for its members
-// accepts one for the old host too, and that host is cleaned.
-// The plan already connects to the old host once (read-only: the key checked, nothing run), so it says
-// whether the clean-up will be skipped, and refuses a mismatching key or failed login before any host changes.
+/**
+ * Moving a member to another host (decided in move-rules.ts), the order etcd's runtime-reconfiguration
+ * guide gives for replacing a member: the others healthy first; the old host cleaned when it can be reached
+ * (etcd stopped and disabled, etcd-kit's files removed as removeEtcdMember removes them, the data dir moved
+ * aside, never deleted); `member remove` of the old member through the healthy others; the new host joins
+ * exactly as join.ts joins any new host (a learner, started with state=existing, promoted once caught up);
+ * the whole cluster healthy again before anything else happens.
+ *
+ * The old host is often gone (powered off, dead): a move must not need it. Its clean-up is skipped, with a
+ * warning, when it cannot be reached over SSH (connect timeout, refused, no route) or when known_hosts has
+ * no key for it. Skipping the latter is safe: nothing is sent to a host whose key is not known (nothing
+ * runs there), and the move's safety never depends on the old etcd being stopped — the removal is
+ * committed by a quorum of the others alone (`assertMovesSafe`), and a removed member that comes back is
+ * refused by its peers (it cannot rejoin with its old id). A host key that does NOT match known_hosts
+ * (`SSH_HOST_KEY_MISMATCH`), failed authentication or a failed clean-up stop the move instead, before the
+ * cluster changes: a different key at a member's old address is an alarm to look at, not a powered-off host.
+ * "The spec's SSH settings" include `acceptUnknownHostKeys`: a spec that accepts unknown keys for its members
+ * accepts one for the old host too, and that host is cleaned.
+ * The plan already connects to the old host once (read-only: the key checked, nothing run), so it says
+ * whether the clean-up will be skipped, and refuses a mismatching key or failed login before any host changes.
+ * @module
+ */
 import { EtcdKitError } from '../errors.js';
 import type { EtcdCluster } from '../etcd/index.js';
 import { clearMemberData, connect, type SshConnection, uninstallMember } from '../remote/index.js';
 import { clientUrl } from '../render/index.js';
+import type { DeployRun } from './deploy-run.js';
 import { cleanupTarget } from './host-cleanup.js';
 import { joinMember } from './join.js';
 import type { MemberState } from './member-state.js';
-import type { InspectedMember } from './plan.js';
+import type { InspectedMember } from './cluster-plan.js';
 import type { PreparedMember } from './prepare.js';
-import type { ReplaceContext } from './replace.js';
-import { memberError } from './sessions.js';
+import { memberError } from './member-connections.js';
 import type { DeployOptions, MemberMoveReport } from './types.js';
-import { waitForEndpoints } from './wait.js';
+import { waitForEndpoints } from './wait-endpoints.js';
 
 /** Connect timeout for the old host: a powered-off host must not hold the move up for long. */
 export const OLD_HOST_CONNECT_TIMEOUT_MS = 5000;
@@ -37,8 +40,8 @@ export const OLD_HOST_CONNECT_TIMEOUT_MS = 5000;
 /** SSH failures that mean "the old host cannot be reached (safely)": its clean-up is skipped, the move goes on. */
 const SKIP_CLEANUP: ReadonlySet<string> = new Set(['SSH_UNREACHABLE', 'SSH_TIMEOUT', 'SSH_HOST_KEY_UNKNOWN']);
 
-/** What a move needs from the deploy: a replacement's context plus the run's warnings (the plan's). */
-export interface MoveContext extends ReplaceContext {
+/** What a move needs from the deploy: the run plus its warnings (the plan's). */
+export interface MoveContext extends DeployRun {
   /** Warnings of the run: an old host that was not cleaned up is reported here. */
   warnings: string[];
 }
@@ -161,17 +164,14 @@ export async function moveMembers(ctx: MoveContext, cluster: EtcdCluster, inspec
         await cluster.removeMember(state.memberId, { retryTimeoutMs: ctx.healthTimeoutMs, ...withSignal });
       }
 
-      const report = ctx.reports.get(name)!;
-      await joinMember(m, { prepared, connection: ctx.connections.get(name)!, cluster, options, healthTimeoutMs: ctx.healthTimeoutMs, report, facts: ctx.facts.get(name) });
-      // joinMember's installs changed the host: what the staging left is stale now.
-      ctx.facts.delete(name);
+      await joinMember(ctx, cluster, m);
       const moved: MemberMoveReport = {
         from: state.from,
         oldMemberId: state.memberId,
         oldHost: cleanup.oldHost,
         ...(cleanup.oldHost === 'cleaned' && cleanup.movedAside ? { dataMovedAside: cleanup.movedAside } : {}),
       };
-      report.moved = moved;
+      ctx.reports.get(name)!.moved = moved;
       options.onProgress?.({ step: 'wait-healthy', member: name, message: 'moved: the whole cluster must be healthy again' });
       await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: options.signal });
     } catch (err) {

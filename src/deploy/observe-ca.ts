@@ -1,12 +1,15 @@
-// What CA each member has, read before a deploy changes anything: the certificate its running etcd serves
-// (one TLS handshake, no client certificate sent) and the ca.crt on its host (read with the host facts).
-// Read-only; the decision is ca-rules.ts.
+/**
+ * What CA each member has, read before a deploy changes anything: the certificate its running etcd serves
+ * (one TLS handshake, no client certificate sent) and the ca.crt on its host (read with the host facts).
+ * Read-only; the decision is ca-rules.ts.
+ * @module
+ */
 import { type CaIdentity, caIdentity, issuingCa, readServedCertificate, type ServedCertificate } from '../etcd/index.js';
 import type { MemberInspection } from '../remote/index.js';
 import { clientUrl } from '../render/index.js';
 import { assertCaMatches, type MemberCaObservation } from './ca-rules.js';
 import type { PreparedMember } from './prepare.js';
-import type { ResolvedMember } from './validate-spec.js';
+import type { ResolvedMember } from './resolve-spec.js';
 
 /** How long a member's handshake may take, in ms (a member that is down answers "refused" at once). */
 const HANDSHAKE_TIMEOUT_MS = 3000;

@@ -1,6 +1,9 @@
-// What runs where, read before a deploy changes anything: each member's version as its running etcd
-// reports it (the status a health check reads anyway), the binary on disk for a member that has data but
-// does not answer, and — only when the change needs them — etcd's cluster version and whether auth is on.
+/**
+ * What runs where, read before a deploy changes anything: each member's version as its running etcd
+ * reports it (the status a health check reads anyway), the binary on disk for a member that has data but
+ * does not answer, and — only when the change needs them — etcd's cluster version and whether auth is on.
+ * @module
+ */
 import type { ClusterHealth, EtcdCluster } from '../etcd/index.js';
 import type { MemberInspection } from '../remote/index.js';
 import { parseEtcdVersion } from '../render/index.js';

@@ -1,4 +1,7 @@
-// A checked snapshot on the controller before a deploy changes any member's etcd version.
+/**
+ * A checked snapshot on the controller before a deploy changes any member's etcd version.
+ * @module
+ */
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type EtcdTlsOptions, saveSnapshot } from '../etcd/index.js';

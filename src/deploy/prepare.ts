@@ -1,16 +1,19 @@
-// Everything a deploy or plan computes on the controller before it touches a host: the resolved spec,
-// verified binaries, the PKI, the token, and every member's bundle (once for the bootstrap state
-// `new`, once for the steady state `existing`).
+/**
+ * Everything a deploy or plan computes on the controller before it touches a host: the resolved spec,
+ * verified binaries, the PKI, the token, and every member's bundle (once for the bootstrap state
+ * `new`, once for the steady state `existing`; a joining member's is made the same way: memberBundle).
+ * @module
+ */
 import { join } from 'node:path';
 import { type ClusterPki, pkiPaths, readCaRotationState } from '../pki/index.js';
 import { type PreparedBinaries, type PreparedBundle, prepareBinaries, prepareMemberBundle } from '../remote/index.js';
-import { clientUrl, renderEtcdctlEnv, renderEtcdEnv, renderSystemdUnit } from '../render/index.js';
+import { type ClusterMember, clientUrl, renderEtcdctlEnv, renderEtcdEnv, renderSystemdUnit } from '../render/index.js';
 import { ensureClusterPki, type PkiOutcome } from './cluster-pki.js';
 import { prepareTarballCached } from './binaries-cache.js';
 import { defaultDownloadCacheDir, fetchVerifiedTarball } from './download.js';
 import { sha256Hex } from './hash.js';
 import type { ClientCertPaths, DeployOptions } from './types.js';
-import { type ClusterSpec, type ResolvedMember, resolveClusterSpec } from './validate-spec.js';
+import { type ClusterSpec, type ResolvedMember, resolveClusterSpec } from './resolve-spec.js';
 
 /** One member with both of its bundles. */
 export interface PreparedMember {
@@ -103,6 +106,38 @@ export async function resolveInput(input: unknown, options: DeployOptions): Prom
   return loadInput(resolveSpec(input, options), options);
 }
 
+/** What rendering a member's bundle takes from a prepared deploy. */
+export type BundleInputs = Pick<PreparedDeploy, 'spec' | 'binaries' | 'etcdVersion' | 'pki' | 'token' | 'endpoints'>;
+
+/** The env file of member `name` starting, with `state`, in a cluster of `members` (the spec's, or the running membership it joins). */
+export function renderMemberEnv(inputs: BundleInputs, name: string, members: ClusterMember[], state: 'new' | 'existing'): string {
+  const { spec, token, etcdVersion } = inputs;
+  return renderEtcdEnv({ member: name, members, token, state, layout: spec.layout, settings: spec.settingsInput, etcdVersion });
+}
+
+/**
+ * `member`'s bundle with the env file `env`, checked and hashed by prepareMemberBundle: how every bundle a
+ * deploy installs is made (bootstrap, steady, a join's).
+ */
+export function memberBundle(inputs: BundleInputs, member: ResolvedMember, env: string): Promise<PreparedBundle> {
+  const { spec, binaries, etcdVersion, pki, endpoints } = inputs;
+  const certs = pki.pki.members[member.name]!;
+  return prepareMemberBundle({
+    binaries,
+    layout: spec.layout,
+    files: {
+      caCert: pki.memberTrustedCaPem ?? pki.pki.ca.certPem,
+      serverCert: certs.server.certPem,
+      serverKey: certs.server.keyPem,
+      peerCert: certs.peer.certPem,
+      peerKey: certs.peer.keyPem,
+      env,
+      unit: renderSystemdUnit({ layout: spec.layout, etcdVersion }),
+      etcdctlEnv: renderEtcdctlEnv({ endpoints, layout: spec.layout }),
+    },
+  });
+}
+
 /**
  * Creates or reuses the PKI and renders every member's bundles for the binaries' version (which must be
  * known by now: `resolveTargetVersion`). With `persist: false` (plans, dry runs) a missing PKI is generated
@@ -117,27 +152,10 @@ export async function prepareBundles({ spec, binaries }: ResolvedInput, options:
   const token = clusterToken(spec, pki.pki, (await readCaRotationState(spec.pki.dir))?.clusterToken);
   const clusterMembers = spec.members.map((m) => m.cluster);
   const endpoints = clusterMembers.map(clientUrl);
-  const unit = renderSystemdUnit({ layout: spec.layout, etcdVersion });
-  const etcdctlEnv = renderEtcdctlEnv({ endpoints, layout: spec.layout });
-
+  const inputs: BundleInputs = { spec, binaries, etcdVersion, pki, token, endpoints };
   const members = await Promise.all(
     spec.members.map(async (member) => {
-      const certs = pki.pki.members[member.name]!;
-      const bundleFor = (state: 'new' | 'existing') =>
-        prepareMemberBundle({
-          binaries,
-          layout: spec.layout,
-          files: {
-            caCert: pki.memberTrustedCaPem ?? pki.pki.ca.certPem,
-            serverCert: certs.server.certPem,
-            serverKey: certs.server.keyPem,
-            peerCert: certs.peer.certPem,
-            peerKey: certs.peer.keyPem,
-            env: renderEtcdEnv({ member: member.name, members: clusterMembers, token, state, layout: spec.layout, settings: spec.settingsInput, etcdVersion }),
-            unit,
-            etcdctlEnv,
-          },
-        });
+      const bundleFor = (state: 'new' | 'existing') => memberBundle(inputs, member, renderMemberEnv(inputs, member.name, clusterMembers, state));
       const [bootstrap, steady] = await Promise.all([bundleFor('new'), bundleFor('existing')]);
       return { spec: member, bootstrap, steady };
     }),

@@ -1,6 +1,9 @@
-// Shrinking a cluster, the order etcd's runtime-reconfiguration guide asks for: every remaining member
-// healthy first, then `member remove` (etcd stops the removed member itself), then the host cleaned up,
-// then the remaining members' files brought in line with the smaller spec (no restarts).
+/**
+ * Shrinking a cluster, the order etcd's runtime-reconfiguration guide asks for: every remaining member
+ * healthy first, then `member remove` (etcd stops the removed member itself), then the host cleaned up,
+ * then the remaining members' files brought in line with the smaller spec (no restarts).
+ * @module
+ */
 import { EtcdKitError } from '../errors.js';
 import { connectCluster, type EtcdMember } from '../etcd/index.js';
 import { readPkiDir, withPkiLock } from '../pki/index.js';
@@ -13,9 +16,9 @@ import { assertServedCa } from './observe-ca.js';
 import { isResolvedSpec } from './prepare.js';
 import type { ClusterSpecInput } from './spec-types.js';
 import type { DeployOptions, DeployResult } from './types.js';
-import { type ClusterSpec, resolveClusterSpec } from './validate-spec.js';
+import { type ClusterSpec, resolveClusterSpec } from './resolve-spec.js';
 import { DEFAULT_HEALTH_TIMEOUT_MS } from './options.js';
-import { waitForEndpoints } from './wait.js';
+import { waitForEndpoints } from './wait-endpoints.js';
 
 
 /**

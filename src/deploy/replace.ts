@@ -1,28 +1,19 @@
-// Replacing a member whose data is gone or no longer matches the cluster (decided in member-state.ts), the
-// order etcd's runtime-reconfiguration guide gives for a failed member: the others healthy first; etcd
-// stopped on its host; `member remove` through the healthy others; the data dir cleared (a non-empty one
-// moved aside, never deleted); added again as a learner and started with state=existing (exactly a join:
-// join.ts); promoted once caught up; the whole cluster healthy again before anything else happens.
+/**
+ * Replacing a member whose data is gone or no longer matches the cluster (decided in member-state.ts), the
+ * order etcd's runtime-reconfiguration guide gives for a failed member: the others healthy first; etcd
+ * stopped on its host; `member remove` through the healthy others; the data dir cleared (a non-empty one
+ * moved aside, never deleted); added again as a learner and started with state=existing (exactly a join:
+ * join.ts); promoted once caught up; the whole cluster healthy again before anything else happens.
+ * @module
+ */
 import type { EtcdCluster } from '../etcd/index.js';
-import { clearMemberData, type HostFacts, type SshConnection, stopMember } from '../remote/index.js';
+import { clearMemberData, stopMember } from '../remote/index.js';
 import { clientUrl } from '../render/index.js';
+import type { DeployRun } from './deploy-run.js';
 import { joinMember } from './join.js';
-import type { InspectedMember } from './plan.js';
-import type { PreparedDeploy } from './prepare.js';
-import { memberError, remoteOptions } from './sessions.js';
-import type { DeployOptions, MemberDeployReport } from './types.js';
-import { waitForEndpoints } from './wait.js';
-
-/** What a replacement needs from the deploy (its run context has all of it). */
-export interface ReplaceContext {
-  prepared: PreparedDeploy;
-  connections: Map<string, SshConnection>;
-  options: DeployOptions;
-  healthTimeoutMs: number;
-  reports: Map<string, MemberDeployReport>;
-  /** Host facts known so far, by member: a replaced member's entry is dropped (its host changed). */
-  facts: Map<string, HostFacts>;
-}
+import type { InspectedMember } from './cluster-plan.js';
+import { memberError, remoteOptions } from './member-connections.js';
+import { waitForEndpoints } from './wait-endpoints.js';
 
 /**
  * Replaces, one at a time, the members the plan marked `replace` (the plan refused already what is not
@@ -30,7 +21,7 @@ export interface ReplaceContext {
  * the member and step `replace`. Re-running after a failure converges: a member already removed is added
  * again, a data dir already cleared stays as it is.
  */
-export async function replaceMembers(ctx: ReplaceContext, cluster: EtcdCluster, inspected: readonly InspectedMember[]): Promise<void> {
+export async function replaceMembers(ctx: DeployRun, cluster: EtcdCluster, inspected: readonly InspectedMember[]): Promise<void> {
   const { prepared, options } = ctx;
   for (const { member: m, state } of inspected.filter((i) => i.plan.service === 'replace')) {
     if (state?.kind !== 'replace') continue;
@@ -55,10 +46,10 @@ export async function replaceMembers(ctx: ReplaceContext, cluster: EtcdCluster, 
         member: name,
         message: cleared.movedAside ? `old data dir moved aside to ${cleared.movedAside}` : 'data dir empty',
       });
+      // Its host changed (etcd stopped, the data dir cleared): the join reads its facts again.
       ctx.facts.delete(name);
-      const report = ctx.reports.get(name)!;
-      await joinMember(m, { prepared, connection: conn, cluster, options, healthTimeoutMs: ctx.healthTimeoutMs, report, facts: undefined });
-      report.replaced = true;
+      await joinMember(ctx, cluster, m);
+      ctx.reports.get(name)!.replaced = true;
       options.onProgress?.({ step: 'wait-healthy', member: name, message: 'replaced: the whole cluster must be healthy again' });
       await waitForEndpoints(cluster, { timeoutMs: ctx.healthTimeoutMs, signal: options.signal });
     } catch (err) {

@@ -1,12 +1,15 @@
-// Tearing a cluster down (what etcdadm's `reset` and kubespray's reset.yml do for etcd): every member's
-// etcd stopped and what install put on its host deleted, all hosts at once. The data dirs stay unless
-// asked for, so a reset without `removeData` can be undone by deploying the same spec again.
+/**
+ * Tearing a cluster down (what etcdadm's `reset` and kubespray's reset.yml do for etcd): every member's
+ * etcd stopped and what install put on its host deleted, all hosts at once. The data dirs stay unless
+ * asked for, so a reset without `removeData` can be undone by deploying the same spec again.
+ * @module
+ */
 import { type UninstallReport, uninstallMember } from '../remote/index.js';
 import { isResolvedSpec } from './prepare.js';
-import { closeAll, connectMembers, forEachMember, remoteOptions } from './sessions.js';
+import { closeAll, connectMembers, forEachMember, remoteOptions } from './member-connections.js';
 import type { ClusterSpecInput } from './spec-types.js';
 import type { DeployOptions } from './types.js';
-import { type ClusterSpec, resolveClusterSpec } from './validate-spec.js';
+import { type ClusterSpec, resolveClusterSpec } from './resolve-spec.js';
 
 /**
  * Options of {@link resetEtcdCluster}.

@@ -1,4 +1,7 @@
-// Rolling restarts, decided: who goes when, and who leads while the leader restarts. Pure, unit-tested.
+/**
+ * Rolling restarts, decided: who goes when, and who leads while the leader restarts. Pure, unit-tested.
+ * @module
+ */
 import type { MemberPlan } from './types.js';
 
 /** What {@link planRestartOrder} needs to know, all by member name. */

@@ -41,15 +41,15 @@ import { assertCaMatches } from './ca-rules.js';
 import { adminTls, assertNotRotating, persistClusterPki } from './cluster-pki.js';
 import { observeCas } from './observe-ca.js';
 import { backupDirOf, snapshotFileName } from './pre-change-snapshot.js';
-import { readMembers } from './plan.js';
+import { readMembers } from './cluster-plan.js';
 import { loadInput, type PreparedDeploy, type PreparedMember, resolveSpec } from './prepare.js';
-import { closeAll, connectMembers, forEachMember, remoteOptions } from './sessions.js';
+import { closeAll, connectMembers, forEachMember, remoteOptions } from './member-connections.js';
 import type { ClusterSpecInput } from './spec-types.js';
 import { confirmTargetVersion, prepareForRelease } from './target-version.js';
 import type { DeployOptions } from './types.js';
-import type { ClusterSpec } from './validate-spec.js';
+import type { ClusterSpec } from './resolve-spec.js';
 import { DEFAULT_HEALTH_TIMEOUT_MS } from './options.js';
-import { waitForEndpoints } from './wait.js';
+import { waitForEndpoints } from './wait-endpoints.js';
 
 
 /**

@@ -1,12 +1,15 @@
-// Rolling restarts, carried out: one member at a time, its files placed right before its own restart,
-// followers first, leadership handed to a restarted member before the leader goes, and each member
-// healthy and caught up with the leader before the next one starts.
+/**
+ * Rolling restarts, carried out: one member at a time, its files placed right before its own restart,
+ * followers first, leadership handed to a restarted member before the leader goes, and each member
+ * healthy and caught up with the leader before the next one starts.
+ * @module
+ */
 import { EtcdKitError } from '../errors.js';
 import type { ClusterHealth, EtcdCluster } from '../etcd/index.js';
 import type { PreparedMember } from './prepare.js';
 import { caughtUp, leadershipTarget, planRestartOrder } from './restart-order.js';
 import type { DeployOptions } from './types.js';
-import { waitForEndpoints } from './wait.js';
+import { waitForEndpoints } from './wait-endpoints.js';
 
 const CATCH_UP_POLL_MS = 250;
 

@@ -50,17 +50,17 @@ import { clientUrl, peerUrl } from '../render/index.js';
 import { bundleCas, caRotationMemberAction, caRotationRefusal, type RotationMemberObservation, rotationCaOf } from './ca-rotation-rules.js';
 import { adminTls, type PkiOutcome } from './cluster-pki.js';
 import { restartAndWait } from './member-restart.js';
-import { readMembers } from './plan.js';
+import { readMembers } from './cluster-plan.js';
 import { loadInput, type PreparedDeploy, type PreparedMember, prepareBundles, resolveSpec } from './prepare.js';
 import { rollingRestart } from './rolling-restart.js';
-import { closeAll, connectMembers, memberError, remoteOptions } from './sessions.js';
+import { closeAll, connectMembers, memberError, remoteOptions } from './member-connections.js';
 import type { ClusterSpecInput } from './spec-types.js';
 import { explainStartFailure } from './start-failure.js';
 import { prepareForRelease } from './target-version.js';
 import type { DeployOptions } from './types.js';
-import type { ClusterSpec } from './validate-spec.js';
+import type { ClusterSpec } from './resolve-spec.js';
 import { DEFAULT_HEALTH_TIMEOUT_MS } from './options.js';
-import { waitForEndpoints } from './wait.js';
+import { waitForEndpoints } from './wait-endpoints.js';
 
 /**
  * Options of {@link rotateEtcdCa}.

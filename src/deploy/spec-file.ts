@@ -1,10 +1,13 @@
-// Reads a cluster spec from a YAML or JSON file. Relative paths inside it are resolved against the
-// file's own directory, so `etcd-kit deploy -f ops/cluster.yaml` works from anywhere.
+/**
+ * Reads a cluster spec from a YAML or JSON file. Relative paths inside it are resolved against the
+ * file's own directory, so `etcd-kit deploy -f ops/cluster.yaml` works from anywhere.
+ * @module
+ */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { EtcdKitError } from '../errors.js';
-import { type ClusterSpec, type ResolveSpecOptions, resolveClusterSpec } from './validate-spec.js';
+import { type ClusterSpec, type ResolveSpecOptions, resolveClusterSpec } from './resolve-spec.js';
 
 /**
  * Loads and validates a cluster spec file (`.yaml`, `.yml` or `.json`; YAML is a superset of JSON).

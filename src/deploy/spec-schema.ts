@@ -1,5 +1,8 @@
-// The cluster spec's shape, as a zod schema. Pure data rules only (types, ranges, formats); checks that
-// need the file system or several fields at once live in validate-spec.ts.
+/**
+ * The cluster spec's shape, as a zod schema. Pure data rules only (types, ranges, formats); checks that
+ * need the file system or several fields at once live in resolve-spec.ts.
+ * @module
+ */
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { KEY_ALGORITHMS } from '../pki/index.js';
@@ -91,7 +94,7 @@ const etcdSource = z
 
 const absolutePath = z.string().regex(/^\/[^\s"'\\$`]*$/, 'must be an absolute path without spaces or quotes');
 
-/** @internal The schema behind {@link ClusterSpecInput}; exported for validate-spec only. */
+/** @internal The schema behind {@link ClusterSpecInput}; exported for resolve-spec only. */
 export const clusterSpecSchema = z
   .object({
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 characters of [A-Za-z0-9._-]').optional(),
@@ -109,7 +112,7 @@ export const clusterSpecSchema = z
       .optional(),
     layout: z.object({ prefix: absolutePath.optional(), dataDir: absolutePath.optional() }).strict().optional(),
     ports: z.object({ client: port.optional(), peer: port.optional() }).strict().optional(),
-    // Ranges and cross-field rules of settings live in one place, render's resolveSettings (validate-spec.ts calls it).
+    // Ranges and cross-field rules of settings live in one place, render's resolveSettings (resolve-spec.ts calls it).
     settings: z.record(z.string(), z.unknown(), { error: 'must be an object' }).optional(),
   })
   .strict();

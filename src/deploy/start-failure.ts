@@ -1,5 +1,8 @@
-// A member that fails to (re)start is explained by the last lines of its etcd journal, read from its host
-// right then (best effort: a journal that cannot be read never hides the original failure).
+/**
+ * A member that fails to (re)start is explained by the last lines of its etcd journal, read from its host
+ * right then (best effort: a journal that cannot be read never hides the original failure).
+ * @module
+ */
 import { EtcdKitError } from '../errors.js';
 import { readJournal, type SshConnection } from '../remote/index.js';
 import type { PreparedMember } from './prepare.js';

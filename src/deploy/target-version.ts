@@ -1,16 +1,19 @@
-// The etcd release a deploy installs, known before anything is rendered or changed. A release tarball names
-// it (`etcd-v3.5.30-linux-amd64/`), and every host that receives the binary runs it with `--version` before
-// placing it (src/remote/plan.ts). A `binDir` names nothing: its etcd is uploaded to the first host's staging
-// directory, run there with `--version` and deleted — once per binary, as the answer is remembered on the
-// controller by the binary's SHA-256 (a re-run uploads nothing). Either way the version is then checked
-// against every host that already has the same binary (its facts report `etcd --version`).
+/**
+ * The etcd release a deploy installs, known before anything is rendered or changed. A release tarball names
+ * it (`etcd-v3.5.30-linux-amd64/`), and every host that receives the binary runs it with `--version` before
+ * placing it (src/remote/install-plan.ts). A `binDir` names nothing: its etcd is uploaded to the first host's staging
+ * directory, run there with `--version` and deleted — once per binary, as the answer is remembered on the
+ * controller by the binary's SHA-256 (a re-run uploads nothing). Either way the version is then checked
+ * against every host that already has the same binary (its facts report `etcd --version`).
+ * @module
+ */
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EtcdKitError } from '../errors.js';
 import { type MemberInspection, type PreparedBinaries, probeEtcdVersion, type SshConnection } from '../remote/index.js';
 import { binariesCacheDir, type PreparedDeploy, type PreparedMember, prepareBundles, type ResolvedInput } from './prepare.js';
 import type { PkiOutcome } from './cluster-pki.js';
-import { type MemberRef, remoteOptions } from './sessions.js';
+import { type MemberRef, remoteOptions } from './member-connections.js';
 import type { DeployOptions } from './types.js';
 import { assertInstallableVersion } from './version-rules.js';
 

@@ -6,10 +6,8 @@
  * the file it shipped.
  * @module
  */
-import { isIP } from 'node:net';
-import { connect } from 'node:tls';
 import { EtcdKitError } from '../errors.js';
-import { ETCD_DEFAULTS } from './options.js';
+import { probeTls } from './tls-probe.js';
 
 /** Options of {@link probeClientCertificate}. */
 export interface ProbeClientCertificateOptions {
@@ -25,16 +23,6 @@ export interface ProbeClientCertificateOptions {
 
 /** `accepted`: the member answered over TLS with that certificate; `refused`: its TLS layer rejected it. */
 export type ClientCertificateVerdict = 'accepted' | 'refused';
-
-function hostAndPort(endpoint: string): { host: string; port: number } {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch (err) {
-    throw new EtcdKitError('INVALID_ARGUMENT', `endpoint: ${endpoint} is not a URL`, { field: 'endpoint', cause: err });
-  }
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || ETCD_DEFAULTS.clientPort) };
-}
 
 /** OpenSSL's codes for a TLS alert from the server (`ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE`, `..._TLSV13_ALERT_CERTIFICATE_REQUIRED`, ...). */
 const TLS_ALERT = /^ERR_SSL_.*ALERT/;
@@ -55,50 +43,33 @@ const TLS_ALERT = /^ERR_SSL_.*ALERT/;
  * ```
  */
 export function probeClientCertificate(endpoint: string, options: ProbeClientCertificateOptions): Promise<ClientCertificateVerdict> {
-  const { host, port } = hostAndPort(endpoint);
-  const timeoutMs = options.timeoutMs ?? 3000;
-  return new Promise<ClientCertificateVerdict>((resolve, reject) => {
-    if (options.signal?.aborted) {
-      reject(new EtcdKitError('ABORTED', `probing ${endpoint} was aborted`));
-      return;
-    }
-    const socket = connect({
-      host,
-      port,
-      ...(isIP(host) ? {} : { servername: host }),
-      cert: options.certPem,
-      key: options.keyPem,
-      rejectUnauthorized: false,
-      ALPNProtocols: ['http/1.1'],
-    });
-    let done = false;
+  const probe = {
+    ALPNProtocols: ['http/1.1'],
+    cert: options.certPem,
+    key: options.keyPem,
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+    abortedMessage: `probing ${endpoint} was aborted`,
+    missing: 'no answer to a client certificate',
+  };
+  return probeTls<ClientCertificateVerdict>(endpoint, probe, (socket, settle, host) => {
     let received = '';
-    const finish = (fn: () => void) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      socket.destroy();
-      fn();
-    };
     const unreachable = (why: string, cause?: unknown) =>
       new EtcdKitError('ETCD_UNREACHABLE', `${endpoint}: ${why}`, { details: { endpoint }, ...(cause === undefined ? {} : { cause }) });
-    const onAbort = () => finish(() => reject(new EtcdKitError('ABORTED', `probing ${endpoint} was aborted`)));
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(
-      () => finish(() => reject(new EtcdKitError('ETCD_TIMEOUT', `${endpoint}: no answer to a client certificate within ${timeoutMs} ms`, { details: { endpoint } }))),
-      timeoutMs,
-    );
     socket.once('secureConnect', () => {
       socket.write(`GET /version HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
     });
     socket.on('data', (chunk: Buffer) => {
       received += chunk.toString('latin1');
-      if (received.length >= 8) finish(() => (received.startsWith('HTTP/1.') ? resolve('accepted') : reject(unreachable('answered something other than HTTP'))));
+      if (received.length >= 8) {
+        if (received.startsWith('HTTP/1.')) settle.resolve('accepted');
+        else settle.reject(unreachable('answered something other than HTTP'));
+      }
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
-      finish(() => (TLS_ALERT.test(err.code ?? '') ? resolve('refused') : reject(unreachable(`no TLS connection (${err.message})`, err))));
+      if (TLS_ALERT.test(err.code ?? '')) settle.resolve('refused');
+      else settle.reject(unreachable(`no TLS connection (${err.message})`, err));
     });
-    socket.once('end', () => finish(() => reject(unreachable('closed the connection without an answer'))));
+    socket.once('end', () => settle.reject(unreachable('closed the connection without an answer')));
   });
 }

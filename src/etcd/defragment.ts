@@ -7,7 +7,7 @@
 import { EtcdKitError } from '../errors.js';
 import { classifyEtcdError } from './classify.js';
 import { createEndpointClient } from './client.js';
-import { connectCluster, type EtcdCluster } from './cluster.js';
+import { connectCluster, type EtcdCluster } from './cluster-handle.js';
 import { raceDeadline } from './deadline.js';
 import { decimalId } from './members.js';
 import { type EtcdConnectOptions, resolveConnectOptions } from './options.js';

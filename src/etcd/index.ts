@@ -15,7 +15,7 @@ export {
   promoteMember,
   removeMember,
   waitForHealthy,
-} from './cluster.js';
+} from './cluster-handle.js';
 export type {
   AddMemberOptions,
   CheckHealthOptions,

@@ -2,10 +2,8 @@
 // certificate and trusts nothing: it only reads, so it works whatever CA the member trusts. What that
 // certificate chains to tells which CA the running member belongs to (see src/deploy/ca-rules.ts).
 import { createHash, X509Certificate } from 'node:crypto';
-import { isIP } from 'node:net';
-import { connect } from 'node:tls';
 import { EtcdKitError } from '../errors.js';
-import { ETCD_DEFAULTS } from './options.js';
+import { probeTls } from './tls-probe.js';
 
 /** A CA certificate as the CA checks compare it. */
 export interface CaIdentity {
@@ -67,16 +65,6 @@ export function issuingCa(leafPem: string, candidates: readonly string[]): strin
   });
 }
 
-function hostAndPort(endpoint: string): { host: string; port: number } {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch (err) {
-    throw new EtcdKitError('INVALID_ARGUMENT', `endpoint: ${endpoint} is not a URL`, { field: 'endpoint', cause: err });
-  }
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || ETCD_DEFAULTS.clientPort) };
-}
-
 function toPem(der: Buffer): string {
   return new X509Certificate(der).toString();
 }
@@ -96,39 +84,18 @@ function toPem(der: Buffer): string {
  * ```
  */
 export function readServedCertificate(endpoint: string, options: ReadServedCertificateOptions = {}): Promise<ServedCertificate> {
-  const { host, port } = hostAndPort(endpoint);
-  const timeoutMs = options.timeoutMs ?? 3000;
-  return new Promise<ServedCertificate>((resolve, reject) => {
-    if (options.signal?.aborted) {
-      reject(new EtcdKitError('ABORTED', `reading the certificate of ${endpoint} was aborted`));
-      return;
-    }
-    const socket = connect({
-      host,
-      port,
-      ...(isIP(host) ? {} : { servername: host }),
-      rejectUnauthorized: false,
-      ALPNProtocols: ['h2'],
-    });
-    let done = false;
-    const finish = (fn: () => void) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      options.signal?.removeEventListener('abort', onAbort);
-      socket.destroy();
-      fn();
-    };
-    const onAbort = () => finish(() => reject(new EtcdKitError('ABORTED', `reading the certificate of ${endpoint} was aborted`)));
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(
-      () => finish(() => reject(new EtcdKitError('ETCD_TIMEOUT', `${endpoint}: no TLS handshake within ${timeoutMs} ms`, { details: { endpoint } }))),
-      timeoutMs,
-    );
+  const probe = {
+    ALPNProtocols: ['h2'],
+    timeoutMs: options.timeoutMs,
+    signal: options.signal,
+    abortedMessage: `reading the certificate of ${endpoint} was aborted`,
+    missing: 'no TLS handshake',
+  };
+  return probeTls<ServedCertificate>(endpoint, probe, (socket, settle) => {
     socket.once('secureConnect', () => {
       const peer = socket.getPeerCertificate(true);
       if (!peer?.raw) {
-        finish(() => reject(new EtcdKitError('ETCD_UNREACHABLE', `${endpoint}: the TLS handshake showed no certificate`, { details: { endpoint } })));
+        settle.reject(new EtcdKitError('ETCD_UNREACHABLE', `${endpoint}: the TLS handshake showed no certificate`, { details: { endpoint } }));
         return;
       }
       const certPem = toPem(peer.raw);
@@ -139,12 +106,10 @@ export function readServedCertificate(endpoint: string, options: ReadServedCerti
         chainPem.push(toPem(c.raw));
       }
       const leaf = new X509Certificate(peer.raw);
-      finish(() => resolve({ endpoint, certPem, chainPem, issuer: leaf.issuer, fingerprint: leaf.fingerprint256 }));
+      settle.resolve({ endpoint, certPem, chainPem, issuer: leaf.issuer, fingerprint: leaf.fingerprint256 });
     });
     socket.once('error', (err) =>
-      finish(() =>
-        reject(new EtcdKitError('ETCD_UNREACHABLE', `${endpoint}: no TLS handshake (${err.message})`, { cause: err, details: { endpoint } })),
-      ),
+      settle.reject(new EtcdKitError('ETCD_UNREACHABLE', `${endpoint}: no TLS handshake (${err.message})`, { cause: err, details: { endpoint } })),
     );
   });
 }

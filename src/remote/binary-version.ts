@@ -5,7 +5,7 @@
  */
 import { EtcdKitError } from '../errors.js';
 import type { PreparedBinaries } from './binaries.js';
-import { type RemoteHost, withConnection } from './session.js';
+import { type RemoteHost, withConnection } from './host-session.js';
 import { shellQuote } from './shell.js';
 import { stageFiles } from './staging.js';
 import type { RemoteCallOptions } from './types.js';

@@ -271,33 +271,8 @@ function portsOf(urls: string | undefined, field: string, requireTls: boolean): 
   });
 }
 
-/**
- * Checks and hashes a member bundle on the controller. Refuses (`BUNDLE_INVALID`, naming the field)
- * anything that would deploy a broken or unsafe member: a CA private key anywhere, a key that does not
- * match its certificate, a certificate not issued by the CA, a plaintext listener, a unit running as root,
- * an env file whose paths differ from the layout. The binaries' version must be known (field
- * `binaries.version`: a release tarball names it; for a directory, set it from {@link probeEtcdVersion}):
- * they are installed into `<binDir>/<version>/`, and without a version there is no directory to switch to.
- *
- * @example
- * ```ts
- * const binaries = await prepareBinaries({ tarball: 'etcd-v3.6.14-linux-amd64.tar.gz' });
- * const bundle = await prepareMemberBundle({ binaries, files: { caCert, serverCert, serverKey, peerCert, peerKey, env, unit } });
- * ```
- */
-export async function prepareMemberBundle(bundle: MemberBundle | PreparedBundle): Promise<PreparedBundle> {
-  if (bundle === null || typeof bundle !== 'object') throw invalid('bundle', 'must be an object');
-  if ('kind' in bundle && bundle.kind === 'prepared-bundle') return bundle;
-  const { files } = bundle as MemberBundle;
-  if (files === null || typeof files !== 'object') throw invalid('files', 'must be an object');
-  let layout: EtcdLayout;
-  try {
-    layout = resolveLayout((bundle as MemberBundle).layout ?? {});
-  } catch (err) {
-    const field = err instanceof EtcdKitError && err.field ? err.field : 'layout';
-    throw invalid(field, err instanceof Error ? err.message : 'invalid layout', err);
-  }
-  const binaries: PreparedBinaries = await prepareBinaries((bundle as MemberBundle).binaries);
+/** The binaries' version, which names the directory they are installed into: required, an etcd release version. */
+function binariesVersion(binaries: PreparedBinaries): string {
   const version = binaries.version;
   if (version === undefined) {
     throw invalid(
@@ -309,8 +284,14 @@ export async function prepareMemberBundle(bundle: MemberBundle | PreparedBundle)
   if (typeof version !== 'string' || !VERSION_DIR_NAME.test(version)) {
     throw invalid('binaries.version', `must be an etcd release version X.Y.Z, got ${JSON.stringify(version)}`);
   }
+  return version;
+}
 
-  // One CA, or several during a CA rotation (old + new): each must be a CA, and the leaves issued by one of them.
+/**
+ * The certificates and keys: one CA, or several during a CA rotation (old + new), each a CA; every key
+ * matching its certificate and never a CA's; the leaves issued by one of the CAs.
+ */
+function checkPkiFiles(files: MemberFiles): void {
   const cas = parseCaBundle(files.caCert, 'files.caCert');
   const caPublics = cas.map((ca) => spki(ca.publicKey));
   const pairs = [
@@ -331,6 +312,31 @@ export async function prepareMemberBundle(bundle: MemberBundle | PreparedBundle)
       throw invalid(`files.${certField}`, `is not issued by ${cas.length === 1 ? 'files.caCert' : 'any CA in files.caCert'}`);
     }
   }
+}
+
+/** What the unit and the env file say about the service: who runs it and which ports it listens on. */
+interface ServiceFacts {
+  /** The env file, checked. */
+  env: string;
+  /** The unit, checked. */
+  unit: string;
+  /** The etcdctl env file, checked, when given. */
+  etcdctlEnv: string | undefined;
+  /** The unit's `User=`. */
+  serviceUser: string;
+  /** The unit's `Group=`, default the user. */
+  serviceGroup: string;
+  /** Every port etcd listens on (client, peer, metrics). */
+  listenPorts: number[];
+  /** The client and peer ports. */
+  firewallPorts: number[];
+}
+
+/**
+ * The unit and the env files: non-empty text without keys; the unit runs etcd as a dedicated user; the env
+ * file's paths are the layout's and its listeners TLS.
+ */
+function checkServiceFiles(files: MemberFiles, layout: EtcdLayout): ServiceFacts {
   const env = checkTextFile(files.env, 'files.env');
   const unit = checkTextFile(files.unit, 'files.unit');
   const etcdctlEnv = files.etcdctlEnv === undefined ? undefined : checkTextFile(files.etcdctlEnv, 'files.etcdctlEnv');
@@ -363,9 +369,22 @@ export async function prepareMemberBundle(bundle: MemberBundle | PreparedBundle)
   const metricsPorts = portsOf(vars.ETCD_LISTEN_METRICS_URLS, 'files.env', false);
   const firewallPorts = [...new Set([...clientPorts, ...peerPorts])].sort((a, b) => a - b);
   const listenPorts = [...new Set([...firewallPorts, ...metricsPorts])].sort((a, b) => a - b);
+  return { env, unit, etcdctlEnv, serviceUser, serviceGroup, listenPorts, firewallPorts };
+}
 
-  const user = serviceUser;
-  const group = serviceGroup;
+/**
+ * Where everything goes on the host, with modes and owners: the files (binaries in `<binDir>/<version>/`),
+ * the links in `binDir`, the directories, and the unit's name. Refuses two files on one path, a file
+ * outside the managed directories, and a shared system directory.
+ */
+function layoutBundle(
+  layout: EtcdLayout,
+  binaries: PreparedBinaries,
+  version: string,
+  files: MemberFiles,
+  service: ServiceFacts,
+): Pick<PreparedBundle, 'dirs' | 'files' | 'links' | 'unitName'> {
+  const { serviceUser: user, serviceGroup: group } = service;
   const text = (role: BundleFileRole, path: string, content: string, mode: number, owner: string, grp: string, restarts: boolean): BundleFile => {
     const data = Buffer.from(content, 'utf8');
     return { role, path, data, sha256: sha256(data), mode, owner, group: grp, restartsService: restarts };
@@ -387,10 +406,10 @@ export async function prepareMemberBundle(bundle: MemberBundle | PreparedBundle)
     text('serverKey', layout.serverKeyFile, files.serverKey, 0o600, user, group, true),
     text('peerCert', layout.peerCertFile, files.peerCert, 0o644, user, group, true),
     text('peerKey', layout.peerKeyFile, files.peerKey, 0o600, user, group, true),
-    text('env', layout.envFile, env, 0o640, 'root', group, true),
+    text('env', layout.envFile, service.env, 0o640, 'root', group, true),
   );
-  if (etcdctlEnv !== undefined) out.push(text('etcdctlEnv', layout.etcdctlEnvFile, etcdctlEnv, 0o640, 'root', group, false));
-  out.push(text('unit', layout.unitPath, unit, 0o644, 'root', 'root', true));
+  if (service.etcdctlEnv !== undefined) out.push(text('etcdctlEnv', layout.etcdctlEnvFile, service.etcdctlEnv, 0o640, 'root', group, false));
+  out.push(text('unit', layout.unitPath, service.unit, 0o644, 'root', 'root', true));
 
   const links: BundleLink[] = [
     { role: 'current', path: `${layout.binDir}/current`, target: version },
@@ -422,19 +441,52 @@ export async function prepareMemberBundle(bundle: MemberBundle | PreparedBundle)
       throw invalid('layout', `${f.path} is outside binDir, cfgDir and sslDir; put it in one of them`);
     }
   }
+  return { dirs, files: out, links, unitName };
+}
 
+/**
+ * Checks and hashes a member bundle on the controller. Refuses (`BUNDLE_INVALID`, naming the field)
+ * anything that would deploy a broken or unsafe member: a CA private key anywhere, a key that does not
+ * match its certificate, a certificate not issued by the CA, a plaintext listener, a unit running as root,
+ * an env file whose paths differ from the layout. The binaries' version must be known (field
+ * `binaries.version`: a release tarball names it; for a directory, set it from {@link probeEtcdVersion}):
+ * they are installed into `<binDir>/<version>/`, and without a version there is no directory to switch to.
+ *
+ * @example
+ * ```ts
+ * const binaries = await prepareBinaries({ tarball: 'etcd-v3.6.14-linux-amd64.tar.gz' });
+ * const bundle = await prepareMemberBundle({ binaries, files: { caCert, serverCert, serverKey, peerCert, peerKey, env, unit } });
+ * ```
+ */
+export async function prepareMemberBundle(bundle: MemberBundle | PreparedBundle): Promise<PreparedBundle> {
+  if (bundle === null || typeof bundle !== 'object') throw invalid('bundle', 'must be an object');
+  if ('kind' in bundle && bundle.kind === 'prepared-bundle') return bundle;
+  const { files } = bundle as MemberBundle;
+  if (files === null || typeof files !== 'object') throw invalid('files', 'must be an object');
+  let layout: EtcdLayout;
+  try {
+    layout = resolveLayout((bundle as MemberBundle).layout ?? {});
+  } catch (err) {
+    const field = err instanceof EtcdKitError && err.field ? err.field : 'layout';
+    throw invalid(field, err instanceof Error ? err.message : 'invalid layout', err);
+  }
+  const binaries: PreparedBinaries = await prepareBinaries((bundle as MemberBundle).binaries);
+  const version = binariesVersion(binaries);
+  checkPkiFiles(files);
+  const service = checkServiceFiles(files, layout);
+  const placed = layoutBundle(layout, binaries, version, files, service);
   return {
     kind: 'prepared-bundle',
     layout,
-    serviceUser: user,
-    serviceGroup: group,
-    unitName,
+    serviceUser: service.serviceUser,
+    serviceGroup: service.serviceGroup,
+    unitName: placed.unitName,
     arch: binaries.arch,
     version,
-    listenPorts,
-    firewallPorts,
-    dirs,
-    files: out,
-    links,
+    listenPorts: service.listenPorts,
+    firewallPorts: service.firewallPorts,
+    dirs: placed.dirs,
+    files: placed.files,
+    links: placed.links,
   };
 }

@@ -9,7 +9,7 @@ import { EtcdKitError } from '../errors.js';
 import { utcStamp } from '../utc-stamp.js';
 import type { EtcdLayout, } from '../render/index.js';
 import { assertManagedDir, resolveLayoutOption } from './bundle.js';
-import { type RemoteHost, withConnection } from './session.js';
+import { type RemoteHost, withConnection } from './host-session.js';
 import { shellQuote } from './shell.js';
 import type { RemoteCallOptions } from './types.js';
 

@@ -61,7 +61,7 @@ export {
   parseKnownHosts,
 } from './known-hosts.js';
 export { DEFAULT_KNOWN_HOSTS_PATH, DEFAULT_SSH_IDENTITY_FILES, DEFAULT_SSH_PORT, DEFAULT_SSH_USER, resolveSshAgent } from './options.js';
-export { type RestartCause, type RestartPolicy, unitIsRunning } from './plan.js';
+export { type RestartCause, type RestartPolicy, unitIsRunning } from './install-plan.js';
 export {
   clearStartOnce,
   readMemberUnit,
@@ -73,7 +73,7 @@ export {
   startMemberOnceWith,
   stopMember,
 } from './service.js';
-export type { RemoteHost } from './session.js';
+export type { RemoteHost } from './host-session.js';
 export { shellQuote } from './shell.js';
 export type { ProgressEvent, ProgressListener, ProgressStep, RemoteCallOptions, SshTarget } from './types.js';
 export { type UninstallMemberOptions, type UninstallReport, uninstallMember } from './uninstall-member.js';

@@ -5,8 +5,8 @@
 import { type BundleFileRole, type MemberBundle, type PreparedBundle, prepareMemberBundle } from './bundle.js';
 import type { HostFacts, UnitFacts } from './facts.js';
 import { resolveInstallOptions } from './options.js';
-import { describeHostChanges, metadataDiffers, planInstall, type RestartCause, restartCauses } from './plan.js';
-import { type RemoteHost, readFacts, withConnection } from './session.js';
+import { describeHostChanges, metadataDiffers, planInstall, type RestartCause, restartCauses } from './install-plan.js';
+import { type RemoteHost, readFacts, withConnection } from './host-session.js';
 import type { RemoteCallOptions } from './types.js';
 
 /** One managed file compared with the bundle. */

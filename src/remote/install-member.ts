@@ -8,8 +8,8 @@ import { EtcdKitError } from '../errors.js';
 import { type MemberBundle, type PreparedBundle, prepareMemberBundle } from './bundle.js';
 import { resolveInstallOptions } from './options.js';
 import type { HostFacts } from './facts.js';
-import { applyScript, checkHost, ETCD_VERSION_MISMATCH_EXIT, factsAfterInstall, planInstall, planIsEmpty, STAGED_HASH_MISMATCH_EXIT } from './plan.js';
-import { type RemoteHost, readFacts, withConnection } from './session.js';
+import { applyScript, checkHost, ETCD_VERSION_MISMATCH_EXIT, factsAfterInstall, planInstall, planIsEmpty, STAGED_HASH_MISMATCH_EXIT } from './install-plan.js';
+import { type RemoteHost, readFacts, withConnection } from './host-session.js';
 import { stageFiles } from './staging.js';
 import type { RemoteCallOptions } from './types.js';
 

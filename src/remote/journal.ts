@@ -5,7 +5,7 @@
  */
 import { EtcdKitError } from '../errors.js';
 import { cleanJournalLine } from './journal-line.js';
-import { type RemoteHost, withConnection } from './session.js';
+import { type RemoteHost, withConnection } from './host-session.js';
 import { shellQuote } from './shell.js';
 import type { RemoteCallOptions } from './types.js';
 

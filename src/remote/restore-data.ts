@@ -11,7 +11,7 @@ import { EtcdKitError } from '../errors.js';
 import type { SnapshotRestoreCommand } from '../render/index.js';
 import type { PreparedBundle } from './bundle.js';
 import { assertManagedDir } from './bundle.js';
-import { type RemoteHost, withConnection } from './session.js';
+import { type RemoteHost, withConnection } from './host-session.js';
 import { shellArgs, shellQuote } from './shell.js';
 import { stageFiles } from './staging.js';
 import type { RemoteCallOptions } from './types.js';

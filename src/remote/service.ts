@@ -6,7 +6,7 @@
 import { EtcdKitError } from '../errors.js';
 import { type EtcdLayout, resolveLayout } from '../render/index.js';
 import { parseUnitShow, type UnitFacts } from './facts.js';
-import { type RemoteHost, withConnection } from './session.js';
+import { type RemoteHost, withConnection } from './host-session.js';
 import { shellQuote } from './shell.js';
 import type { RemoteCallOptions } from './types.js';
 

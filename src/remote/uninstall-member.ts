@@ -8,7 +8,7 @@ import { ETCD_BINARY_NAMES } from './binaries.js';
 import { assertManagedDir, resolveLayoutOption } from './bundle.js';
 import { HASH_CACHE_FILE } from './facts.js';
 import { firewallCloseScript } from './firewall.js';
-import { type RemoteHost, withConnection } from './session.js';
+import { type RemoteHost, withConnection } from './host-session.js';
 import { shellArgs, shellQuote } from './shell.js';
 import type { RemoteCallOptions } from './types.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { caRotationRefusal, ensureClusterPki } from '../../src/deploy/cluster-pki.js';
-import { resolveClusterSpec } from '../../src/deploy/validate-spec.js';
+import { resolveClusterSpec } from '../../src/deploy/resolve-spec.js';
 import { EtcdKitError, createCA, createClusterPki, readPkiDir, signClientCert, signServerCert, writePkiDir } from '../../src/index.js';
 import { type CaRotationState, advanceCaRotation, beginCaRotation, inspectCertificate, markCaRotationMemberDone } from '../../src/pki-entry.js';
 

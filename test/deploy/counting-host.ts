@@ -6,7 +6,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import { type ClusterSpec, resolveClusterSpec } from '../../src/deploy/validate-spec.js';
+import { type ClusterSpec, resolveClusterSpec } from '../../src/deploy/resolve-spec.js';
 
 /** A running counting host. */
 export interface CountingHost {

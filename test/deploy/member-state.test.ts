@@ -10,7 +10,7 @@ import {
 } from '../../src/deploy/member-state.js';
 import { memberVersions } from '../../src/deploy/observe-versions.js';
 import { formatPlan } from '../../src/cli/format-plan.js';
-import { planCluster } from '../../src/deploy/plan.js';
+import { planCluster } from '../../src/deploy/cluster-plan.js';
 import type { PreparedDeploy } from '../../src/deploy/prepare.js';
 import { inspectionInPlace, type PreparedFixture, preparedThreeMembers } from './prepared-fixture.js';
 import { planVersionChange } from '../../src/deploy/version-rules.js';

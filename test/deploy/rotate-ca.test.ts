@@ -10,7 +10,7 @@ import { deployEtcdCluster } from '../../src/deploy/deploy.js';
 import { removeEtcdMember } from '../../src/deploy/remove.js';
 import { restoreEtcdCluster } from '../../src/deploy/restore.js';
 import { rotateEtcdCa } from '../../src/deploy/rotate-ca.js';
-import type { ClusterSpec } from '../../src/deploy/validate-spec.js';
+import type { ClusterSpec } from '../../src/deploy/resolve-spec.js';
 import { acquirePkiLock, beginCaRotation, createClusterPki, readCaRotationState, writePkiDir } from '../../src/pki/index.js';
 import { rejection } from '../helpers/rejection.js';
 import { type CountingHost, startCountingHost } from './counting-host.js';

@@ -9,7 +9,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { caseInsensitivePattern, clusterSpecJsonSchemaText, SPEC_SCHEMA_FILE } from '../../scripts/gen-spec-schema.js';
-import { resolveClusterSpec } from '../../src/deploy/validate-spec.js';
+import { resolveClusterSpec } from '../../src/deploy/resolve-spec.js';
 import { EtcdKitError } from '../../src/errors.js';
 import { EXAMPLE_SPEC_YAML } from '../../src/cli/example-spec.js';
 import { bad, binDir, dir, good, key, members, type Spec, tarball } from './spec-cases.js';
@@ -41,7 +41,7 @@ function schemaErrors(spec: unknown): string[] {
 // Cases of the validator's table the schema cannot refuse, by title. Each must still be accepted by the schema
 // (when the schema learns the rule, move the case out of this list) and refused by the validator.
 const REFINEMENT = 'a zod refinement (code, no JSON Schema form)';
-const ACROSS = 'a rule across fields or list entries, checked in validate-spec.ts';
+const ACROSS = 'a rule across fields or list entries, checked in resolve-spec.ts';
 const FILES = 'files on this machine or its environment, checked when the spec is resolved';
 const SETTINGS = "settings are checked by render's resolveSettings; the schema knows them only as an object";
 const VALIDATOR_ONLY: Record<string, string> = {

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Command } from 'commander';
-import { inspectPkiDir, type PkiDirCertificate } from '../../index.js';
+import { DEFAULT_PKI_DIR, inspectPkiDir, type PkiDirCertificate } from '../../index.js';
 import { EXIT } from '../exit-codes.js';
 import { table } from '../format.js';
 import type { CliContext } from '../io.js';
@@ -26,7 +26,7 @@ export function registerPkiInspect(pki: Command, { io, setExit }: CliContext): v
   pki
     .command('inspect')
     .description('list every certificate with its SANs and expiry')
-    .option('-d, --dir <dir>', 'PKI dir', './pki')
+    .option('-d, --dir <dir>', 'PKI dir', DEFAULT_PKI_DIR)
     .option('--json', 'machine-readable output')
     .option('--warn-days <days>', `exit ${EXIT.certExpiring} when a certificate expires within this many days`, Number)
     .action(async (opts: { dir: string; json?: boolean; warnDays?: number }) => {

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memberVersions } from '../../src/deploy/observe-versions.js';
 import { formatPlan } from '../../src/cli/format-plan.js';
-import { planCluster } from '../../src/deploy/plan.js';
+import { planCluster } from '../../src/deploy/cluster-plan.js';
 import type { PreparedDeploy } from '../../src/deploy/prepare.js';
 import { inspectionInPlace, type PreparedFixture, preparedThreeMembers } from './prepared-fixture.js';
 import { confirmTargetVersion } from '../../src/deploy/target-version.js';

@@ -1,8 +1,11 @@
-// One SSH connection per member for the whole run, opened concurrently, and the error wrapping that names
-// the member and the step a failure happened in.
+/**
+ * One SSH connection per member for the whole run, opened concurrently, and the error wrapping that names
+ * the member and the step a failure happened in.
+ * @module
+ */
 import { EtcdKitError } from '../errors.js';
 import { connect, type ProgressEvent, type RemoteCallOptions, type SshConnection } from '../remote/index.js';
-import type { ResolvedMember } from './validate-spec.js';
+import type { ResolvedMember } from './resolve-spec.js';
 import type { DeployOptions, DeployStep } from './types.js';
 
 /** Anything that names a member of the spec (a resolved member, or a prepared one with its bundles). */

@@ -1,5 +1,8 @@
-// Waits for health as a deploy needs it: every endpoint (not just a quorum), or the given endpoints (and a
-// quorum) after a restart or a join, polled at a steady pace so a member coming up is noticed quickly.
+/**
+ * Waits for health as a deploy needs it: every endpoint (not just a quorum), or the given endpoints (and a
+ * quorum) after a restart or a join, polled at a steady pace so a member coming up is noticed quickly.
+ * @module
+ */
 import type { ClusterHealth, EtcdCluster } from '../etcd/index.js';
 
 const POLL_MS = 250;

@@ -1,5 +1,8 @@
-// Compares what each host has with what it should have, without changing anything, and decides what a
-// deploy will do: found a new cluster, or update a running one (files, starts, rolling restarts).
+/**
+ * Compares what each host has with what it should have, without changing anything, and decides what a
+ * deploy will do: found a new cluster, or update a running one (files, starts, rolling restarts).
+ * @module
+ */
 import type { ClusterHealth } from '../etcd/index.js';
 import { inspectMember, type MemberInspection, type SshConnection, unitIsRunning } from '../remote/index.js';
 import { parseEnvFile, peerUrl } from '../render/index.js';
@@ -9,7 +12,7 @@ import type { PreparedDeploy, PreparedMember } from './prepare.js';
 import { planOperations, restartReason } from './operations.js';
 import { backupDirOf } from './pre-change-snapshot.js';
 import { needsPreChangeSnapshot } from './restart-order.js';
-import { forEachMember, remoteOptions } from './sessions.js';
+import { forEachMember, remoteOptions } from './member-connections.js';
 import type { ClusterPlan, DeployOptions, MemberPlan, PlannedFileChange } from './types.js';
 import type { MemberVersions, VersionChangePlan } from './version-rules.js';
 

@@ -1,10 +1,13 @@
-// Turns a user's cluster spec into a fully resolved ClusterSpec: schema check (zod), cross-field rules,
-// files that must exist on the controller, and every default applied in one place. The values are the
-// layers' own (remote: SSH, render: ports and layout, pki: key algorithm and clients, ./options.ts: the
-// rest), never restated here. Touches no host.
+/**
+ * Turns a user's cluster spec into a fully resolved ClusterSpec: schema check (zod), cross-field rules,
+ * files that must exist on the controller, and every default applied in one place. The values are the
+ * layers' own (remote: SSH, render: ports and layout, pki: key algorithm and clients, ./options.ts: the
+ * rest), never restated here. Touches no host.
+ * @module
+ */
 import { existsSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { EtcdKitError, isEtcdKitError } from '../errors.js';
 import type { KeyAlgorithm } from '../pki/index.js';
@@ -134,38 +137,30 @@ function uniqueHosts(hosts: string[]): string[] {
   return [...new Set(hosts)];
 }
 
-/**
- * Validates a cluster spec and fills in every default. Every error is an `INVALID_SPEC`
- * {@link EtcdKitError} whose `field` names the offending path (`members[1].host`). Nothing touches a host.
- *
- * @example
- * ```ts
- * const spec = resolveClusterSpec({
- *   members: [{ name: 'etcd01', host: '10.0.0.11' }, { name: 'etcd02', host: '10.0.0.12' }, { name: 'etcd03', host: '10.0.0.13' }],
- *   etcd: { tarball: './etcd-v3.6.14-linux-amd64.tar.gz' },
- * });
- * spec.members[0].address; // '10.0.0.11'
- * ```
- * @category Deploy and day 2
- */
-export function resolveClusterSpec(input: ClusterSpecInput | unknown, options: ResolveSpecOptions = {}): ClusterSpec {
-  const env = options.env ?? process.env;
-  const baseDir = options.baseDir ?? process.cwd();
-  const home = env['HOME'] || homedir();
-  const abs = (p: string) => resolve(baseDir, p.startsWith('~/') ? `${home}${p.slice(1)}` : p);
+/** The spec as the schema returns it: shapes checked, nothing resolved. */
+type ParsedSpec = z.output<typeof clusterSpecSchema>;
 
+/** A spec path made absolute: `~/` is the user's home, a relative path is against the spec's base directory. */
+type AbsPath = (path: string) => string;
+
+/** The schema check: the input as a {@link ParsedSpec}, or the first issue as an `INVALID_SPEC` error. */
+function parseSpec(input: unknown): ParsedSpec {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw specError('(spec)', 'must be an object');
   }
   const parsed = clusterSpecSchema.safeParse(input);
   if (!parsed.success) throw firstIssue(parsed.error);
-  const spec = parsed.data;
-  const warnings: string[] = [];
+  return parsed.data;
+}
 
-  // Duplicates across members: names, hosts (two members on one machine would fight over ports and dirs).
+/**
+ * Refuses duplicates across members: names, and hosts (two members on one machine would fight over ports
+ * and dirs). Returns the warnings about the member count.
+ */
+function checkMemberList(members: ParsedSpec['members']): string[] {
   const seenNames = new Map<string, number>();
   const seenHosts = new Map<string, number>();
-  spec.members.forEach((m, i) => {
+  members.forEach((m, i) => {
     const dupName = seenNames.get(m.name);
     if (dupName !== undefined) throw specError(`members[${i}].name`, `duplicate member name '${m.name}' (also members[${dupName}])`);
     seenNames.set(m.name, i);
@@ -174,34 +169,35 @@ export function resolveClusterSpec(input: ClusterSpecInput | unknown, options: R
     if (dupHost !== undefined) throw specError(`members[${i}].${m.address ? 'address' : 'host'}`, `duplicate address '${addr}' (also members[${dupHost}])`);
     seenHosts.set(addr, i);
   });
-  if (spec.members.length === 1) warnings.push('a single member has no fault tolerance: losing it loses the cluster');
-  else if (spec.members.length % 2 === 0) {
-    warnings.push(`${spec.members.length} members tolerate no more failures than ${spec.members.length - 1}: prefer an odd count`);
-  }
+  if (members.length === 1) return ['a single member has no fault tolerance: losing it loses the cluster'];
+  if (members.length % 2 === 0) return [`${members.length} members tolerate no more failures than ${members.length - 1}: prefer an odd count`];
+  return [];
+}
 
-  // Settings: ranges and cross-field rules belong to the renderer; report them as spec errors.
-  const settingsInput = (spec.settings ?? {}) as EtcdSettings;
-  let settings: ResolvedEtcdSettings;
+/** Settings: ranges and cross-field rules belong to the renderer; they are reported as spec errors. */
+function resolveSpecSettings(settingsInput: EtcdSettings): ResolvedEtcdSettings {
   try {
-    settings = resolveSettings(settingsInput);
+    return resolveSettings(settingsInput);
   } catch (err) {
     if (isEtcdKitError(err)) throw specError(err.field ?? 'settings', err.message.replace(/^[^:]*: /, ''), err);
     throw err;
   }
+}
 
-  let layout: EtcdLayout;
+function resolveSpecLayout(layout: ParsedSpec['layout']): EtcdLayout {
   try {
-    layout = resolveLayout({ ...(spec.layout?.prefix ? { prefix: spec.layout.prefix } : {}), ...(spec.layout?.dataDir ? { dataDir: spec.layout.dataDir } : {}) });
+    return resolveLayout({ ...(layout?.prefix ? { prefix: layout.prefix } : {}), ...(layout?.dataDir ? { dataDir: layout.dataDir } : {}) });
   } catch (err) {
     if (isEtcdKitError(err)) throw specError(`layout.${err.field?.replace(/^layout\./, '') ?? ''}`, err.message, err);
     throw err;
   }
+}
 
-  const clientPort = spec.ports?.client ?? DEFAULT_CLIENT_PORT;
-  const peerPort = spec.ports?.peer ?? DEFAULT_PEER_PORT;
-  if (clientPort === peerPort) throw specError('ports.peer', `must differ from ports.client (${clientPort})`);
-
-  // SSH: the remote layer's defaults (as OpenSSH would pick them); key files must exist before anything connects.
+/**
+ * SSH: the remote layer's defaults (as OpenSSH would pick them), key files checked before anything
+ * connects. The shared settings are checked at once; the result gives member `i` its {@link SshTarget}.
+ */
+function sshTargets(spec: ParsedSpec, env: NodeJS.ProcessEnv, abs: AbsPath): (m: ParsedSpec['members'][number], i: number) => SshTarget {
   const ssh = spec.ssh ?? {};
   /** The agent a member uses (resolveSshAgent's rules), `hasKey` when it has a key file. */
   const agentFor = (hasKey: boolean): string | undefined => {
@@ -225,8 +221,7 @@ export function resolveClusterSpec(input: ClusterSpecInput | unknown, options: R
     }
   }
 
-  const members: ResolvedMember[] = spec.members.map((m, i) => {
-    const address = m.address ?? m.host;
+  return (m, i) => {
     const keyPath = m.ssh?.privateKeyPath ? abs(m.ssh.privateKeyPath) : sharedKeyPath;
     if (m.ssh?.privateKeyPath) mustExist(keyPath!, `members[${i}].ssh.privateKeyPath`, 'file');
     const fingerprint = m.ssh?.hostKeyFingerprint ?? pinned[m.name] ?? pinned[m.host];
@@ -237,7 +232,7 @@ export function resolveClusterSpec(input: ClusterSpecInput | unknown, options: R
     }
     const user = m.ssh?.user ?? ssh.user ?? DEFAULT_SSH_USER;
     const acceptUnknownHostKeys = ssh.acceptUnknownHostKeys ?? false;
-    const target: SshTarget = {
+    return {
       host: m.host,
       port: m.ssh?.port ?? ssh.port ?? DEFAULT_SSH_PORT,
       user,
@@ -252,11 +247,22 @@ export function resolveClusterSpec(input: ClusterSpecInput | unknown, options: R
       ...(fingerprint ? { hostKeyFingerprint: fingerprint } : {}),
       ...(ssh.readyTimeoutMs ? { readyTimeoutMs: ssh.readyTimeoutMs } : {}),
     };
+  };
+}
+
+/** The members with their addresses, certificate hosts, ports and SSH targets; the renderer's membership rules checked. */
+function resolveMembers(spec: ParsedSpec, env: NodeJS.ProcessEnv, abs: AbsPath): ResolvedMember[] {
+  const clientPort = spec.ports?.client ?? DEFAULT_CLIENT_PORT;
+  const peerPort = spec.ports?.peer ?? DEFAULT_PEER_PORT;
+  if (clientPort === peerPort) throw specError('ports.peer', `must differ from ports.client (${clientPort})`);
+  const sshTarget = sshTargets(spec, env, abs);
+  const members: ResolvedMember[] = spec.members.map((m, i) => {
+    const address = m.address ?? m.host;
     return {
       name: m.name,
       address,
       certHosts: uniqueHosts([address, m.host, ...(m.extraSans ?? [])]),
-      ssh: target,
+      ssh: sshTarget(m, i),
       cluster: { name: m.name, address, clientPort, peerPort },
     };
   });
@@ -266,43 +272,71 @@ export function resolveClusterSpec(input: ClusterSpecInput | unknown, options: R
     if (isEtcdKitError(err)) throw specError(err.field ?? 'members', err.message.replace(/^[^:]*: /, ''), err);
     throw err;
   }
+  return members;
+}
 
-  let etcd: EtcdSource;
-  if (spec.etcd.tarball !== undefined) {
-    etcd = { tarball: abs(spec.etcd.tarball) };
-    mustExist(etcd.tarball, 'etcd.tarball', 'file');
-  } else if (spec.etcd.binDir !== undefined) {
-    etcd = { binDir: abs(spec.etcd.binDir) };
-    mustExist(etcd.binDir, 'etcd.binDir', 'dir');
-    for (const bin of ['etcd', 'etcdctl']) {
-      if (!existsSync(`${etcd.binDir}/${bin}`)) throw specError('etcd.binDir', `has no '${bin}' binary: ${etcd.binDir}`);
-    }
-  } else {
-    etcd = { url: spec.etcd.url!, sha256: spec.etcd.sha256!.toLowerCase() };
+/** The source of the binaries, its paths absolute (and checked) and a checksum lower-case. */
+function resolveSource(source: ParsedSpec['etcd'], abs: AbsPath): EtcdSource {
+  if (source.tarball !== undefined) {
+    const tarball = abs(source.tarball);
+    mustExist(tarball, 'etcd.tarball', 'file');
+    return { tarball };
   }
+  if (source.binDir !== undefined) {
+    const binDir = abs(source.binDir);
+    mustExist(binDir, 'etcd.binDir', 'dir');
+    for (const bin of ['etcd', 'etcdctl']) {
+      if (!existsSync(`${binDir}/${bin}`)) throw specError('etcd.binDir', `has no '${bin}' binary: ${binDir}`);
+    }
+    return { binDir };
+  }
+  return { url: source.url!, sha256: source.sha256!.toLowerCase() };
+}
 
-  const pkiDir = abs(spec.pki?.dir ?? DEFAULT_PKI_DIR);
-  if (existsSync(pkiDir) && !statSync(pkiDir).isDirectory()) throw specError('pki.dir', `is not a directory: ${pkiDir}`);
-  const clients = spec.pki?.clients ?? [...PKI_DEFAULTS.clients];
+/** The local PKI: its directory (absolute), key algorithm, clients and renewal window, the PKI layer's defaults applied. */
+function resolvePki(pki: ParsedSpec['pki'], abs: AbsPath): ClusterSpec['pki'] {
+  const dir = abs(pki?.dir ?? DEFAULT_PKI_DIR);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw specError('pki.dir', `is not a directory: ${dir}`);
+  const clients = pki?.clients ?? [...PKI_DEFAULTS.clients];
   if (clients.length === 0) throw specError('pki.clients', 'must name at least one client (etcd-kit checks health with it)');
   const dupClient = clients.find((c, i) => clients.indexOf(c) !== i);
   if (dupClient) throw specError('pki.clients', `duplicate client '${dupClient}'`);
-
   return {
-    kind: 'etcd-kit/cluster-spec',
-    name: spec.name,
-    members,
-    etcd,
-    pki: {
-      dir: isAbsolute(pkiDir) ? pkiDir : resolve(pkiDir),
-      keyAlgorithm: (spec.pki?.keyAlgorithm ?? PKI_DEFAULTS.keyAlgorithm) as KeyAlgorithm,
-      clients,
-      renewBeforeDays: spec.pki?.renewBeforeDays ?? DEFAULT_RENEW_BEFORE_DAYS,
-    },
-    layout,
-    settings,
-    settingsInput,
-    warnings,
+    dir,
+    keyAlgorithm: (pki?.keyAlgorithm ?? PKI_DEFAULTS.keyAlgorithm) as KeyAlgorithm,
+    clients,
+    renewBeforeDays: pki?.renewBeforeDays ?? DEFAULT_RENEW_BEFORE_DAYS,
   };
 }
 
+/**
+ * Validates a cluster spec and fills in every default. Every error is an `INVALID_SPEC`
+ * {@link EtcdKitError} whose `field` names the offending path (`members[1].host`). Nothing touches a host.
+ *
+ * @example
+ * ```ts
+ * const spec = resolveClusterSpec({
+ *   members: [{ name: 'etcd01', host: '10.0.0.11' }, { name: 'etcd02', host: '10.0.0.12' }, { name: 'etcd03', host: '10.0.0.13' }],
+ *   etcd: { tarball: './etcd-v3.6.14-linux-amd64.tar.gz' },
+ * });
+ * spec.members[0].address; // '10.0.0.11'
+ * ```
+ * @category Deploy and day 2
+ */
+export function resolveClusterSpec(input: ClusterSpecInput | unknown, options: ResolveSpecOptions = {}): ClusterSpec {
+  const env = options.env ?? process.env;
+  const baseDir = options.baseDir ?? process.cwd();
+  const home = env['HOME'] || homedir();
+  const abs: AbsPath = (p) => resolve(baseDir, p.startsWith('~/') ? `${home}${p.slice(1)}` : p);
+
+  // In this order: the first error a user sees does not depend on how the checks are grouped.
+  const spec = parseSpec(input);
+  const warnings = checkMemberList(spec.members);
+  const settingsInput = (spec.settings ?? {}) as EtcdSettings;
+  const settings = resolveSpecSettings(settingsInput);
+  const layout = resolveSpecLayout(spec.layout);
+  const members = resolveMembers(spec, env, abs);
+  const etcd = resolveSource(spec.etcd, abs);
+  const pki = resolvePki(spec.pki, abs);
+  return { kind: 'etcd-kit/cluster-spec', name: spec.name, members, etcd, pki, layout, settings, settingsInput, warnings };
+}

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveClusterSpec } from '../../src/deploy/validate-spec.js';
+import { resolveClusterSpec } from '../../src/deploy/resolve-spec.js';
 import { EtcdKitError } from '../../src/errors.js';
 import { bad, binDir, dir, good, key, members, type Spec, tarball } from './spec-cases.js';
 

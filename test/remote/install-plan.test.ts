@@ -20,8 +20,8 @@ import {
   restartCauses,
   STAGED_HASH_MISMATCH_EXIT,
   unitIsRunning,
-} from '../../src/remote/plan.js';
-import { factsQueryFor } from '../../src/remote/session.js';
+} from '../../src/remote/install-plan.js';
+import { factsQueryFor } from '../../src/remote/host-session.js';
 import { SOURCE_ETCD } from '../helpers/release-tarball.js';
 import { createTestPki, renderMemberFiles } from './cluster-files.js';
 
