@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { deployEtcdCluster, type DeployProgressEvent, saveSnapshot } from 'etcd-kit';
+import { deployEtcdCluster, type DeployProgressEvent, rotateEtcdCa, saveSnapshot } from 'etcd-kit';
 import { etcdRelease } from '../test/helpers/etcd-releases.js';
 import { startTestbed } from '../test/testbed/index.js';
 
@@ -86,6 +86,15 @@ try {
   });
   console.log(`   ${snap.path}: ${snap.bytes} bytes from ${snap.endpoint}, checked against etcd's SHA-256, mode 0600`);
   console.log(`   etcdctl snapshot status: ${execFileSync('etcdctl', ['snapshot', 'status', snap.path], { env: { ...process.env, ETCDCTL_API: '3' }, encoding: 'utf8' }).trim()}`);
+  say('CA rotation: rotateEtcdCa() puts a new CA in place on the running cluster (what `etcd-kit pki rotate-ca` does)');
+  const rotated = await rotateEtcdCa(spec);
+  for (const p of rotated.phases) {
+    const steps = rotated.steps.filter((s) => s.phase === p.phase);
+    console.log(`   ${p.phase.padEnd(10)} ${(p.durationMs / 1000).toFixed(1)} s  ${steps.map((s) => `${s.member}${s.restarted ? ' (restarted)' : ''}`).join(', ')}`);
+  }
+  console.log(`   done in ${(rotated.durationMs / 1000).toFixed(1)} s: new CA ${rotated.state.newCaFingerprint256.slice(0, 23)}…, the old one kept in ${rotated.state.retiredDir}`);
+  // The same files as before, re-read: ca-bundle.crt and the admin pair now hold the new CA's certificates.
+  console.log(`   get /demo/greeting -> ${etcdctl('get', '/demo/greeting', '--print-value-only')}`);
   say(values.keep ? 'try it' : 'try it (run the demo with --keep to leave the cluster up)');
   console.log(`   ETCDCTL_API=3 etcdctl ${etcdctlArgs.join(' \\\n     ')} endpoint health`);
   console.log(`   CLI: node dist/cli.js health -f ${resolve(workDir, 'cluster.json')}`);
