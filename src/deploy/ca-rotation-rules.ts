@@ -4,9 +4,9 @@
  * clients trust in each phase, who signs leaves) is `caRotationRules` in src/pki; the driver is rotate-ca.ts.
  * @module
  */
-import { X509Certificate } from 'node:crypto';
 import { EtcdKitError } from '../errors.js';
-import type { CaRotationPhase, CaRotationRolledPhase } from '../pki/index.js';
+import { issuingCa } from '../etcd/index.js';
+import { type CaRotationPhase, type CaRotationRolledPhase, splitPemCertificates } from '../pki/index.js';
 
 /** Which CA something belongs to, seen from a rotation: the CA being replaced, the new one, or neither. */
 export type RotationCaKind = 'old' | 'new' | 'other';
@@ -37,25 +37,24 @@ export interface RotationMemberObservation {
   certFilesDiffer: string[];
 }
 
-/** Which CA of the rotation issued `certPem` (a leaf or a CA certificate), by fingerprint or signature. Pure. */
+/**
+ * Which CA of the rotation `certPem` belongs to: issued by it, or (a CA certificate, self-signed) the CA
+ * itself — one {@link issuingCa} over both. Both CAs may carry the same name: the signature decides. Pure.
+ */
 export function rotationCaOf(certPem: string, cas: { oldPem: string; nextPem?: string }): RotationCaKind {
-  let cert: X509Certificate;
+  const candidates = cas.nextPem === undefined ? [cas.oldPem] : [cas.nextPem, cas.oldPem];
+  let issuer: string | undefined;
   try {
-    cert = new X509Certificate(certPem);
+    issuer = issuingCa(certPem, candidates);
   } catch {
-    return 'other';
+    return 'other'; // not a certificate
   }
-  const issued = (pem: string | undefined) => {
-    if (pem === undefined) return false;
-    const ca = new X509Certificate(pem);
-    return cert.fingerprint256 === ca.fingerprint256 || (cert.checkIssued(ca) && cert.verify(ca.publicKey));
-  };
-  return issued(cas.nextPem) ? 'new' : issued(cas.oldPem) ? 'old' : 'other';
+  return issuer === undefined ? 'other' : issuer === cas.nextPem ? 'new' : 'old';
 }
 
 /** The CAs of a PEM bundle (a trusted CA file), each classified by {@link rotationCaOf}. Pure. */
 export function bundleCas(bundlePem: string, cas: { oldPem: string; nextPem?: string }): RotationCaKind[] {
-  const blocks = bundlePem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  const blocks = splitPemCertificates(bundlePem);
   return blocks.length === 0 ? ['other'] : blocks.map((b) => rotationCaOf(b, cas));
 }
 

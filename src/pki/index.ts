@@ -20,6 +20,7 @@ export type {
   MemberPki,
 } from './types.js';
 export { createCA, signClientCert, signPeerCert, signServerCert } from './issue.js';
+export { splitPemCertificates } from './pem.js';
 export { createClusterPki } from './create-cluster-pki.js';
 export {
   type ClientPaths,

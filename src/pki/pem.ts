@@ -14,6 +14,11 @@ export interface LoadedCertificate {
 
 const CERT_BEGIN = '-----BEGIN CERTIFICATE-----';
 
+/** The certificate blocks of a PEM text (a bundle of CAs, a chain), in order; other blocks are skipped. */
+export function splitPemCertificates(pem: string): string[] {
+  return pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+}
+
 /** Wraps DER bytes as PEM with 64-character lines. */
 export function derToPem(der: Uint8Array, label: string): string {
   const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];

@@ -5,6 +5,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { EtcdKitError } from '../errors.js';
+import { splitPemCertificates } from '../pki/index.js';
 import { DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT, type EtcdLayout, parseEnvFile, resolveLayout } from '../render/index.js';
 import { type BinarySource, type EtcdBinaryName, type PreparedBinaries, prepareBinaries } from './binaries.js';
 
@@ -217,11 +218,9 @@ function parseCert(pem: unknown, field: string): X509Certificate {
   }
 }
 
-const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
-
 /** Every certificate of a PEM bundle, each a CA. */
 function parseCaBundle(pem: unknown, field: string): X509Certificate[] {
-  const blocks = typeof pem === 'string' ? (pem.match(CERT_BLOCK) ?? []) : [];
+  const blocks = typeof pem === 'string' ? splitPemCertificates(pem) : [];
   const cas = (blocks.length > 0 ? blocks : [pem]).map((block) => parseCert(block, field));
   if (typeof pem === 'string' && PRIVATE_KEY_BLOCK.test(pem)) throw invalid(field, 'contains a private key; only the certificate belongs here');
   for (const ca of cas) if (!ca.ca) throw invalid(field, 'is not a CA certificate (basicConstraints CA:FALSE)');
