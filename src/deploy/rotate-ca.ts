@@ -27,7 +27,6 @@ import {
 import {
   advanceCaRotation,
   beginCaRotation,
-  caBundlePem,
   type CaRotationPhase,
   type CaRotationRolledPhase,
   type CaRotationState,
@@ -147,8 +146,8 @@ interface RotationView {
 
 async function readRotationView(dir: string): Promise<RotationView> {
   const contents = await readPkiDir(dir);
-  const r = contents.rotation;
-  const clientCaPem = r ? caBundlePem(r.state.phase, { oldCaPem: contents.ca.certPem, newCaPem: r.next.certPem }) : contents.ca.certPem;
+  // readPkiDir has the phase's bundle already (ca-bundle.crt, which the rotation keeps in line with its phase).
+  const clientCaPem = contents.rotation?.caBundlePem ?? contents.ca.certPem;
   return {
     contents,
     outcome: { pki: contents, createdCa: false, issuedMembers: [], issuedClients: [], warnings: [], memberTrustedCaPem: memberTrustedCa(contents), clientCaPem },
