@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { renameSync } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { EtcdKitError } from '../errors.js';
 
@@ -30,22 +30,8 @@ export async function makeDir(path: string): Promise<void> {
 }
 
 /** Writes `data` to a temporary file beside `path` with `mode` (umask-proof), fsyncs it, renames it over `path`. */
-export async function writeFileAtomic(path: string, data: string, mode: number): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const handle = await open(temp, 'wx', mode);
-    try {
-      await handle.chmod(mode);
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (cause) {
-    await unlink(temp).catch(() => {});
-    throw ioError('cannot write file', path, cause);
-  }
+export function writeFileAtomic(path: string, data: string, mode: number): Promise<void> {
+  return writeFilesAtomic([{ path, data, mode }]);
 }
 
 /** One file for {@link writeFilesAtomic}. */
@@ -82,7 +68,7 @@ export async function writeFilesAtomic(files: readonly FileToWrite[]): Promise<v
     );
   } catch (cause) {
     await cleanUp();
-    throw ioError('cannot write file', files[0]?.path ?? '', cause);
+    throw ioError('cannot write file', files.length === 1 ? files[0]!.path : files.map((f) => f.path).join(', '), cause);
   }
   let i = 0;
   try {
