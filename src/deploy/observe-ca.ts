@@ -34,6 +34,15 @@ export function caObservation(name: string, endpoint: string, pkiCaPem: string, 
   return { ...base, served: { chainsToPkiCa: issuer === pkiCaPem, ...(issuerCa ? { issuerCa } : {}), issuer: served.issuer } };
 }
 
+/**
+ * The certificate each member's running etcd serves on its client URL (spec order; undefined for a member
+ * that does not answer a handshake). Never throws for one that does not answer.
+ */
+export function readServedCertificates(members: readonly ResolvedMember[], signal?: AbortSignal): Promise<(ServedCertificate | undefined)[]> {
+  const options = { timeoutMs: HANDSHAKE_TIMEOUT_MS, ...(signal ? { signal } : {}) };
+  return Promise.all(members.map((m) => readServedCertificate(clientUrl(m.cluster), options).catch(() => undefined)));
+}
+
 /** Per member (spec order): the CA its running etcd serves a certificate of, and its host's ca.crt. Never throws for a member that does not answer. */
 export async function observeCas(
   members: readonly PreparedMember[],
@@ -41,14 +50,11 @@ export async function observeCas(
   pkiCaPem: string,
   signal?: AbortSignal,
 ): Promise<MemberCaObservation[]> {
-  return Promise.all(
-    members.map(async (m, i) => {
-      const endpoint = clientUrl(m.spec.cluster);
-      const served = await readServedCertificate(endpoint, { timeoutMs: HANDSHAKE_TIMEOUT_MS, ...(signal ? { signal } : {}) }).catch(() => undefined);
-      const hostCaPem = inspections[i]?.files.find((f) => f.role === 'caCert')?.hostContent;
-      return caObservation(m.spec.name, endpoint, pkiCaPem, served, hostCaPem);
-    }),
-  );
+  const served = await readServedCertificates(members.map((m) => m.spec), signal);
+  return members.map((m, i) => {
+    const hostCaPem = inspections[i]?.files.find((f) => f.role === 'caCert')?.hostContent;
+    return caObservation(m.spec.name, clientUrl(m.spec.cluster), pkiCaPem, served[i], hostCaPem);
+  });
 }
 
 /**
@@ -57,12 +63,7 @@ export async function observeCas(
  * member that does not answer is not judged here). Read-only.
  */
 export async function assertServedCa(members: readonly ResolvedMember[], pkiDir: string, pkiCaPem: string, signal?: AbortSignal): Promise<void> {
-  const observed = await Promise.all(
-    members.map(async (m) => {
-      const endpoint = clientUrl(m.cluster);
-      const served = await readServedCertificate(endpoint, { timeoutMs: HANDSHAKE_TIMEOUT_MS, ...(signal ? { signal } : {}) }).catch(() => undefined);
-      return caObservation(m.name, endpoint, pkiCaPem, served, undefined);
-    }),
-  );
+  const served = await readServedCertificates(members, signal);
+  const observed = members.map((m, i) => caObservation(m.name, clientUrl(m.cluster), pkiCaPem, served[i], undefined));
   assertCaMatches({ mode: 'update', pkiDir, pkiCa: caIdentity(pkiCaPem), createdCa: false, members: observed });
 }

@@ -49,6 +49,7 @@ import { clientUrl, peerUrl } from '../render/index.js';
 import { bundleCas, caRotationMemberAction, caRotationRefusal, type RotationMemberObservation, rotationCaOf } from './ca-rotation-rules.js';
 import { adminTls, type PkiOutcome } from './cluster-pki.js';
 import { restartAndWait } from './member-restart.js';
+import { readServedCertificates } from './observe-ca.js';
 import { readMembers } from './cluster-plan.js';
 import { loadInput, type PreparedDeploy, type PreparedMember, prepareBundles, resolveSpec } from './prepare.js';
 import { rollingRestart } from './rolling-restart.js';
@@ -221,9 +222,9 @@ async function assertReady(run: Run, inspections: MemberInspection[], phase: CaR
   const cas = { oldPem: view.contents.ca.certPem, ...(view.contents.rotation ? { nextPem: view.contents.rotation.next.certPem } : {}) };
   const [health, served] = await Promise.all([
     run.cluster.checkHealth({ timeoutMs: 3000 }).catch(() => undefined),
-    Promise.all(prepared.members.map((m) => readServedCertificate(clientUrl(m.spec.cluster), { timeoutMs: 3000 }).then((s) => s.certPem, () => undefined))),
+    readServedCertificates(prepared.members.map((m) => m.spec), run.options.signal),
   ]);
-  const observed = prepared.members.map((m, i) => observation(m, i, inspections[i]!, health, served[i], cas));
+  const observed = prepared.members.map((m, i) => observation(m, i, inspections[i]!, health, served[i]?.certPem, cas));
   const refusal = caRotationRefusal(run.spec.pki.dir, phase, observed);
   if (refusal) throw refusal;
 }
