@@ -180,6 +180,15 @@ describe.each(['rsa-2048', 'ecdsa-p256', 'ecdsa-p384'] as KeyAlgorithm[])('opens
   });
 });
 
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 describe('openssl interop beyond the happy path', () => {
   it('a CA valid until 2060 and a leaf past 2050 verify in openssl', async () => {
     const ca = await createCA({ keyAlgorithm: 'ecdsa-p256', validityDays: 34 * 365 });
@@ -237,13 +246,6 @@ describe('mutual TLS between openssl s_server and s_client', () => {
     await writePkiDir(otherDir, await createClusterPki({ keyAlgorithm: 'ecdsa-p256', members }));
   });
 
-  async function freePort(): Promise<number> {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    await new Promise((resolve) => server.close(resolve));
-    return port;
-  }
 
   /** One handshake: s_server demands a client cert from the PKI's CA; s_client checks the server's IP SAN. */
   async function handshake(clientDir: string, verifyIp: string) {
@@ -309,13 +311,6 @@ describe('a CA rotation RSA-2048 → ECDSA-P256, checked by openssl', () => {
   };
   const verify = (caFile: string, cert: string, purpose: string) => openssl(['verify', '-x509_strict', '-purpose', purpose, '-CAfile', caFile, cert]);
 
-  async function freePort(): Promise<number> {
-    const server = createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    await new Promise((resolve) => server.close(resolve));
-    return port;
-  }
 
   /** One mutual-TLS handshake; each side trusts its own CA file. */
   async function handshake(server: { cert: string; key: string; trust: string }, client: { cert: string; key: string; trust: string }) {
