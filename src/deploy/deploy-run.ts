@@ -22,15 +22,22 @@ export interface DeployRun {
   facts: Map<string, HostFacts>;
 }
 
-/** Install options for member `m`: the caller's progress and signal, starting from the facts known so far. */
-function installOptions(run: DeployRun, m: MemberRef, restart: 'if-changed' | 'never') {
+/** Where an install starts from and what it keeps: the SSH connections and the host facts a run knows. */
+export type InstallState = Pick<DeployRun, 'connections' | 'facts' | 'options'>;
+
+/**
+ * Installs `bundle` on member `m`'s host starting from the facts the run knows for it (no second host read)
+ * and keeps the run's facts current with the install's `factsAfter`.
+ */
+export async function installWithFacts(run: InstallState, m: MemberRef, bundle: PreparedBundle, restart: 'if-changed' | 'never'): Promise<InstallReport> {
   const facts = run.facts.get(m.spec.name);
-  return { ...remoteOptions(m, run.options), restart, ...(facts ? { facts } : {}) };
+  const install = await installMember(run.connections.get(m.spec.name)!, bundle, { ...remoteOptions(m, run.options), restart, ...(facts ? { facts } : {}) });
+  run.facts.set(m.spec.name, install.factsAfter);
+  return install;
 }
 
-/** Adds an install of member `m` to its report, and keeps the facts the run carries for its host current. */
+/** Adds an install of member `m` to its report. */
 function record(run: DeployRun, m: MemberRef, install: InstallReport): void {
-  run.facts.set(m.spec.name, install.factsAfter);
   const report = run.reports.get(m.spec.name)!;
   report.changedFiles.push(...install.changedFiles.filter((f) => !report.changedFiles.includes(f)));
   report.bytesSent += install.bytesSent;
@@ -39,9 +46,9 @@ function record(run: DeployRun, m: MemberRef, install: InstallReport): void {
   report.firewallOpened.push(...install.firewall.opened.filter((p) => !report.firewallOpened.includes(p)));
 }
 
-/** Installs `bundle` on member `m`'s host ({@link installOptions}) and {@link record}s it. */
+/** Installs `bundle` on member `m`'s host ({@link installWithFacts}) and {@link record}s it in its report. */
 export async function installAndRecord(run: DeployRun, m: MemberRef, bundle: PreparedBundle, restart: 'if-changed' | 'never'): Promise<InstallReport> {
-  const install = await installMember(run.connections.get(m.spec.name)!, bundle, installOptions(run, m, restart));
+  const install = await installWithFacts(run, m, bundle, restart);
   record(run, m, install);
   return install;
 }

@@ -44,16 +44,17 @@ import {
   signClientCert,
   withPkiLock,
 } from '../pki/index.js';
-import { type HostFacts, installMember, type MemberInspection, type SshConnection, unitIsRunning } from '../remote/index.js';
+import { type HostFacts, type MemberInspection, type SshConnection, unitIsRunning } from '../remote/index.js';
 import { clientUrl, peerUrl } from '../render/index.js';
 import { bundleCas, caRotationMemberAction, caRotationRefusal, type RotationMemberObservation, rotationCaOf } from './ca-rotation-rules.js';
 import { adminTls, type PkiOutcome } from './cluster-pki.js';
+import { installWithFacts } from './deploy-run.js';
 import { restartAndWait } from './member-restart.js';
 import { readServedCertificates } from './observe-ca.js';
 import { readMembers } from './cluster-plan.js';
 import { loadInput, type PreparedDeploy, type PreparedMember, prepareBundles, resolveSpec } from './prepare.js';
 import { rollingRestart } from './rolling-restart.js';
-import { closeAll, connectMembers, memberError, remoteOptions } from './member-connections.js';
+import { closeAll, connectMembers, memberError } from './member-connections.js';
 import type { ClusterSpecInput } from './spec-types.js';
 import { explainStartFailure } from './start-failure.js';
 import { prepareForRelease } from './target-version.js';
@@ -263,13 +264,6 @@ async function verifyMember(run: Run, m: PreparedMember, phase: CaRotationRolled
   }
 }
 
-async function stage(run: Run, m: PreparedMember): Promise<void> {
-  const conn = run.connections.get(m.spec.name)!;
-  const facts = run.facts.get(m.spec.name);
-  const report = await installMember(conn, m.steady, { ...remoteOptions(m, run.options), restart: 'never', ...(facts ? { facts } : {}) });
-  run.facts.set(m.spec.name, report.factsAfter);
-}
-
 async function record(run: Run, m: PreparedMember, phase: CaRotationRolledPhase, restarted: boolean, startedAt: number): Promise<void> {
   await markCaRotationMemberDone(run.spec.pki.dir, phase, m.spec.name);
   const durationMs = performance.now() - startedAt;
@@ -289,7 +283,7 @@ async function rollPhase(run: Run, state: CaRotationState): Promise<void> {
       const startedAt = performance.now();
       run.options.onProgress?.({ step: 'rotate-ca', member: m.spec.name, message: `${phase}: new certificates in place (no restart: etcd reloads them per handshake)` });
       try {
-        await stage(run, m);
+        await installWithFacts(run, m, m.steady, 'never'); // files only: the restart (if any) is the step's own
         await verifyMember(run, m, phase);
         await wait();
       } catch (err) {
@@ -310,7 +304,7 @@ async function rollPhase(run: Run, state: CaRotationState): Promise<void> {
       stage: async (m) => {
         startedAt = performance.now();
         run.options.onProgress?.({ step: 'rotate-ca', member: m.spec.name, message: `${phase}: trusted CA file → ${phase === 'trust-both' ? 'old + new CA' : 'new CA only'}` });
-        await stage(run, m);
+        await installWithFacts(run, m, m.steady, 'never'); // files only: the restart (if any) is the step's own
       },
       restart: (m) => restartAndWait(run.connections.get(m.spec.name)!, m, run.spec.layout, run.options, run.healthTimeoutMs),
       settled: async (m) => {
