@@ -13,7 +13,7 @@ import type { DeployOptions } from './types.js';
 const UNIT_POLL_MS = 200;
 
 /** Waits until etcd on `m` runs with a main PID other than `before`, at most `timeoutMs` ms. */
-export async function waitForNewMainPid(conn: SshConnection, m: PreparedMember, layout: EtcdLayout, options: DeployOptions, before: number, timeoutMs: number): Promise<void> {
+async function waitForNewMainPid(conn: SshConnection, m: PreparedMember, layout: EtcdLayout, options: DeployOptions, before: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const unit = await readMemberUnit(conn, { layout, ...remoteOptions(m, options) });

@@ -175,8 +175,9 @@ const CERT_ROLES: ReadonlySet<string> = new Set(['caCert', 'serverCert', 'server
 /** One member as the rotation's rules see it (see {@link RotationMemberObservation}). */
 function observation(m: PreparedMember, i: number, inspection: MemberInspection, health: ClusterHealth | undefined, servedPem: string | undefined, cas: { oldPem: string; nextPem?: string }): RotationMemberObservation {
   const caFile = inspection.files.find((f) => f.role === 'caCert');
+  const differ = inspection.files.filter((f) => f.status !== 'same' || !f.metadataOk);
   const pending = [
-    ...inspection.files.filter((f) => !CERT_ROLES.has(f.role) && (f.status !== 'same' || !f.metadataOk)).map((f) => f.path),
+    ...differ.filter((f) => !CERT_ROLES.has(f.role)).map((f) => f.path),
     ...inspection.pending.hostChanges,
     ...(inspection.pending.firewallOpens.length > 0 ? [`firewall: open ${inspection.pending.firewallOpens.join(', ')}`] : []),
   ];
@@ -187,7 +188,7 @@ function observation(m: PreparedMember, i: number, inspection: MemberInspection,
     ...(servedPem ? { serves: rotationCaOf(servedPem, cas) } : {}),
     ...(caFile?.hostContent !== undefined ? { trusts: bundleCas(caFile.hostContent, cas) } : {}),
     pending,
-    certFilesDiffer: inspection.files.filter((f) => CERT_ROLES.has(f.role) && (f.status !== 'same' || !f.metadataOk)).map((f) => f.path),
+    certFilesDiffer: differ.filter((f) => CERT_ROLES.has(f.role)).map((f) => f.path),
   };
 }
 
