@@ -25,10 +25,13 @@ export async function writeRecipeStage(dir: string, prepared: PreparedDeploy): P
     hosts.push(host);
     const root = join(dir, host, 'etcd');
     for (const f of m.bootstrap.files) {
-      const rel = f.path === prepared.spec.layout.unitPath ? 'cfg/etcd.service' : relative(prefix, f.path);
+      const binary = f.role === 'etcd' || f.role === 'etcdctl' || f.role === 'etcdutl';
+      // The recipe's layout is flat (bin/etcd): etcd-kit's bin/<version>/ with its links would reach the
+      // host through scp -r as copies of every link's target.
+      const rel = binary ? `bin/${f.role}` : f.path === prepared.spec.layout.unitPath ? 'cfg/etcd.service' : relative(prefix, f.path);
       const target = join(root, rel);
       await mkdir(dirname(target), { recursive: true });
-      if (f.role === 'etcd' || f.role === 'etcdctl' || f.role === 'etcdutl') await link(join(shared, f.role), target);
+      if (binary) await link(join(shared, f.role), target);
       else await writeFile(target, f.data, { mode: f.mode });
     }
   }
