@@ -14,6 +14,7 @@
 # Prints `hosts-ready <s> healthy <s>`: seconds from start until every host was set up and until healthy.
 set -euo pipefail
 export LC_ALL=C
+. "$(dirname "$0")/lib/recipe-wait.sh"
 
 stage=$1
 shift
@@ -50,15 +51,6 @@ done
 
 hosts_done=$EPOCHREALTIME
 endpoints=$(printf 'https://%s:2379,' "$@")
-deadline=$((SECONDS + timeout))
-until ETCDCTL_API=3 etcdctl --endpoints="${endpoints%,}" --cacert="$stage/admin/ca.crt" \
-  --cert="$stage/admin/admin.crt" --key="$stage/admin/admin.key" --dial-timeout=1s --command-timeout=2s \
-  endpoint health >/dev/null 2>&1; do
-  if ((SECONDS >= deadline)); then
-    echo "recipe-deploy: not healthy after ${timeout}s" >&2
-    exit 1
-  fi
-  sleep "$poll"
-done
+wait_healthy recipe-deploy: etcdctl "${endpoints%,}" "$stage/admin/ca.crt" "$stage/admin/admin.crt" "$stage/admin/admin.key"
 # Phase times for the benchmark: hosts set up, then etcd healthy (seconds since start).
 awk -v s="$started" -v h="$hosts_done" -v e="$EPOCHREALTIME" 'BEGIN { printf "hosts-ready %.3f healthy %.3f\n", h - s, e - s }'

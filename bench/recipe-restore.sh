@@ -40,6 +40,7 @@
 # is removed again) and `total <s>`.
 set -euo pipefail
 export LC_ALL=C
+. "$(dirname "$0")/lib/recipe-wait.sh"
 
 snapshot=$1
 admin=$2
@@ -149,15 +150,7 @@ fi
 on_all restore_host
 t_restored=$EPOCHREALTIME
 on_all start_host
-deadline=$((SECONDS + timeout))
-until ETCDCTL_API=3 "$etcdctl" --endpoints="${endpoints%,}" --cacert="$admin/ca.crt" --cert="$admin/admin.crt" \
-  --key="$admin/admin.key" --dial-timeout=1s --command-timeout=2s endpoint health --cluster >/dev/null 2>&1; do
-  if ((SECONDS >= deadline)); then
-    echo "recipe-restore: not healthy after ${timeout}s" >&2
-    exit 1
-  fi
-  sleep "$poll"
-done
+wait_healthy recipe-restore: "$etcdctl" "${endpoints%,}" "$admin/ca.crt" "$admin/admin.crt" "$admin/admin.key" --cluster
 t_healthy=$EPOCHREALTIME
 [ -z "${NO_FIRST_CHECK:-}" ] || on_all unset_first_start
 t_end=$EPOCHREALTIME

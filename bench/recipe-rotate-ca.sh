@@ -26,6 +26,7 @@
 # Prints `phases start <t> copied <t> stopped <t> started <t> healthy <t>` (epoch seconds), then `total <s>`.
 set -euo pipefail
 export LC_ALL=C
+. "$(dirname "$0")/lib/recipe-wait.sh"
 
 pki=$1
 shift
@@ -82,15 +83,7 @@ on_every_host stop_and_swap
 t_stopped=$EPOCHREALTIME
 on_every_host start
 t_started=$EPOCHREALTIME
-deadline=$((SECONDS + timeout))
-until ETCDCTL_API=3 "$etcdctl" --endpoints="$endpoints" --cacert="$pki/ca.crt" --cert="$pki/clients/admin.crt" --key="$pki/clients/admin.key" \
-  --dial-timeout=1s --command-timeout=2s endpoint health >/dev/null 2>&1; do
-  if ((SECONDS >= deadline)); then
-    echo "recipe-rotate-ca: not every member healthy after ${timeout}s" >&2
-    exit 1
-  fi
-  sleep "$poll"
-done
+wait_healthy recipe-rotate-ca: "$etcdctl" "$endpoints" "$pki/ca.crt" "$pki/clients/admin.crt" "$pki/clients/admin.key"
 t_healthy=$EPOCHREALTIME
 echo "phases start $t_start copied $t_copied stopped $t_stopped started $t_started healthy $t_healthy"
 awk -v s="$t_start" -v e="$t_healthy" 'BEGIN { printf "total %.3f\n", e - s }'

@@ -20,6 +20,7 @@
 # Prints per host `host <ip> start <t> copied <t> swapped <t> healthy <t>` (epoch seconds), then `total <s>`.
 set -euo pipefail
 export LC_ALL=C
+. "$(dirname "$0")/lib/recipe-wait.sh"
 
 bin=$1
 admin=$2
@@ -46,15 +47,7 @@ for ip in "$@"; do
     sed -i "/^ETCD_ENABLE_V2=/d" /opt/etcd/cfg/etcd.env
     systemctl start etcd'
   t_swapped=$EPOCHREALTIME
-  deadline=$((SECONDS + timeout))
-  until ETCDCTL_API=3 "$etcdctl" --endpoints="https://$ip:2379" --cacert="$admin/ca.crt" --cert="$admin/admin.crt" --key="$admin/admin.key" \
-    --dial-timeout=1s --command-timeout=2s endpoint health >/dev/null 2>&1; do
-    if ((SECONDS >= deadline)); then
-      echo "recipe-upgrade: $ip not healthy after ${timeout}s" >&2
-      exit 1
-    fi
-    sleep "$poll"
-  done
+  wait_healthy "recipe-upgrade: $ip" "$etcdctl" "https://$ip:2379" "$admin/ca.crt" "$admin/admin.crt" "$admin/admin.key"
   echo "host $ip start $t_start copied $t_copied swapped $t_swapped healthy $EPOCHREALTIME"
 done
 awk -v s="$started" -v e="$EPOCHREALTIME" 'BEGIN { printf "total %.3f\n", e - s }'
