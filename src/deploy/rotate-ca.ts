@@ -250,7 +250,7 @@ async function verifyMember(run: Run, m: PreparedMember, phase: CaRotationRolled
   const action = caRotationMemberAction(phase);
   const cas = { oldPem: run.view.contents.ca.certPem, nextPem: run.view.contents.rotation!.next.certPem };
   const signal = run.options.signal;
-  const opts = { timeoutMs: 3000, ...(signal ? { signal } : {}) };
+  const opts = signal ? { signal } : {};
   const probes = await probesOf(run);
   for (const url of [clientUrl(m.spec.cluster), peerUrl(m.spec.cluster)]) {
     await within(VERIFY_WINDOW_MS, async () => {

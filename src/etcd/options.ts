@@ -147,6 +147,8 @@ export const ETCD_DEFAULTS = {
   retry: true,
   /** Cap of gRPC's reconnect backoff so a restarted member is seen again within about a second. */
   maxReconnectBackoffMs: 1000,
+  /** Deadline of a one-connection TLS probe (served certificate, client certificate accepted). */
+  probeTimeoutMs: 3000,
 } as const;
 
 /** Validates endpoints and TLS material. Throws `INVALID_ARGUMENT` naming the field. */
@@ -241,6 +243,14 @@ function parseEndpoints(endpoints: unknown): ParsedEndpoint[] {
     seen.add(parsed.url);
     return parsed;
   });
+}
+
+/**
+ * Host (IPv6 without brackets) and port of one member URL, `https://host[:port]` (no port: etcd's client
+ * port), by the same rules as the endpoints of a connection. Throws `INVALID_ARGUMENT` naming `field`.
+ */
+export function parseEndpointUrl(raw: string, field = 'endpoint'): ParsedEndpoint {
+  return parseHttpsUrl(raw, field, ETCD_DEFAULTS.clientPort);
 }
 
 function parseHttpsUrl(raw: unknown, field: string, defaultPort: number | undefined): ParsedEndpoint {

@@ -8,21 +8,7 @@
 import { isIP } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import { EtcdKitError } from '../errors.js';
-import { ETCD_DEFAULTS } from './options.js';
-
-/**
- * Host (IPv6 without brackets) and port of `endpoint` (`https://host:port`; no port is etcd's client
- * port). Throws `INVALID_ARGUMENT` (field `endpoint`) for text that is no URL.
- */
-export function endpointAddress(endpoint: string): { host: string; port: number } {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch (err) {
-    throw new EtcdKitError('INVALID_ARGUMENT', `endpoint: ${endpoint} is not a URL`, { field: 'endpoint', cause: err });
-  }
-  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port || ETCD_DEFAULTS.clientPort) };
-}
+import { ETCD_DEFAULTS, parseEndpointUrl } from './options.js';
 
 /** How a probe ends its connection: the first call wins, later ones do nothing. */
 export interface TlsProbeSettle<T> {
@@ -53,15 +39,15 @@ export interface TlsProbeOptions {
 /**
  * Connects to `endpoint` over TLS, the server not verified, and lets `attach` listen on the socket and
  * settle the probe. Rejects with `ABORTED` on `signal` and with `ETCD_TIMEOUT` (`details.endpoint`) when
- * nothing settled it within `timeoutMs`. A bad `endpoint` throws at once ({@link endpointAddress}).
+ * nothing settled it within `timeoutMs`. A bad `endpoint` throws at once ({@link parseEndpointUrl}).
  */
 export function probeTls<T>(
   endpoint: string,
   options: TlsProbeOptions,
   attach: (socket: TLSSocket, settle: TlsProbeSettle<T>, host: string) => void,
 ): Promise<T> {
-  const { host, port } = endpointAddress(endpoint);
-  const timeoutMs = options.timeoutMs ?? 3000;
+  const { host, port } = parseEndpointUrl(endpoint);
+  const timeoutMs = options.timeoutMs ?? ETCD_DEFAULTS.probeTimeoutMs;
   return new Promise<T>((resolve, reject) => {
     if (options.signal?.aborted) {
       reject(new EtcdKitError('ABORTED', options.abortedMessage));

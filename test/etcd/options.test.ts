@@ -9,6 +9,7 @@ import {
   promoteMember,
   waitForHealthy,
 } from '../../src/etcd/index.js';
+import { parseEndpointUrl } from '../../src/etcd/options.js';
 import { createCA, signClientCert } from '../../src/pki/index.js';
 
 let tls: EtcdTlsOptions;
@@ -78,6 +79,19 @@ describe('endpoint validation', () => {
     } finally {
       cluster.close();
     }
+  });
+});
+
+describe('parseEndpointUrl (the one-connection probes)', () => {
+  it('reads host and port by the endpoints\' rules: default 2379, explicit :443 kept, IPv6 without brackets', () => {
+    expect(parseEndpointUrl('https://10.0.0.1')).toMatchObject({ host: '10.0.0.1', port: 2379 });
+    expect(parseEndpointUrl('https://10.0.0.1:443')).toMatchObject({ host: '10.0.0.1', port: 443 });
+    expect(parseEndpointUrl('https://[fd00::3]:2380')).toMatchObject({ host: 'fd00::3', port: 2380 });
+  });
+
+  it('refuses what is no https URL, naming the field', () => {
+    expect(invalid(() => parseEndpointUrl('10.0.0.1:2379')).field).toBe('endpoint');
+    expect(invalid(() => parseEndpointUrl('http://10.0.0.1:2379', 'url')).field).toBe('url');
   });
 });
 
