@@ -56,19 +56,23 @@ export async function writeFilesAtomic(files: readonly FileToWrite[]): Promise<v
   try {
     await Promise.all(
       files.map(async (f, i) => {
-        const handle = await open(temps[i]!, 'wx', f.mode);
         try {
-          await handle.chmod(f.mode);
-          await handle.writeFile(f.data);
-          await handle.sync();
-        } finally {
-          await handle.close();
+          const handle = await open(temps[i]!, 'wx', f.mode);
+          try {
+            await handle.chmod(f.mode);
+            await handle.writeFile(f.data);
+            await handle.sync();
+          } finally {
+            await handle.close();
+          }
+        } catch (cause) {
+          throw ioError('cannot write file', f.path, cause);
         }
       }),
     );
-  } catch (cause) {
+  } catch (err) {
     await cleanUp();
-    throw ioError('cannot write file', files.length === 1 ? files[0]!.path : files.map((f) => f.path).join(', '), cause);
+    throw err;
   }
   let i = 0;
   try {

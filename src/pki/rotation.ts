@@ -180,8 +180,7 @@ async function finish(dir: string, state: CaRotationState, now: Date): Promise<C
     if (next.x509.fingerprint256 !== state.newCaFingerprint256) {
       throw stateMismatch(paths.rotationState, `ca.next.crt is not the rotation's new CA (${state.newCaFingerprint256})`);
     }
-    await writeFileAtomic(paths.caCert, next.ca.certPem, CERT_FILE_MODE);
-    await writeFileAtomic(paths.caKey, next.ca.keyPem, KEY_FILE_MODE);
+    await writePair(paths.caCert, paths.caKey, next.ca);
     newCaPem = next.ca.certPem;
   }
 
