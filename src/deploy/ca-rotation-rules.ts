@@ -11,14 +11,6 @@ import { type CaRotationPhase, type CaRotationRolledPhase, splitPemCertificates 
 /** Which CA something belongs to, seen from a rotation: the CA being replaced, the new one, or neither. */
 export type RotationCaKind = 'old' | 'new' | 'other';
 
-/** The two CAs of a rotation, by SHA-256 fingerprint (`AB:CD:…`); `next` is absent before one began. */
-export interface RotationFingerprints {
-  /** The CA members trust now (`ca.crt`; the one being replaced once a rotation began). */
-  old: string;
-  /** The rotation's new CA. */
-  next?: string;
-}
-
 /** What a rotation observed of one member before its next steps. */
 export interface RotationMemberObservation {
   /** Member name. */

@@ -3,7 +3,7 @@
  * update with rolling restarts) → health. Policy lives here; src/remote only carries it out.
  * @module
  */
-import { caIdentity, connectCluster, type EtcdCluster } from '../etcd/index.js';
+import { caIdentity, type EtcdCluster } from '../etcd/index.js';
 import { withPkiLock } from '../pki/index.js';
 import { type SshConnection, startMember } from '../remote/index.js';
 import { clientUrl, peerUrl } from '../render/index.js';
@@ -19,7 +19,7 @@ import { observeCas } from './observe-ca.js';
 import { hasFileWork } from './operations.js';
 import { observeVersions } from './observe-versions.js';
 import { clusterMode, type InspectedMember, planCluster, readMembers } from './cluster-plan.js';
-import { clientCertPaths, loadInput, type PreparedDeploy, type PreparedMember, resolveSpec } from './prepare.js';
+import { clientCertPaths, loadInput, openCluster, type PreparedDeploy, type PreparedMember, resolveSpec } from './prepare.js';
 import { closeAll, connectMembers, forEachMember, memberError, remoteOptions } from './member-connections.js';
 import type { ClusterPlan, DeployOptions, DeployResult, PlanOptions } from './types.js';
 import type { ClusterSpecInput } from './spec-types.js';
@@ -41,9 +41,6 @@ function conn(ctx: RunContext, m: PreparedMember): SshConnection {
   return ctx.connections.get(m.spec.name)!;
 }
 
-function openCluster(prepared: PreparedDeploy): EtcdCluster {
-  return connectCluster({ endpoints: prepared.endpoints, tls: adminTls(prepared.pki.pki) });
-}
 
 /**
  * Members the running cluster has that the spec does not name: reported, never removed (removing a member

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { type ClusterPki, pkiPaths, readCaRotationState } from '../pki/index.js';
 import { type PreparedBinaries, type PreparedBundle, prepareBinaries, prepareMemberBundle } from '../remote/index.js';
 import { type ClusterMember, clientUrl, renderEtcdctlEnv, renderEtcdEnv, renderSystemdUnit } from '../render/index.js';
-import { ensureClusterPki, type PkiOutcome } from './cluster-pki.js';
+import { connectCluster, type EtcdCluster } from '../etcd/index.js';
+import { adminTls, ensureClusterPki, type PkiOutcome } from './cluster-pki.js';
 import { prepareTarballCached } from './binaries-cache.js';
 import { defaultDownloadCacheDir, fetchVerifiedTarball } from './download.js';
 import { sha256Hex } from './hash.js';
@@ -35,6 +36,11 @@ export interface PreparedDeploy {
   token: string;
   endpoints: string[];
   members: PreparedMember[];
+}
+
+/** A connection to the cluster as prepared: its members' client URLs, the admin client and the CAs clients trust now. */
+export function openCluster(prepared: Pick<PreparedDeploy, 'endpoints' | 'pki'>): EtcdCluster {
+  return connectCluster({ endpoints: prepared.endpoints, tls: adminTls(prepared.pki.pki, prepared.pki.clientCaPem) });
 }
 
 /** True when `value` is a {@link ClusterSpec} already (from resolveClusterSpec or loadClusterSpecFile). */

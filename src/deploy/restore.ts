@@ -15,7 +15,6 @@ import { utcStamp } from '../utc-stamp.js';
 import {
   caIdentity,
   type ClusterHealth,
-  connectCluster,
   type EtcdCluster,
   readClusterIdentity,
   readSnapshotFile,
@@ -42,7 +41,7 @@ import { adminTls, assertNotRotating, persistClusterPki } from './cluster-pki.js
 import { observeCas } from './observe-ca.js';
 import { backupDirOf, snapshotFileName } from './pre-change-snapshot.js';
 import { readMembers } from './cluster-plan.js';
-import { loadInput, type PreparedDeploy, type PreparedMember, resolveSpec } from './prepare.js';
+import { loadInput, openCluster, type PreparedDeploy, type PreparedMember, resolveSpec } from './prepare.js';
 import { closeAll, connectMembers, forEachMember, remoteOptions } from './member-connections.js';
 import type { ClusterSpecInput } from './spec-types.js';
 import { confirmTargetVersion, prepareForRelease } from './target-version.js';
@@ -172,7 +171,7 @@ async function withOpened<T>(
   const resolved = resolveSpec(spec, options);
   return withPkiLock(resolved.pki.dir, operation, async () => {
     const o = await open(resolved, options);
-    const cluster = connectCluster({ endpoints: o.prepared.endpoints, tls: adminTls(o.prepared.pki.pki) });
+    const cluster = openCluster(o.prepared);
     try {
       return await fn(o, cluster);
     } finally {

@@ -27,7 +27,7 @@ export interface RollingRestartContext {
   /** Restarts the member and resolves once its new process runs. */
   restart(m: PreparedMember): Promise<void>;
   /** Runs once the member is healthy and caught up, before the next one's turn (checks, a progress record). */
-  settled?(m: PreparedMember, health: ClusterHealth): Promise<void>;
+  settled?(m: PreparedMember): Promise<void>;
   /** Wraps a member's failure (names it, explains it). */
   fail(m: PreparedMember, err: unknown): Error | Promise<Error>;
 }
@@ -110,7 +110,7 @@ export async function rollingRestart(ctx: RollingRestartContext, toRestart: read
       await ctx.restart(m);
       ctx.options.onProgress?.({ step: 'wait-healthy', member: name, message: `waiting for ${name} to be healthy and caught up with the leader (raft index ${target})` });
       health = await waitCaughtUp(ctx, index, target);
-      await ctx.settled?.(m, health);
+      await ctx.settled?.(m);
       restarted.push(name);
     } catch (err) {
       throw await ctx.fail(m, err);

@@ -19,7 +19,6 @@
 import { EtcdKitError } from '../errors.js';
 import {
   type ClusterHealth,
-  connectCluster,
   type EtcdCluster,
   probeClientCertificate,
   readServedCertificate,
@@ -47,12 +46,12 @@ import {
 import { type HostFacts, type MemberInspection, type SshConnection, unitIsRunning } from '../remote/index.js';
 import { clientUrl, peerUrl } from '../render/index.js';
 import { bundleCas, caRotationMemberAction, caRotationRefusal, type RotationMemberObservation, rotationCaOf } from './ca-rotation-rules.js';
-import { adminTls, type PkiOutcome } from './cluster-pki.js';
+import type { PkiOutcome } from './cluster-pki.js';
 import { installWithFacts } from './deploy-run.js';
 import { restartAndWait } from './member-restart.js';
 import { readServedCertificates } from './observe-ca.js';
 import { readMembers } from './cluster-plan.js';
-import { loadInput, type PreparedDeploy, type PreparedMember, prepareBundles, resolveSpec } from './prepare.js';
+import { loadInput, openCluster, type PreparedDeploy, type PreparedMember, prepareBundles, resolveSpec } from './prepare.js';
 import { rollingRestart } from './rolling-restart.js';
 import { closeAll, connectMembers, memberError } from './member-connections.js';
 import type { ClusterSpecInput } from './spec-types.js';
@@ -265,16 +264,16 @@ async function verifyMember(run: Run, m: PreparedMember, phase: CaRotationRolled
   }
 }
 
-async function record(run: Run, m: PreparedMember, phase: CaRotationRolledPhase, restarted: boolean, startedAt: number): Promise<void> {
-  await markCaRotationMemberDone(run.spec.pki.dir, phase, m.spec.name);
+async function record(run: Run, m: PreparedMember, phase: CaRotationRolledPhase, restarted: boolean, startedAt: number): Promise<CaRotationState> {
+  const state = await markCaRotationMemberDone(run.spec.pki.dir, phase, m.spec.name);
   const durationMs = performance.now() - startedAt;
   run.steps.push({ phase, member: m.spec.name, restarted, durationMs });
   run.options.onProgress?.({ step: 'rotate-ca', member: m.spec.name, message: `${phase} done${restarted ? ' (restarted)' : ''}, verified, ${Math.round(durationMs)} ms` });
+  return state;
 }
 
-/** The members not yet done with `phase`, one at a time: with a rolling restart, or (new leaves) without. */
-async function rollPhase(run: Run, state: CaRotationState): Promise<void> {
-  const phase = state.phase as CaRotationRolledPhase;
+/** The members not yet done with `phase`, one at a time: with a rolling restart, or (new leaves) without. Returns the state recorded last. */
+async function rollPhase(run: Run, state: CaRotationState, phase: CaRotationRolledPhase): Promise<CaRotationState> {
   const done = new Set(state.membersDone[phase]);
   const todo = run.prepared.members.filter((m) => !done.has(m.spec.name));
   const action = caRotationMemberAction(phase);
@@ -290,9 +289,9 @@ async function rollPhase(run: Run, state: CaRotationState): Promise<void> {
       } catch (err) {
         throw memberError(m, 'rotate-ca', err);
       }
-      await record(run, m, phase, false, startedAt);
+      state = await record(run, m, phase, false, startedAt);
     }
-    return;
+    return state;
   }
   let startedAt = performance.now();
   await rollingRestart(
@@ -310,12 +309,13 @@ async function rollPhase(run: Run, state: CaRotationState): Promise<void> {
       restart: (m) => restartAndWait(run.connections.get(m.spec.name)!, m, run.spec.layout, run.options, run.healthTimeoutMs),
       settled: async (m) => {
         await verifyMember(run, m, phase);
-        await record(run, m, phase, true, startedAt);
+        state = await record(run, m, phase, true, startedAt);
       },
       fail: async (m, err) => memberError(m, 'rotate-ca', await explainStartFailure(run.connections.get(m.spec.name)!, m, err, run.options.signal)),
     },
     todo,
   );
+  return state;
 }
 
 /** Reads the PKI dir afresh (a phase changed it), renders every member for it and reconnects with its client files. */
@@ -323,7 +323,7 @@ async function refresh(run: Run): Promise<void> {
   run.view = await readRotationView(run.spec.pki.dir);
   run.prepared = await prepareBundles({ spec: run.spec, binaries: run.prepared.binaries }, run.options, false, run.view.outcome);
   run.cluster.close();
-  run.cluster = connectCluster({ endpoints: run.prepared.endpoints, tls: adminTls(run.view.contents, run.view.outcome.clientCaPem) });
+  run.cluster = openCluster(run.prepared);
 }
 
 /** The probe certificates of a run, made once (both CAs stay the same for the whole rotation). */
@@ -401,7 +401,7 @@ async function rotate(spec: ClusterSpec, options: RotateCaOptions, started: numb
     facts: new Map(),
     prepared,
     view,
-    cluster: connectCluster({ endpoints: prepared.endpoints, tls: adminTls(view.contents, view.outcome.clientCaPem) }),
+    cluster: openCluster(prepared),
     steps: [],
   };
   try {
@@ -411,8 +411,9 @@ async function rotate(spec: ClusterSpec, options: RotateCaOptions, started: numb
     await assertReady(run, inspections, isRotating(resumed) ? resumed.phase : undefined);
 
     const began = !isRotating(recorded);
+    let state: CaRotationState;
     if (began) {
-      const state = await beginCaRotation(dir, {
+      state = await beginCaRotation(dir, {
         // The token the members were founded with stays: derived from the old CA, it would change with it.
         ...(input.spec.name ? {} : { clusterToken: prepared.token }),
         ...(options.keyAlgorithm ? { keyAlgorithm: options.keyAlgorithm } : {}),
@@ -421,21 +422,20 @@ async function rotate(spec: ClusterSpec, options: RotateCaOptions, started: numb
       options.onProgress?.({ step: 'rotate-ca', message: `began: new CA ${state.newCaFingerprint256} (${state.keyAlgorithm}); ca-bundle.crt holds old + new` });
       await refresh(run);
     } else {
-      options.onProgress?.({ step: 'rotate-ca', message: `resuming the rotation begun ${recorded.startedAt}, phase ${resumed!.phase}` });
+      state = resumed!;
+      options.onProgress?.({ step: 'rotate-ca', message: `resuming the rotation begun ${recorded.startedAt}, phase ${state.phase}` });
     }
 
     const names = run.prepared.members.map((m) => m.spec.name);
     const phases: RotateCaResult['phases'] = [];
-    let state = (await readCaRotationState(dir))!;
     for (;;) {
       const step = nextCaRotationStep(state, names);
       if (step.kind === 'done') break;
       if (step.kind === 'member') {
         const phaseStarted = performance.now();
         options.onProgress?.({ step: 'rotate-ca', message: `phase ${step.phase}: ${names.filter((n) => !state.membersDone[step.phase].includes(n)).join(', ')}` });
-        await rollPhase(run, state);
+        state = await rollPhase(run, state, step.phase);
         phases.push({ phase: step.phase, durationMs: performance.now() - phaseStarted });
-        state = (await readCaRotationState(dir))!;
         continue;
       }
       if (options.stopAfter === step.from) {
