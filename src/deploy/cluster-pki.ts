@@ -88,11 +88,11 @@ function memberNeedsCerts(pki: ClusterPki, member: ResolvedMember, soon: (certPe
 }
 
 /**
- * The refusal of a deploy (or `pki create`) on a PKI dir in the middle of a CA rotation, or undefined when
+ * The refusal of a deploy (restore, removal) on a PKI dir in the middle of a CA rotation, or undefined when
  * none is under way. A deploy then would issue leaves with the wrong CA and ship members a trust that the
  * rotation's phase does not allow; it must never undo the rotation either. Pure.
  */
-export function caRotationRefusal(pkiDir: string, state: CaRotationState | undefined): EtcdKitError | undefined {
+export function rotationInProgressError(pkiDir: string, state: CaRotationState | undefined): EtcdKitError | undefined {
   if (!isRotating(state)) return undefined;
   return new EtcdKitError(
     'CA_ROTATION_IN_PROGRESS',
@@ -102,11 +102,11 @@ export function caRotationRefusal(pkiDir: string, state: CaRotationState | undef
 }
 
 /**
- * Throws {@link caRotationRefusal}'s error when `pkiDir` is in the middle of a CA rotation: what deploys,
+ * Throws {@link rotationInProgressError}'s error when `pkiDir` is in the middle of a CA rotation: what deploys,
  * restores and removals check before their first connection.
  */
 export async function assertNotRotating(pkiDir: string): Promise<void> {
-  const refusal = caRotationRefusal(pkiDir, await readCaRotationState(pkiDir));
+  const refusal = rotationInProgressError(pkiDir, await readCaRotationState(pkiDir));
   if (refusal) throw refusal;
 }
 
@@ -118,8 +118,7 @@ export async function assertNotRotating(pkiDir: string): Promise<void> {
 export async function ensureClusterPki(spec: ClusterSpec, options: { persist?: boolean } = {}): Promise<PkiOutcome> {
   const persist = options.persist ?? true;
   const dir = spec.pki.dir;
-  const refusal = caRotationRefusal(dir, await readCaRotationState(dir));
-  if (refusal) throw refusal;
+  await assertNotRotating(dir);
   if (!existsSync(pkiPaths(dir).caCert)) {
     const pki = await createClusterPki({
       members: spec.members.map((m) => ({ name: m.name, hosts: m.certHosts })),

@@ -20,6 +20,8 @@ export interface DeployRun {
   reports: Map<string, MemberDeployReport>;
   /** Host facts known so far, by member: each install leaves its `factsAfter`; a step that changes a host otherwise drops its entry. */
   facts: Map<string, HostFacts>;
+  /** Warnings of the run (the plan's, and e.g. an old host of a move that was not cleaned up). */
+  warnings: string[];
 }
 
 /** Where an install starts from and what it keeps: the SSH connections and the host facts a run knows. */

@@ -9,10 +9,10 @@ import { type SshConnection, startMember } from '../remote/index.js';
 import { clientUrl, peerUrl } from '../render/index.js';
 import { assertCaMatches } from './ca-rules.js';
 import { adminTls, assertNotRotating, persistClusterPki } from './cluster-pki.js';
-import { installAndRecord } from './deploy-run.js';
+import { type DeployRun, installAndRecord } from './deploy-run.js';
 import { joinMember } from './join.js';
 import { restartAndWait } from './member-restart.js';
-import { type MoveContext, moveMembers, probeOldHosts } from './move.js';
+import { moveMembers, probeOldHosts } from './move.js';
 import { replaceMembers } from './replace.js';
 import { explainStartFailure } from './start-failure.js';
 import { observeCas } from './observe-ca.js';
@@ -35,9 +35,8 @@ import { waitForEndpoints } from './wait-endpoints.js';
 const SECOND_LOOK_MS = 5000;
 
 /** Everything one deploy run carries between its steps (a replacement and a move need the same). */
-type RunContext = MoveContext;
 
-function conn(ctx: RunContext, m: PreparedMember): SshConnection {
+function conn(ctx: DeployRun, m: PreparedMember): SshConnection {
   return ctx.connections.get(m.spec.name)!;
 }
 
@@ -61,7 +60,7 @@ async function unmanagedMembers(cluster: EtcdCluster, prepared: PreparedDeploy):
  * Founds the cluster: every member installed and started at once (etcd 3.4 is ready only at quorum). One
  * install per host, starting from the facts the plan read: one upload, one apply that starts etcd.
  */
-async function bootstrap(ctx: RunContext, cluster: EtcdCluster): Promise<void> {
+async function bootstrap(ctx: DeployRun, cluster: EtcdCluster): Promise<void> {
   await forEachMember(ctx.prepared.members, 'upload', async (m) => {
     await installAndRecord(ctx, m, m.bootstrap, 'if-changed');
   });
@@ -75,7 +74,7 @@ async function bootstrap(ctx: RunContext, cluster: EtcdCluster): Promise<void> {
  * its data dir then rejoins instead of founding a second cluster (kubespray #13261). etcd reads the
  * state only when its data dir is empty, so no restart is needed.
  */
-async function finalize(ctx: RunContext): Promise<void> {
+async function finalize(ctx: DeployRun): Promise<void> {
   ctx.options.onProgress?.({ step: 'finalize', message: 'ETCD_INITIAL_CLUSTER_STATE=existing on every member' });
   await forEachMember(ctx.prepared.members, 'finalize', async (m) => {
     // Only the env file differs from what was just installed, and the facts the install left say so:
@@ -88,7 +87,7 @@ async function finalize(ctx: RunContext): Promise<void> {
  * Changes a running cluster: stage the files of members that do not restart, start stopped members, then
  * restart one member at a time (its files placed at its own turn, the leader last: rolling-restart.ts).
  */
-async function update(ctx: RunContext, cluster: EtcdCluster, inspected: InspectedMember[]): Promise<void> {
+async function update(ctx: DeployRun, cluster: EtcdCluster, inspected: InspectedMember[]): Promise<void> {
   const hasWork = (i: InspectedMember) => hasFileWork(i.plan);
   // A member that does not answer while its etcd runs (hung, wedged) is restarted at once, as the one being
   // fixed; every other restart is a step of the roll, with the cluster healthy before each.
@@ -290,7 +289,7 @@ export async function runDeploy(spec: ClusterSpec, options: DeployOptions, start
     // Every refusal is behind us: now a new or renewed PKI goes to disk, before any host gets its files.
     await persistClusterPki(prepared.spec.pki.dir, prepared.pki);
 
-    const ctx: RunContext = {
+    const ctx: DeployRun = {
       prepared,
       connections,
       options,

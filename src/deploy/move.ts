@@ -40,11 +40,6 @@ export const OLD_HOST_CONNECT_TIMEOUT_MS = 5000;
 /** SSH failures that mean "the old host cannot be reached (safely)": its clean-up is skipped, the move goes on. */
 const SKIP_CLEANUP: ReadonlySet<string> = new Set(['SSH_UNREACHABLE', 'SSH_TIMEOUT', 'SSH_HOST_KEY_UNKNOWN']);
 
-/** What a move needs from the deploy: the run plus its warnings (the plan's). */
-export interface MoveContext extends DeployRun {
-  /** Warnings of the run: an old host that was not cleaned up is reported here. */
-  warnings: string[];
-}
 
 type MoveState = Extract<MemberState, { kind: 'move' }>;
 
@@ -93,7 +88,7 @@ export async function probeOldHosts(inspected: readonly InspectedMember[], optio
 }
 
 /** Cleans the host `m` moved away from, with the spec's SSH settings for `m` and a short connect timeout. */
-async function cleanOldHost(ctx: MoveContext, m: PreparedMember, state: MoveState): Promise<Cleanup> {
+async function cleanOldHost(ctx: DeployRun, m: PreparedMember, state: MoveState): Promise<Cleanup> {
   const { signal } = ctx.options;
   const layout = ctx.prepared.spec.layout;
   const conn = await connectOldHost(m, state, signal);
@@ -120,7 +115,7 @@ function cleanupFailed(state: MoveState, err: unknown): EtcdKitError {
   });
 }
 
-function skippedWarning(m: PreparedMember, state: MoveState, why: string, layout: MoveContext['prepared']['spec']['layout']): string {
+function skippedWarning(m: PreparedMember, state: MoveState, why: string, layout: DeployRun['prepared']['spec']['layout']): string {
   return (
     `${m.spec.name}: moved from ${state.from} without cleaning that host (${why}); if it comes back, its etcd (still installed, ` +
     `data dir ${layout.dataDir} kept) is refused by the cluster as removed member ${state.memberId}: stop and disable etcd there ` +
@@ -134,7 +129,7 @@ function skippedWarning(m: PreparedMember, state: MoveState, why: string, layout
  * `move`. Re-running after a failure converges: once the old member is removed, the next plan sees a plain
  * join; once joined, nothing.
  */
-export async function moveMembers(ctx: MoveContext, cluster: EtcdCluster, inspected: readonly InspectedMember[]): Promise<void> {
+export async function moveMembers(ctx: DeployRun, cluster: EtcdCluster, inspected: readonly InspectedMember[]): Promise<void> {
   const { prepared, options } = ctx;
   const withSignal = options.signal ? { signal: options.signal } : {};
   for (const { member: m, state } of inspected) {

@@ -96,7 +96,7 @@ export interface ResolvedInput {
 }
 
 /** Validates the spec (a {@link ClusterSpec} is taken as it is). Nothing here touches a host. */
-export function resolveSpec(input: unknown, options: DeployOptions): ClusterSpec {
+export function resolveSpec(input: unknown, options: Pick<DeployOptions, 'onProgress'>): ClusterSpec {
   options.onProgress?.({ step: 'validate' });
   return isResolvedSpec(input) ? input : resolveClusterSpec(input);
 }

@@ -13,10 +13,10 @@ import { adminTls, assertNotRotating } from './cluster-pki.js';
 import { runDeploy } from './deploy.js';
 import { cleanupTarget } from './host-cleanup.js';
 import { assertServedCa } from './observe-ca.js';
-import { isResolvedSpec } from './prepare.js';
+import { resolveSpec } from './prepare.js';
 import type { ClusterSpecInput } from './spec-types.js';
 import type { DeployOptions, DeployResult } from './types.js';
-import { type ClusterSpec, resolveClusterSpec } from './resolve-spec.js';
+import type { ClusterSpec, } from './resolve-spec.js';
 import { DEFAULT_HEALTH_TIMEOUT_MS } from './options.js';
 import { waitForEndpoints } from './wait-endpoints.js';
 
@@ -86,8 +86,7 @@ export async function removeEtcdMember(
   name: string,
   options: RemoveMemberOptions = {},
 ): Promise<RemoveMemberResult> {
-  options.onProgress?.({ step: 'validate' });
-  const resolved = isResolvedSpec(spec) ? spec : resolveClusterSpec(spec);
+  const resolved = resolveSpec(spec, options);
   if (typeof name !== 'string' || name === '') throw new EtcdKitError('INVALID_ARGUMENT', 'name: the member to remove is required', { field: 'name' });
   if (resolved.members.some((m) => m.name === name)) {
     throw new EtcdKitError('INVALID_ARGUMENT', `name: ${name} is still in the spec's members; take it out first (a deploy would add it back)`, {

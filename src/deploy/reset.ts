@@ -5,11 +5,11 @@
  * @module
  */
 import { type UninstallReport, uninstallMember } from '../remote/index.js';
-import { isResolvedSpec } from './prepare.js';
+import { resolveSpec } from './prepare.js';
 import { closeAll, connectMembers, forEachMember, remoteOptions } from './member-connections.js';
 import type { ClusterSpecInput } from './spec-types.js';
 import type { DeployOptions } from './types.js';
-import { type ClusterSpec, resolveClusterSpec } from './resolve-spec.js';
+import type { ClusterSpec, } from './resolve-spec.js';
 
 /**
  * Options of {@link resetEtcdCluster}.
@@ -50,8 +50,7 @@ export interface ResetResult {
  * @category Deploy and day 2
  */
 export async function resetEtcdCluster(spec: ClusterSpecInput | ClusterSpec, options: ResetOptions = {}): Promise<ResetResult> {
-  options.onProgress?.({ step: 'validate' });
-  const resolved = isResolvedSpec(spec) ? spec : resolveClusterSpec(spec);
+  const resolved = resolveSpec(spec, options);
   const members = resolved.members.map((m) => ({ spec: m }));
   const connections = await connectMembers(members, options);
   try {

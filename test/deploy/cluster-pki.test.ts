@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { caRotationRefusal, ensureClusterPki } from '../../src/deploy/cluster-pki.js';
+import { rotationInProgressError, ensureClusterPki } from '../../src/deploy/cluster-pki.js';
 import { resolveClusterSpec } from '../../src/deploy/resolve-spec.js';
 import { EtcdKitError, createCA, createClusterPki, readPkiDir, signClientCert, signServerCert, writePkiDir } from '../../src/index.js';
 import { type CaRotationState, advanceCaRotation, beginCaRotation, inspectCertificate, markCaRotationMemberDone } from '../../src/pki-entry.js';
@@ -117,9 +117,9 @@ describe('ensureClusterPki and CA rotations', () => {
     expect(after.pki.ca.certPem).not.toBe(created.pki.ca.certPem);
   });
 
-  it('caRotationRefusal is undefined without a rotation or after one', () => {
-    expect(caRotationRefusal('/pki', undefined)).toBeUndefined();
-    expect(caRotationRefusal('/pki', { phase: 'done' } as CaRotationState)).toBeUndefined();
-    expect(caRotationRefusal('/pki', { phase: 'drop-old', startedAt: 'x' } as CaRotationState)?.code).toBe('CA_ROTATION_IN_PROGRESS');
+  it('rotationInProgressError is undefined without a rotation or after one', () => {
+    expect(rotationInProgressError('/pki', undefined)).toBeUndefined();
+    expect(rotationInProgressError('/pki', { phase: 'done' } as CaRotationState)).toBeUndefined();
+    expect(rotationInProgressError('/pki', { phase: 'drop-old', startedAt: 'x' } as CaRotationState)?.code).toBe('CA_ROTATION_IN_PROGRESS');
   });
 });
