@@ -6,7 +6,6 @@
  * @module
  */
 import { existsSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import type { z } from 'zod';
 import { EtcdKitError, isEtcdKitError } from '../errors.js';
@@ -28,6 +27,7 @@ import {
   DEFAULT_SSH_IDENTITY_FILES,
   DEFAULT_SSH_PORT,
   DEFAULT_SSH_USER,
+  expandHome,
   resolveSshAgent,
   type SshTarget,
 } from '../remote/index.js';
@@ -326,8 +326,7 @@ function resolvePki(pki: ParsedSpec['pki'], abs: AbsPath): ClusterSpec['pki'] {
 export function resolveClusterSpec(input: ClusterSpecInput | unknown, options: ResolveSpecOptions = {}): ClusterSpec {
   const env = options.env ?? process.env;
   const baseDir = options.baseDir ?? process.cwd();
-  const home = env['HOME'] || homedir();
-  const abs: AbsPath = (p) => resolve(baseDir, p.startsWith('~/') ? `${home}${p.slice(1)}` : p);
+  const abs: AbsPath = (p) => resolve(baseDir, expandHome(p, env));
 
   // In this order: the first error a user sees does not depend on how the checks are grouped.
   const spec = parseSpec(input);

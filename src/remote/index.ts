@@ -60,7 +60,7 @@ export {
   normalizeFingerprint,
   parseKnownHosts,
 } from './known-hosts.js';
-export { DEFAULT_KNOWN_HOSTS_PATH, DEFAULT_SSH_IDENTITY_FILES, DEFAULT_SSH_PORT, DEFAULT_SSH_USER, resolveSshAgent } from './options.js';
+export { DEFAULT_KNOWN_HOSTS_PATH, DEFAULT_SSH_IDENTITY_FILES, DEFAULT_SSH_PORT, DEFAULT_SSH_USER, expandHome, resolveSshAgent } from './options.js';
 export { type RestartCause, type RestartPolicy, unitIsRunning } from './install-plan.js';
 export {
   clearStartOnce,

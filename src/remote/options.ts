@@ -45,9 +45,9 @@ function invalid(field: string, message: string): EtcdKitError {
   return new EtcdKitError('INVALID_ARGUMENT', `${field} ${message}`, { field });
 }
 
-/** `path` with a leading `~/` replaced by `home`. */
-function expandHome(path: string, home: string): string {
-  return path.startsWith('~/') ? join(home, path.slice(2)) : path;
+/** `path` with a leading `~/` replaced by the home directory (`$HOME` of `env`, else the account's). */
+export function expandHome(path: string, env: NodeJS.ProcessEnv = process.env): string {
+  return path.startsWith('~/') ? join(env['HOME'] || homedir(), path.slice(2)) : path;
 }
 
 /**
@@ -114,7 +114,7 @@ export function resolveTarget(target: SshTarget, env: NodeJS.ProcessEnv = proces
     passphrase: target.passphrase,
     agent,
     // The home directory is looked up only when known_hosts is read (no pinned fingerprint).
-    knownHostsPath: target.knownHostsPath ?? (target.hostKeyFingerprint === undefined ? expandHome(DEFAULT_KNOWN_HOSTS_PATH, homedir()) : undefined),
+    knownHostsPath: target.knownHostsPath ?? (target.hostKeyFingerprint === undefined ? expandHome(DEFAULT_KNOWN_HOSTS_PATH, env) : undefined),
     hostKeyFingerprint: target.hostKeyFingerprint,
     // `acceptUnknownHostKeys` is the name; `acceptUnknownHostKey` its deprecated alias.
     acceptUnknownHostKey: (target.acceptUnknownHostKeys ?? target.acceptUnknownHostKey) === true,

@@ -41,6 +41,7 @@ describe('resolveTarget', () => {
   it('checks host keys against ~/.ssh/known_hosts unless a file is named or a fingerprint pinned', () => {
     expect(resolveTarget({ host: 'h', privateKey: key }, {}).knownHostsPath).toBe(join(homedir(), '.ssh', 'known_hosts'));
     expect(resolveTarget({ host: 'h', privateKey: key, knownHostsPath: '/k' }, {}).knownHostsPath).toBe('/k');
+    expect(resolveTarget({ host: 'h', privateKey: key }, { HOME: '/home/ops' }).knownHostsPath).toBe('/home/ops/.ssh/known_hosts');
     expect(resolveTarget({ host: 'h', privateKey: key, hostKeyFingerprint: 'SHA256:x' }, {}).knownHostsPath).toBeUndefined();
   });
 
