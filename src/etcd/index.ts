@@ -34,11 +34,12 @@ export { type SaveSnapshotToDirOptions, type SnapshotDirResult, saveSnapshotToDi
 export {
   type CaIdentity,
   caIdentity,
-  issuingCa,
   type ReadServedCertificateOptions,
   readServedCertificate,
   type ServedCertificate,
 } from './served-certificate.js';
+// issuingCa is pure X.509 and lives in pki; re-exported here, where served certificates are read.
+export { issuingCa } from '../pki/index.js';
 export { type ClientCertificateVerdict, type ProbeClientCertificateOptions, probeClientCertificate } from './client-cert-probe.js';
 export {
   type DefragmentOptions,

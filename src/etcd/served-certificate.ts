@@ -49,22 +49,6 @@ export function caIdentity(pem: string): CaIdentity {
   return { fingerprint: cert.fingerprint256, subject: cert.subject, publicKeySha256: createHash('sha256').update(spki).digest('hex') };
 }
 
-/**
- * Which of the `candidates` (CA certificates, PEM) issued `leafPem`: the first whose subject is the
- * leaf's issuer and whose key verifies the leaf's signature; `undefined` when none did. Pure.
- */
-export function issuingCa(leafPem: string, candidates: readonly string[]): string | undefined {
-  const leaf = new X509Certificate(leafPem);
-  return candidates.find((pem) => {
-    try {
-      const ca = new X509Certificate(pem);
-      return leaf.checkIssued(ca) && leaf.verify(ca.publicKey);
-    } catch {
-      return false;
-    }
-  });
-}
-
 function toPem(der: Buffer): string {
   return new X509Certificate(der).toString();
 }

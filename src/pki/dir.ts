@@ -32,6 +32,7 @@ import {
   readCaRotationState,
 } from './rotation-state.js';
 import type { CertificateAuthority, ClusterPki, IssuedCertificate } from './types.js';
+import { signedBy } from './verify.js';
 
 export { CERT_FILE_MODE, DIR_MODE, KEY_FILE_MODE } from './files.js';
 
@@ -314,7 +315,7 @@ function checkLeaf(reader: Reader, issuers: AcceptedIssuer[], pair: IssuedCertif
       details: { path: keyPath },
     });
   }
-  if (!issuers.some((ca) => cert.checkIssued(ca.x509) && cert.verify(ca.x509.publicKey))) {
+  if (!issuers.some((ca) => signedBy(cert, ca.x509))) {
     const names = issuers.map((ca) => ca.file).join(' or ');
     throw new EtcdKitError('PKI_CHAIN_INVALID', `${certPath} was not issued by the CA in ${names}`, {
       field: certField,

@@ -37,7 +37,7 @@ export {
   readPkiDir,
   writePkiDir,
 } from './dir.js';
-export { type VerifyCertificateOptions, type VerifyResult, keyMatchesCert, verifyCertificate } from './verify.js';
+export { issuingCa, signedBy, type VerifyCertificateOptions, type VerifyResult, keyMatchesCert, verifyCertificate } from './verify.js';
 export { inspectCertificate } from './inspect.js';
 export { type PkiDirCertificate, type PkiDirCertificateRole, type PkiDirInspection, inspectPkiDir } from './inspect-dir.js';
 export {

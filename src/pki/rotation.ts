@@ -27,6 +27,7 @@ import {
   writeCaRotationState,
 } from './rotation-state.js';
 import type { CertificateAuthority, IssuedCertificate, KeyAlgorithm } from './types.js';
+import { signedBy } from './verify.js';
 
 /** Options of {@link beginCaRotation}. */
 export interface BeginCaRotationOptions {
@@ -72,7 +73,7 @@ function keyMatches(certPem: string | undefined, keyPem: string | undefined): bo
 function issuedBy(certPem: string | undefined, keyPem: string | undefined, ca: X509Certificate): boolean {
   if (!keyMatches(certPem, keyPem)) return false;
   const cert = new X509Certificate(certPem!);
-  return cert.checkIssued(ca) && cert.verify(ca.publicKey);
+  return signedBy(cert, ca);
 }
 
 

@@ -1,4 +1,5 @@
-/** verifyCertificate and keyMatchesCert: checks that do not need the CA key. @module */
+/** verifyCertificate, keyMatchesCert and who issued a certificate: checks that do not need the CA key. @module */
+import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { EtcdKitError } from '../errors.js';
 import { readCertificate } from './inspect.js';
@@ -101,4 +102,24 @@ function checkVerifyOptions(opts: VerifyCertificateOptions): void {
 export function keyMatchesCert(certPem: string, keyPem: string): boolean {
   const cert = loadCertificate(certPem, 'certPem');
   return cert.x509.checkPrivateKey(loadPrivateKey(keyPem, 'keyPem'));
+}
+
+/** True when `ca` issued `cert`: its subject is the certificate's issuer and its key verifies the signature. */
+export function signedBy(cert: X509Certificate, ca: X509Certificate): boolean {
+  return cert.checkIssued(ca) && cert.verify(ca.publicKey);
+}
+
+/**
+ * Which of the `candidates` (CA certificates, PEM) issued `leafPem`: the first that {@link signedBy | signed}
+ * it; `undefined` when none did (a candidate that is no certificate never did). Pure.
+ */
+export function issuingCa(leafPem: string, candidates: readonly string[]): string | undefined {
+  const leaf = new X509Certificate(leafPem);
+  return candidates.find((pem) => {
+    try {
+      return signedBy(leaf, new X509Certificate(pem));
+    } catch {
+      return false;
+    }
+  });
 }

@@ -5,7 +5,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { EtcdKitError } from '../errors.js';
-import { splitPemCertificates } from '../pki/index.js';
+import { signedBy, splitPemCertificates } from '../pki/index.js';
 import { DEFAULT_CLIENT_PORT, DEFAULT_PEER_PORT, type EtcdLayout, parseEnvFile, resolveLayout } from '../render/index.js';
 import { type BinarySource, type EtcdBinaryName, type PreparedBinaries, prepareBinaries } from './binaries.js';
 
@@ -307,7 +307,7 @@ function checkPkiFiles(files: MemberFiles): void {
     if (!keyPublic.equals(spki(cert.publicKey))) {
       throw invalid(`files.${keyField}`, `does not match files.${certField}`);
     }
-    if (!cas.some((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey))) {
+    if (!cas.some((ca) => signedBy(cert, ca))) {
       throw invalid(`files.${certField}`, `is not issued by ${cas.length === 1 ? 'files.caCert' : 'any CA in files.caCert'}`);
     }
   }
