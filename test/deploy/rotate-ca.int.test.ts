@@ -12,7 +12,7 @@
 import { copyFile, mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type ClusterSpecInput, connectCluster, deployEtcdCluster, inspectPkiDir, type RotateCaResult, rotateEtcdCa } from '../../src/index.js';
 import { pkiPaths, readCaRotationState } from '../../src/pki-entry.js';
 import { etcdRelease } from '../helpers/etcd-releases.js';
@@ -25,10 +25,25 @@ import { type RestartWindow, restartWindowRecorder, STOPPED_MEMBER_CUT_LOG, spli
 
 let tb: Testbed | undefined;
 let writer: EtcdctlWriter | undefined;
-afterAll(async () => {
+// Each test's hosts and writer go when it ends, passed or failed: a writer left running would load the next test.
+afterEach(async () => {
   await writer?.stop();
   await tb?.destroy();
+  writer = undefined;
+  tb = undefined;
 });
+
+/** Three hosts running `version` with an rsa-2048 PKI, the old admin client kept, the contract's writer started. */
+async function rotationCluster(version: string) {
+  const release = etcdRelease(version);
+  tb = await startTestbed({ hosts: 3 });
+  const spec = testbedSpec(tb, release.tarball);
+  spec.pki = { ...spec.pki, keyAlgorithm: 'rsa-2048' };
+  const deployed = await deployEtcdCluster(spec);
+  const old = await keepOldClient(spec);
+  writer = startEtcdctlWriter({ etcdctl: release.etcdctl, endpoints: deployed.endpoints, ...contractFiles(spec), prefix: '/rotate/', timeoutMs: 5000 });
+  return { tb, release, spec, deployed, old, writer };
+}
 
 /** Waits until every member answers, with the contract's files as they are now. */
 async function healthy(endpoints: string[], spec: { pki: { dir: string } }): Promise<void> {
@@ -93,13 +108,12 @@ async function expectRotated(spec: ClusterSpecInput & { pki: { dir: string } }, 
   expect(again.members.every((m) => !m.restarted && m.changedFiles.length === 0)).toBe(true);
 }
 
-async function expectWriterClean(w: EtcdctlWriter, etcdctl: string, endpoints: string[], spec: { pki: { dir: string } }, allow?: { stopCuts: RestartWindow[] }) {
+/** Stops the writer; no write failed but those etcd fails itself during `allowed` steps (stop-cut-writes.ts), every acknowledged one is stored. */
+async function expectWriterClean(w: EtcdctlWriter, etcdctl: string, endpoints: string[], spec: { pki: { dir: string } }, allowed: readonly RestartWindow[]) {
   const report = await w.stop();
-  writer = undefined;
-  // On 3.4 only: the writes etcd 3.4 fails itself (stop-cut-writes.ts), each during the step that explains it.
-  const { cut, other } = allow ? splitStopCuts(report.failures, allow.stopCuts) : { cut: [], other: report.failures };
+  const { cut, other } = splitStopCuts(report.failures, allowed);
   expect(other, JSON.stringify(other.slice(0, 3))).toEqual([]);
-  expect(cut.length).toBeLessThanOrEqual(allow?.stopCuts.length ?? 0);
+  expect(cut.length).toBeLessThanOrEqual(allowed.length);
   expect(report.acked.length).toBeGreaterThan(50);
   const stored = await etcdctlRead({ etcdctl, endpoints, ...contractFiles(spec) }, '/rotate/');
   expect(missingWrites(report.acked, stored)).toEqual([]);
@@ -108,14 +122,8 @@ async function expectWriterClean(w: EtcdctlWriter, etcdctl: string, endpoints: s
 
 describe('CA rotation on etcd 3.6, interrupted after each phase', () => {
   it('RSA → ECDSA under an etcdctl writer: refused while a host or member is down, resumed, no write fails', { timeout: 900_000 }, async () => {
-    const release = etcdRelease('3.6');
-    tb = await startTestbed({ hosts: 3 });
-    const spec = testbedSpec(tb, release.tarball);
-    spec.pki = { ...spec.pki, keyAlgorithm: 'rsa-2048' };
-    const deployed = await deployEtcdCluster(spec);
-    const old = await keepOldClient(spec);
+    const { tb, release, spec, deployed, old, writer } = await rotationCluster('3.6');
     const paths = pkiPaths(spec.pki.dir);
-    writer = startEtcdctlWriter({ etcdctl: release.etcdctl, endpoints: deployed.endpoints, ...contractFiles(spec), prefix: '/rotate/', timeoutMs: 5000 });
 
     // Phase 1, then stop: every member trusts old + new, still serves its old certificate.
     const steps = restartWindowRecorder();
@@ -168,23 +176,15 @@ describe('CA rotation on etcd 3.6, interrupted after each phase', () => {
     expect(last.steps.map((s) => s.member)).not.toContain(mid.membersDone['drop-old'][0]);
 
     // A leader handing over drops proposals on every version (etcd-io/etcd#8975); 3.6 drains a stopping member.
-    const { report, cut: dropped } = await expectWriterClean(writer, release.etcdctl, deployed.endpoints, spec, { stopCuts: steps.windows.filter((w) => w.kind === 'leader-move') });
+    const { report, cut: dropped } = await expectWriterClean(writer, release.etcdctl, deployed.endpoints, spec, steps.windows.filter((w) => w.kind === 'leader-move'));
     console.log(`3.6 rotation: ${report.acked.length} writes acknowledged, ${report.failures.length} failed (${dropped.length} dropped while leadership moved), ${report.slowAcks.length} slower than 500 ms`);
     await expectRotated(spec, release.etcdctl, deployed.endpoints, old);
-    await tb.destroy();
-    tb = undefined;
   });
 });
 
 describe('CA rotation on etcd 3.4.23', () => {
   it('RSA → ECDSA in one run under an etcdctl writer: no write fails but those etcd 3.4 cuts as a member stops, the new CA only at the end', { timeout: 600_000 }, async () => {
-    const release = etcdRelease('3.4.23');
-    tb = await startTestbed({ hosts: 3 });
-    const spec = testbedSpec(tb, release.tarball);
-    spec.pki = { ...spec.pki, keyAlgorithm: 'rsa-2048' };
-    const deployed = await deployEtcdCluster(spec);
-    const old = await keepOldClient(spec);
-    writer = startEtcdctlWriter({ etcdctl: release.etcdctl, endpoints: deployed.endpoints, ...contractFiles(spec), prefix: '/rotate/', timeoutMs: 5000 });
+    const { tb, release, spec, deployed, old, writer } = await rotationCluster('3.4.23');
     const restarts = restartWindowRecorder();
     const rotated = await rotateEtcdCa(spec, { keyAlgorithm: 'ecdsa-p256', onProgress: restarts.onProgress });
     expect(rotated).toMatchObject({ began: true, finished: true });
@@ -194,7 +194,7 @@ describe('CA rotation on etcd 3.4.23', () => {
       ...[0, 1, 2].map(() => 'drop-old:true'),
     ]);
     expect(restarts.windows.filter((w) => w.kind === 'restart').map((w) => w.member).sort()).toEqual(['etcd01', 'etcd01', 'etcd02', 'etcd02', 'etcd03', 'etcd03']);
-    const { report, cut } = await expectWriterClean(writer, release.etcdctl, deployed.endpoints, spec, { stopCuts: restarts.windows });
+    const { report, cut } = await expectWriterClean(writer, release.etcdctl, deployed.endpoints, spec, restarts.windows);
     // Each write counted as cut by a stopping member: that member logged cutting a request.
     const stopCuts = cut.filter((c) => c.window.kind === 'restart');
     for (const member of new Set(stopCuts.map((c) => c.window.member))) {
