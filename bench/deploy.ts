@@ -23,7 +23,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -37,6 +37,7 @@ import { formatTimeline, recordEvents, type TimedEvent } from './lib/deploy-time
 import { hostsCpuMs } from './lib/host-cpu.js';
 import { cpuMsOf, runRecipe } from './lib/run-recipe.js';
 import { writeRecipeStage } from './lib/recipe-stage.js';
+import { load, median, sleep } from './lib/stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -55,13 +56,6 @@ const NO_CHANGE_RUNS = 5;
 const HASH_CACHE_SETTLE_MS = 2500;
 const RECIPE_SCRIPT = fileURLToPath(new URL('./recipe-deploy.sh', import.meta.url));
 
-const median = (v: number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 
 const release = etcdRelease(process.env['ETCD_KIT_BENCH_ETCD'] ?? '3.6');
 const work = await mkdtemp(join(tmpdir(), 'etcd-kit-bench-deploy-'));

@@ -17,17 +17,13 @@ import { availableParallelism, loadavg } from 'node:os';
 import { checkHealth, connectCluster } from '../src/etcd/index.js';
 import { isKeyAlgorithm, type KeyAlgorithm, PKI_DEFAULTS } from '../src/pki/index.js';
 import { ETCDCTL_BIN, startLocalCluster } from '../test/helpers/local-cluster.js';
+import { median } from './lib/stats.js';
 
 const rounds = Number(process.argv[2] ?? 30);
 const keyAlgorithm = (process.argv[3] ?? PKI_DEFAULTS.keyAlgorithm) as KeyAlgorithm;
 if (!isKeyAlgorithm(keyAlgorithm)) throw new Error(`unknown key algorithm ${keyAlgorithm}`);
 const warmUp = 3;
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const p90 = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length * 0.9)]!;
 const ms = (value: number): string => `${value.toFixed(1)} ms`.padStart(9);
 

@@ -37,7 +37,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -61,6 +61,7 @@ import { formatTimeline, recordEvents, type TimedEvent } from './lib/deploy-time
 import { hostsCpuMs } from './lib/host-cpu.js';
 import { cpuMsOf, runRecipe } from './lib/run-recipe.js';
 import { currentRevision, damageKeyspace, fillKeyspace, type Keyspace, verifyKeyspace } from './lib/restore-keyspace.js';
+import { load, median, s } from './lib/stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -120,13 +121,6 @@ const pkiDir = join(work, 'pki');
 const adminDir = join(work, 'admin');
 const snapshotPath = join(work, 'snapshot.db');
 
-const median = (v: number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
-const s = (ms: number | undefined, digits = 1) => (ms === undefined || Number.isNaN(ms) ? '-' : (ms / 1000).toFixed(digits));
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
 
 function specFor(tb: Testbed): ClusterSpecInput {

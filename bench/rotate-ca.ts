@@ -42,7 +42,7 @@
  *        [--skip-manual]
  */
 import { readFile, rm } from 'node:fs/promises';
-import { availableParallelism, loadavg } from 'node:os';
+import { availableParallelism, } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -64,6 +64,7 @@ import { startTestbed, type Testbed } from '../test/testbed/index.js';
 import { recordEvents, type TimedEvent } from './lib/deploy-timeline.js';
 import { hostsCpuMs } from './lib/host-cpu.js';
 import { runRecipe } from './lib/run-recipe.js';
+import { load, median, s, sleep } from './lib/stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -90,14 +91,6 @@ const algorithmOf = (n: number): KeyAlgorithm => (n % 2 === 1 ? 'ecdsa-p256' : '
 
 const release = etcdRelease(values.etcd);
 
-const median = (v: number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
-const s = (ms: number | undefined, digits = 1) => (ms === undefined || Number.isNaN(ms) ? '-' : (ms / 1000).toFixed(digits));
 const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
 
 // ----- writers --------------------------------------------------------------------------------------------

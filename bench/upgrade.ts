@@ -35,7 +35,7 @@
  *        [--write-interval-ms 10] [--write-timeout-ms 1000]
  */
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -57,6 +57,7 @@ import { formatTimeline, recordEvents, type TimedEvent } from './lib/deploy-time
 import { hostsCpuMs } from './lib/host-cpu.js';
 import { cpuMsOf, runRecipe } from './lib/run-recipe.js';
 import { lostWrites, nowEpochMs, startWriter, type WriterReport } from './lib/upgrade-writer.js';
+import { load, median, s, sleep } from './lib/stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -85,14 +86,6 @@ const pkiDir = join(work, 'pki');
 const adminDir = join(work, 'admin');
 const backupDir = join(work, 'backups');
 
-const median = (v: number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
-const s = (ms: number | undefined, digits = 1) => (ms === undefined || Number.isNaN(ms) ? '-' : (ms / 1000).toFixed(digits));
 
 function specFor(tb: Testbed, tarball: string): ClusterSpecInput {
   return {
