@@ -3,12 +3,10 @@
  *
  * @module
  */
-import type { ClusterSpec } from '../index.js';
-import { pkiPaths } from '../pki-entry.js';
+import type { DeployResult } from '../index.js';
 
-/** `etcdctl endpoint health` against `endpoints` with the spec's CA bundle and admin client (or its first client). */
-export function etcdctlHint(spec: ClusterSpec, endpoints: string[]): string {
-  const paths = pkiPaths(spec.pki.dir);
-  const admin = paths.client(spec.pki.clients.includes('admin') ? 'admin' : spec.pki.clients[0]!);
-  return `ETCDCTL_API=3 etcdctl --endpoints=${endpoints.join(',')} --cacert=${paths.caBundle} --cert=${admin.cert} --key=${admin.key} endpoint health`;
+/** `etcdctl endpoint health` against the deployed endpoints with the admin client's files (or the first client's), as the deploy reports them. */
+export function etcdctlHint(result: Pick<DeployResult, 'endpoints' | 'clientCerts'>): string {
+  const client = result.clientCerts['admin'] ?? Object.values(result.clientCerts)[0]!;
+  return `ETCDCTL_API=3 etcdctl --endpoints=${result.endpoints.join(',')} --cacert=${client.caFile} --cert=${client.certFile} --key=${client.keyFile} endpoint health`;
 }

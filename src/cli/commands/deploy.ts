@@ -42,7 +42,7 @@ export function registerDeploy(program: Command, { io }: CliContext): void {
         if (result.snapshot) io.stdout(`snapshot before the version change: ${result.snapshot.path} (${result.snapshot.bytes} bytes, sha256 ${result.snapshot.sha256})\n\n`);
         if (result.health) io.stdout(`${formatHealth(result.health)}\n\n`);
         io.stdout(`kube-apiserver flags:\n  ${result.kubeApiserverFlags.join(' \\\n  ')}\n\n`);
-        io.stdout(`try:\n  ${etcdctlHint(spec, result.endpoints)}\n`);
+        io.stdout(`try:\n  ${etcdctlHint(result)}\n`);
       } finally {
         process.removeListener('SIGINT', onSignal);
       }
