@@ -10,7 +10,8 @@ import { shellQuote } from './shell.js';
 
 /**
  * The comment on every firewall rule etcd-kit adds (`comment "etcd-kit"` on an nftables rule, `comment etcd-kit`
- * on a ufw rule): how install finds its own nftables rule again and how uninstall knows which rules to delete.
+ * on a ufw rule): how install finds its own nftables rule again and which nftables rules uninstall deletes
+ * (ufw and firewalld openings are left in place, tagged so an operator can find them).
  */
 export const FIREWALL_RULE_COMMENT = 'etcd-kit';
 
