@@ -313,14 +313,8 @@ function checkPkiFiles(files: MemberFiles): void {
   }
 }
 
-/** What the unit and the env file say about the service: who runs it and which ports it listens on. */
+/** What the unit and the env file say about the service (both checked): who runs it and which ports it listens on. */
 interface ServiceFacts {
-  /** The env file, checked. */
-  env: string;
-  /** The unit, checked. */
-  unit: string;
-  /** The etcdctl env file, checked, when given. */
-  etcdctlEnv: string | undefined;
   /** The unit's `User=`. */
   serviceUser: string;
   /** The unit's `Group=`, default the user. */
@@ -338,7 +332,7 @@ interface ServiceFacts {
 function checkServiceFiles(files: MemberFiles, layout: EtcdLayout): ServiceFacts {
   const env = checkTextFile(files.env, 'files.env');
   const unit = checkTextFile(files.unit, 'files.unit');
-  const etcdctlEnv = files.etcdctlEnv === undefined ? undefined : checkTextFile(files.etcdctlEnv, 'files.etcdctlEnv');
+  if (files.etcdctlEnv !== undefined) checkTextFile(files.etcdctlEnv, 'files.etcdctlEnv');
 
   const serviceUser = unitSetting(unit, 'User');
   if (serviceUser === undefined || serviceUser === '' || serviceUser === 'root' || serviceUser === '0') {
@@ -368,7 +362,7 @@ function checkServiceFiles(files: MemberFiles, layout: EtcdLayout): ServiceFacts
   const metricsPorts = portsOf(vars.ETCD_LISTEN_METRICS_URLS, 'files.env', false);
   const firewallPorts = [...new Set([...clientPorts, ...peerPorts])].sort((a, b) => a - b);
   const listenPorts = [...new Set([...firewallPorts, ...metricsPorts])].sort((a, b) => a - b);
-  return { env, unit, etcdctlEnv, serviceUser, serviceGroup, listenPorts, firewallPorts };
+  return { serviceUser, serviceGroup, listenPorts, firewallPorts };
 }
 
 /**
@@ -405,10 +399,10 @@ function layoutBundle(
     text('serverKey', layout.serverKeyFile, files.serverKey, 0o600, user, group, true),
     text('peerCert', layout.peerCertFile, files.peerCert, 0o644, user, group, true),
     text('peerKey', layout.peerKeyFile, files.peerKey, 0o600, user, group, true),
-    text('env', layout.envFile, service.env, 0o640, 'root', group, true),
+    text('env', layout.envFile, files.env, 0o640, 'root', group, true),
   );
-  if (service.etcdctlEnv !== undefined) out.push(text('etcdctlEnv', layout.etcdctlEnvFile, service.etcdctlEnv, 0o640, 'root', group, false));
-  out.push(text('unit', layout.unitPath, service.unit, 0o644, 'root', 'root', true));
+  if (files.etcdctlEnv !== undefined) out.push(text('etcdctlEnv', layout.etcdctlEnvFile, files.etcdctlEnv, 0o640, 'root', group, false));
+  out.push(text('unit', layout.unitPath, files.unit, 0o644, 'root', 'root', true));
 
   const links: BundleLink[] = [
     { role: 'current', path: `${layout.binDir}/current`, target: version },
