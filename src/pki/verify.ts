@@ -110,8 +110,9 @@ export function signedBy(cert: X509Certificate, ca: X509Certificate): boolean {
 }
 
 /**
- * Which of the `candidates` (CA certificates, PEM) issued `leafPem`: the first that {@link signedBy | signed}
- * it; `undefined` when none did (a candidate that is no certificate never did). Pure.
+ * Which of the `candidates` (CA certificates, PEM) issued `leafPem`: the first whose subject is the leaf's
+ * issuer and whose key verifies its signature; `undefined` when none did (a candidate that is no certificate
+ * never did). Pure.
  */
 export function issuingCa(leafPem: string, candidates: readonly string[]): string | undefined {
   const leaf = new X509Certificate(leafPem);
