@@ -30,7 +30,15 @@ export interface ClassifyContext {
   endpoint?: string;
   /** What we were doing, e.g. `linearizable read`, `member add`. */
   operation?: string;
+  /**
+   * The request's budget in ms, when it had one. A gRPC deadline then reads like our own deadline
+   * (`no answer within 800 ms`): which of the two fires first is a race, and the message should not depend on it.
+   */
+  timeoutMs?: number;
 }
+
+/** gRPC's own deadline (not etcd's `request timed out`, which is the server giving up on a proposal). */
+const GRPC_DEADLINE = /DEADLINE_EXCEEDED|Deadline exceeded/i;
 
 interface Rule {
   code: EtcdKitErrorCode;
@@ -88,7 +96,7 @@ const RULES: Rule[] = [
   },
   {
     code: 'ETCD_TIMEOUT',
-    test: /DEADLINE_EXCEEDED|Deadline exceeded|etcdserver: request timed out/i,
+    test: new RegExp(`${GRPC_DEADLINE.source}|etcdserver: request timed out`, 'i'),
     explain: 'no answer before the deadline',
   },
   {
@@ -114,6 +122,9 @@ export function classifyEtcdError(err: unknown, context: ClassifyContext = {}): 
     return new EtcdKitError('ETCD_TIMEOUT', `${where}${what}no answer within ${Math.round(err.ms)} ms`, { cause: err, details });
   }
   const text = describe(err);
+  if (context.timeoutMs !== undefined && GRPC_DEADLINE.test(text)) {
+    return new EtcdKitError('ETCD_TIMEOUT', `${where}${what}no answer within ${Math.round(context.timeoutMs)} ms`, { cause: err, details });
+  }
   const rule = RULES.find((r) => r.test.test(text));
   const code: EtcdKitErrorCode = rule?.code ?? 'ETCD_REQUEST_FAILED';
   const explain = rule?.explain ?? 'request failed';

@@ -71,7 +71,7 @@ export async function probeEndpoints(
     const read = await guard(client.get('health').options({ deadline }).exec()).then(
       () => ({ ok: true as const }),
       (err: unknown) => {
-        const error = classifyEtcdError(err, { endpoint, operation: 'linearizable read' });
+        const error = classifyEtcdError(err, { endpoint, operation: 'linearizable read', timeoutMs });
         return { ok: false as const, error, learnerRefused: isLearnerRefusal(err) };
       },
     );
