@@ -119,7 +119,8 @@ export function classifyEtcdError(err: unknown, context: ClassifyContext = {}): 
     return new EtcdKitError('ABORTED', `${where}${what}aborted by the caller`, { cause: err, details });
   }
   if (err instanceof DeadlineReachedError) {
-    return new EtcdKitError('ETCD_TIMEOUT', `${where}${what}no answer within ${Math.round(err.ms)} ms`, { cause: err, details });
+    // The guard runs on what is left of the budget once the request is sent; the caller's budget is what it asked for.
+    return new EtcdKitError('ETCD_TIMEOUT', `${where}${what}no answer within ${Math.round(context.timeoutMs ?? err.ms)} ms`, { cause: err, details });
   }
   const text = describe(err);
   if (context.timeoutMs !== undefined && GRPC_DEADLINE.test(text)) {

@@ -165,7 +165,7 @@ export function connectCluster(options: EtcdConnectOptions): EtcdCluster {
       try {
         return await withoutSocketRefs(() => raceDeadline(call(client, opts.timeoutMs), opts.timeoutMs, opts.signal));
       } catch (err) {
-        lastError = classifyEtcdError(err, { endpoint, operation });
+        lastError = classifyEtcdError(err, { endpoint, operation, timeoutMs: opts.timeoutMs });
         // A change goes elsewhere only if it never left this process; a read may go anywhere.
         const tryNext = idempotent
           ? lastError.code !== 'ABORTED' && lastError.code !== 'ETCD_MEMBERSHIP'
@@ -227,7 +227,7 @@ export function connectCluster(options: EtcdConnectOptions): EtcdCluster {
         );
         return { from, to, moved: true };
       } catch (err) {
-        const failure = err instanceof EtcdKitError ? err : classifyEtcdError(err, { endpoint: leader?.endpoint, operation: 'move leader' });
+        const failure = err instanceof EtcdKitError ? err : classifyEtcdError(err, { endpoint: leader?.endpoint, operation: 'move leader', timeoutMs: opts.timeoutMs });
         const passing = /not leader|leader changed|no leader|timed out/i.test(`${String((err as Error)?.message)} ${String(failure.cause)}`);
         if (failure.code === 'ABORTED' || !passing || performance.now() + opts.retryIntervalMs > giveUpAt) throw failure;
         await sleep(opts.retryIntervalMs, opts.signal).catch((e: unknown) => {

@@ -18,6 +18,12 @@ describe('classifyEtcdError: timeouts', () => {
     expect(grpc.details).toEqual({ endpoint });
   });
 
+  it('our guard, started on what was left of the budget, reports the budget the caller gave', () => {
+    const e = classifyEtcdError(new DeadlineReachedError(799.4), { endpoint, operation: 'linearizable read', timeoutMs: 800 });
+    expect(e.message).toBe(`${endpoint}: linearizable read failed: no answer within 800 ms`);
+    expect(classifyEtcdError(new DeadlineReachedError(799.4), { endpoint }).message).toBe(`${endpoint}: no answer within 799 ms`);
+  });
+
   it("gRPC's deadline without a budget keeps the general explanation and the reason", () => {
     const e = classifyEtcdError(grpcDeadline(), { endpoint, operation: 'defragment' });
     expect(e.code).toBe('ETCD_TIMEOUT');
