@@ -8,7 +8,7 @@ import { EtcdKitError } from '../errors.js';
 import { classifyEtcdError } from './classify.js';
 import { createEndpointClient } from './client.js';
 import { connectCluster, type EtcdCluster } from './cluster-handle.js';
-import { raceDeadline } from './deadline.js';
+import { raceDeadline, sleep } from './deadline.js';
 import { decimalId } from './members.js';
 import { type EtcdConnectOptions, resolveConnectOptions } from './options.js';
 import type { ClusterHealth, EtcdAlarm } from './types.js';
@@ -69,13 +69,15 @@ export interface DefragmentResult {
   members: MemberDefragment[];
   /** NOSPACE alarms that were disarmed. */
   disarmed: EtcdAlarm[];
-  /** The cluster's health after the last step. */
+  /** The cluster's health after the last step; after a disarm, once no member reports the disarmed alarms (or `healthTimeoutMs` passed). */
   health: ClusterHealth;
   /** Wall time of the whole run, in ms. */
   durationMs: number;
 }
 
 const DEFAULT_HEALTH_TIMEOUT_MS = 60_000;
+/** Pause between checks while a disarm reaches every member. */
+const DISARM_POLL_MS = 100;
 const DEFAULT_DEFRAG_TIMEOUT_MS = 300_000;
 const POLL_MS = 250;
 
@@ -149,10 +151,27 @@ export async function defragmentCluster(options: DefragmentOptions): Promise<Def
       } finally {
         client.close();
       }
-      health = await cluster.checkHealth({ timeoutMs: 2000 });
+      health = await untilDisarmedEverywhere(cluster, disarmed, healthTimeoutMs, signal);
     }
     return { members, disarmed, health, durationMs: performance.now() - started };
   } finally {
     cluster.close();
+  }
+}
+
+/**
+ * The picture once no member reports a disarmed alarm any more, or the last one after `timeoutMs`. The
+ * disarm returns once the member it was sent to applied it; a follower that applies it a moment later
+ * still reports the alarm in its status until then.
+ */
+async function untilDisarmedEverywhere(cluster: EtcdCluster, disarmed: EtcdAlarm[], timeoutMs: number, signal: AbortSignal | undefined): Promise<ClusterHealth> {
+  const giveUpAt = performance.now() + timeoutMs;
+  const stillRaised = (h: ClusterHealth): boolean => h.alarms.some((a) => disarmed.some((d) => d.memberId === a.memberId && d.alarm === a.alarm));
+  for (;;) {
+    const health = await cluster.checkHealth({ timeoutMs: 2000, signal });
+    if (!stillRaised(health) || performance.now() + DISARM_POLL_MS > giveUpAt) return health;
+    await sleep(DISARM_POLL_MS, signal).catch((err: unknown) => {
+      throw classifyEtcdError(err, { operation: 'alarm disarm' });
+    });
   }
 }
