@@ -65,7 +65,8 @@ describe('startEtcdctlWriter on a real 3-member etcd 3.6', () => {
     const prefix = '/ew/healthy/';
     const seen: string[] = [];
     const writer = startEtcdctlWriter({ ...client, prefix, onAck: (k) => seen.push(k) });
-    await sleep(1500);
+    // A count of writes, not a time: a loaded machine spawns etcdctl more slowly.
+    await until('11 acknowledged writes', () => writer.ackedCount > 10, 30_000);
     expect(writer.failedCount).toBe(0);
     const report = await writer.stop();
     console.log(summary(`etcdctl ${server.version}, healthy`, report));
@@ -172,7 +173,7 @@ describe('startEtcdctlWriter on a real 3-member etcd 3.6', () => {
     const prefix = `/ew/etcdctl-${minor}/`;
     const opts = { ...client, etcdctl: release.etcdctl };
     const writer = startEtcdctlWriter({ ...opts, prefix });
-    await sleep(1000);
+    await until('6 acknowledged writes', () => writer.ackedCount > 5, 30_000);
     const report = await writer.stop();
     console.log(summary(`etcdctl ${release.version}, healthy`, report));
 
