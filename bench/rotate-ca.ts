@@ -277,7 +277,7 @@ function stepParts(events: TimedEvent[]): StepParts[] {
       continue;
     }
     if (phase === undefined) continue;
-    if (e.step === 'restart' && e.member === undefined && /^moving leadership/.test(e.message ?? '')) moveAt = e.at;
+    if (e.leadership !== undefined) moveAt = e.at;
     else if (isRotateCa(e) && e.member !== undefined && (e.message ?? '').startsWith(`${phase}:`)) {
       cur = { member: e.member, start: e.at, moveAt };
       moveAt = undefined;

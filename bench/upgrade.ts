@@ -340,7 +340,7 @@ function kitTurns(events: TimedEvent[], totalMs: number, leader: string, epochSt
     let stage = r;
     for (let i = after + 1; i < r; i++) {
       const e = events[i]!;
-      if (e.step === 'restart' && e.member === undefined && e.message?.startsWith('moving leadership')) move ??= i;
+      if (e.leadership !== undefined) move ??= i;
       else if (e.member === member && stage === r) stage = i;
     }
     // The turn ends with the next event after its wait: the next member's first, or the final health check.

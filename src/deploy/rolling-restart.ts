@@ -100,7 +100,7 @@ export async function rollingRestart(ctx: RollingRestartContext, toRestart: read
       const to = leadershipTarget({ restarting: name, leader: nameOfId(ctx, health, health.leader?.id), restarted, healthyVoters: healthyVoters(ctx, health) });
       if (to !== undefined) {
         const toId = memberIdOf(health, byName.get(to)!)!;
-        ctx.options.onProgress?.({ step: 'restart', message: `moving leadership from ${name} to ${to} before restarting ${name}` });
+        ctx.options.onProgress?.({ step: 'restart', message: `moving leadership from ${name} to ${to} before restarting ${name}`, leadership: { from: name, to } });
         await ctx.cluster.moveLeader(toId, { retryTimeoutMs: Math.min(ctx.healthTimeoutMs, 30_000), ...(ctx.options.signal ? { signal: ctx.options.signal } : {}) });
         health = await waitForEndpoints(ctx.cluster, { timeoutMs: ctx.healthTimeoutMs, signal: ctx.options.signal });
       }

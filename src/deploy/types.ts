@@ -46,6 +46,11 @@ export interface DeployProgressEvent {
   totalBytes?: number;
   /** Short human-readable note. */
   message?: string;
+  /**
+   * Set on the cluster-wide `restart` event that hands leadership over before the leader's own restart:
+   * the member it moves from (restarted next) and the one it moves to (member names).
+   */
+  leadership?: { from: string; to: string };
 }
 
 /**

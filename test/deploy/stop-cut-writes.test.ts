@@ -49,9 +49,9 @@ describe('restartWindowRecorder', () => {
     expect(r.windows[0]!.to).toBeGreaterThanOrEqual(r.windows[0]!.from);
   });
 
-  it('records a leadership move from its message to the restart of the member it moved away from', () => {
+  it('records a leadership move from its event to the restart of the member it moved away from', () => {
     const r = restartWindowRecorder();
-    r.onProgress({ step: 'restart', message: 'moving leadership from etcd02 to etcd01 before restarting etcd02' });
+    r.onProgress({ step: 'restart', leadership: { from: 'etcd02', to: 'etcd01' } });
     r.onProgress({ step: 'upload', member: 'etcd02' });
     r.onProgress({ step: 'restart', member: 'etcd02' });
     r.onProgress({ step: 'wait-healthy', member: 'etcd02' });

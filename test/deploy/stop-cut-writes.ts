@@ -22,17 +22,15 @@ export const PROPOSAL_DROPPED = /raft proposal dropped/;
 
 /** A step of a rolling restart as its progress events told it (ms since the epoch). */
 export interface RestartWindow {
-  /** `restart`: from a member's `restart` event to its `wait-healthy` event; `leader-move`: from "moving leadership from <member>" to that member's `restart` event. */
+  /** `restart`: from a member's `restart` event to its `wait-healthy` event; `leader-move`: from the event handing leadership over from `member` to that member's `restart` event. */
   kind: 'restart' | 'leader-move';
   member: string;
   from: number;
   to: number;
 }
 
-const MOVING = /^moving leadership from (\S+) to /;
-
 /** Restart and leadership-move windows from a run's progress events, in the order they closed. */
-export function restartWindowRecorder(): { onProgress: (e: { step: string; member?: string; message?: string }) => void; windows: RestartWindow[] } {
+export function restartWindowRecorder(): { onProgress: (e: { step: string; member?: string; leadership?: { from: string; to: string } }) => void; windows: RestartWindow[] } {
   const windows: RestartWindow[] = [];
   const restarting = new Map<string, number>();
   const moving = new Map<string, number>();
@@ -40,8 +38,7 @@ export function restartWindowRecorder(): { onProgress: (e: { step: string; membe
     windows,
     onProgress: (e) => {
       const now = Date.now();
-      const from = e.step === 'restart' && e.member === undefined ? MOVING.exec(e.message ?? '')?.[1] : undefined;
-      if (from !== undefined) moving.set(from, now);
+      if (e.leadership !== undefined) moving.set(e.leadership.from, now);
       if (e.member === undefined) return;
       if (e.step === 'restart' && !restarting.has(e.member)) {
         restarting.set(e.member, now);
