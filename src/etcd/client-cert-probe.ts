@@ -21,11 +21,15 @@ export interface ProbeClientCertificateOptions {
   signal?: AbortSignal;
 }
 
-/** `accepted`: the member answered over TLS with that certificate; `refused`: its TLS layer rejected it. */
+/** `accepted`: the member answered over TLS with that certificate; `refused`: its TLS layer rejected that certificate. */
 export type ClientCertificateVerdict = 'accepted' | 'refused';
 
-/** OpenSSL's codes for a TLS alert from the server (`ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE`, `..._TLSV13_ALERT_CERTIFICATE_REQUIRED`, ...). */
-const TLS_ALERT = /^ERR_SSL_.*ALERT/;
+/**
+ * OpenSSL's codes for a TLS alert from the server about our certificate (`ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE`,
+ * `..._TLSV1_ALERT_UNKNOWN_CA`, `..._TLSV13_ALERT_CERTIFICATE_REQUIRED`, ...). Any other alert (a protocol or
+ * cipher mismatch, an internal error) says nothing about what the member trusts, so it is no verdict.
+ */
+export const CERTIFICATE_ALERT = /^ERR_SSL_\w*ALERT_(BAD_CERTIFICATE|UNKNOWN_CA|UNSUPPORTED_CERTIFICATE|CERTIFICATE_\w+|ACCESS_DENIED)$/;
 
 /**
  * Presents `certPem`/`keyPem` to the member at `endpoint` (`https://host:port`, a client or a peer URL) and
@@ -33,7 +37,7 @@ const TLS_ALERT = /^ERR_SSL_.*ALERT/;
  * request line. With TLS 1.3 the server judges the client certificate after the client's side of the
  * handshake is done, so the verdict comes from the first read: an HTTP status line, or an alert.
  *
- * Throws `ETCD_UNREACHABLE` when nothing listens or the connection breaks without an alert, `ETCD_TIMEOUT`
+ * Throws `ETCD_UNREACHABLE` when nothing listens or the connection breaks without an alert about the certificate, `ETCD_TIMEOUT`
  * when there is no verdict within `timeoutMs`, `ABORTED` on `signal`.
  *
  * @example
@@ -67,7 +71,7 @@ export function probeClientCertificate(endpoint: string, options: ProbeClientCer
       }
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
-      if (TLS_ALERT.test(err.code ?? '')) settle.resolve('refused');
+      if (CERTIFICATE_ALERT.test(err.code ?? '')) settle.resolve('refused');
       else settle.reject(unreachable(`no TLS connection (${err.message})`, err));
     });
     socket.once('end', () => settle.reject(unreachable('closed the connection without an answer')));

@@ -1,9 +1,10 @@
 // probeClientCertificate against real etcd: the members' own CA is accepted on the client and peer
 // listeners, a certificate of another CA refused, a port with nothing behind it is no verdict at all.
 import { createServer } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { probeClientCertificate } from '../../src/etcd/client-cert-probe.js';
-import { createCA, signClientCert, signPeerCert } from '../../src/pki/index.js';
+import { createCA, signClientCert, signPeerCert, signServerCert } from '../../src/pki/index.js';
 import { etcdRelease } from '../helpers/etcd-releases.js';
 import { type LocalCluster, startLocalCluster } from '../helpers/local-cluster.js';
 import { rejection } from '../helpers/rejection.js';
@@ -43,4 +44,21 @@ it('nothing listening is ETCD_UNREACHABLE, not a verdict', async () => {
   const client = await signClientCert(ca, { commonName: 'admin' });
   const err = await rejection(probeClientCertificate(`https://127.0.0.1:${port}`, client));
   expect(err).toMatchObject({ code: 'ETCD_UNREACHABLE' });
+});
+
+it('a TLS alert that is not about the certificate is ETCD_UNREACHABLE, not a refusal', async () => {
+  const ca = await createCA({ keyAlgorithm: 'ecdsa-p256' });
+  const served = await signServerCert(ca, { commonName: 'not-etcd', hosts: ['127.0.0.1'] });
+  // Speaks only h2: the probe's http/1.1 gets a no_application_protocol alert, whatever its certificate.
+  const server = createTlsServer({ cert: served.certPem, key: served.keyPem, ALPNProtocols: ['h2'] });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const port = (server.address() as { port: number }).port;
+    const client = await signClientCert(ca, { commonName: 'admin' });
+    const err = await rejection(probeClientCertificate(`https://127.0.0.1:${port}`, client));
+    expect(err).toMatchObject({ code: 'ETCD_UNREACHABLE' });
+    expect(err.message).toMatch(/no TLS connection .*no application protocol/i);
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
 });
