@@ -46,11 +46,13 @@ export interface DeployProgressEvent {
   totalBytes?: number;
   /** Short human-readable note. */
   message?: string;
-  /**
-   * Set on the cluster-wide `restart` event that hands leadership over before the leader's own restart:
-   * the member it moves from (restarted next) and the one it moves to (member names).
-   */
-  leadership?: { from: string; to: string };
+  /** Set on the cluster-wide `restart` event that hands leadership over before the leader's own restart. */
+  leadership?: {
+    /** The member that leads now and restarts next. */
+    from: string;
+    /** The member that leads after the move: a healthy voter, one already restarted in this run when there is one. */
+    to: string;
+  };
 }
 
 /**
