@@ -20,10 +20,10 @@ import { hasFileWork } from './operations.js';
 import { observeVersions } from './observe-versions.js';
 import { clusterMode, type InspectedMember, planCluster, readMembers } from './cluster-plan.js';
 import { clientCertPaths, loadInput, openCluster, type PreparedDeploy, type PreparedMember, resolveSpec } from './prepare.js';
-import { closeAll, connectMembers, forEachMember, memberError, remoteOptions } from './member-connections.js';
+import { closeAll, forEachMember, memberError, remoteOptions } from './member-connections.js';
 import type { ClusterPlan, DeployOptions, DeployResult, PlanOptions } from './types.js';
 import type { ClusterSpecInput } from './spec-types.js';
-import { confirmTargetVersion, prepareForRelease } from './target-version.js';
+import { confirmTargetVersion, prepareConnected } from './target-version.js';
 import type { ClusterSpec } from './resolve-spec.js';
 import { planVersionChange } from './version-rules.js';
 import { takePreChangeSnapshot } from './pre-change-snapshot.js';
@@ -235,23 +235,10 @@ export async function runDeploy(spec: ClusterSpec, options: DeployOptions, start
   // Mid-rotation nothing here is right (leaves, trust): refused before the first connection (the PKI step repeats it).
   await assertNotRotating(spec.pki.dir);
   const input = await loadInput(spec, options);
-  // Connecting (read-only) overlaps with the PKI and the rendering; nothing is changed before both are done.
-  const connecting = connectMembers(
-    input.spec.members.map((m) => ({ spec: m })),
-    options,
-  );
-  connecting.catch(() => {}); // awaited below; this only stops an early failure from counting as unhandled
-  let prepared: PreparedDeploy;
-  try {
-    // Everything is rendered for the release installed: a tarball names it, a binDir's etcd is run once on
-    // the first host (see target-version.ts). Unknown minors and bad releases stop here. Rendered in memory
-    // only: the PKI dir is written once every check passed (see persistClusterPki below).
-    prepared = await prepareForRelease(input, connecting, options);
-  } catch (err) {
-    await closeAll(await connecting.catch(() => new Map()));
-    throw err;
-  }
-  const connections = await connecting;
+  // Everything is rendered for the release installed: a tarball names it, a binDir's etcd is run once on
+  // the first host (see target-version.ts). Unknown minors and bad releases stop here. Rendered in memory
+  // only: the PKI dir is written once every check passed (see persistClusterPki below).
+  const { prepared, connections } = await prepareConnected(input, options);
   let cluster: EtcdCluster | undefined;
   try {
     const inspections = await readMembers(prepared, connections, options);

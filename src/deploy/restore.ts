@@ -42,9 +42,9 @@ import { observeCas } from './observe-ca.js';
 import { backupDirOf, snapshotFileName } from './pre-change-snapshot.js';
 import { readMembers } from './cluster-plan.js';
 import { loadInput, openCluster, type PreparedDeploy, type PreparedMember, resolveSpec } from './prepare.js';
-import { closeAll, connectMembers, forEachMember, remoteOptions } from './member-connections.js';
+import { closeAll, forEachMember, remoteOptions } from './member-connections.js';
 import type { ClusterSpecInput } from './spec-types.js';
-import { confirmTargetVersion, prepareForRelease } from './target-version.js';
+import { confirmTargetVersion, prepareConnected } from './target-version.js';
 import type { DeployOptions } from './types.js';
 import type { ClusterSpec } from './resolve-spec.js';
 import { DEFAULT_HEALTH_TIMEOUT_MS } from './options.js';
@@ -141,14 +141,8 @@ interface Opened {
 
 async function open(spec: ClusterSpec, options: DeployOptions): Promise<Opened> {
   await assertNotRotating(spec.pki.dir);
-  const input = await loadInput(spec, options);
-  const connecting = connectMembers(
-    input.spec.members.map((m) => ({ spec: m })),
-    options,
-  );
-  const connections = await connecting;
+  const { prepared, connections } = await prepareConnected(await loadInput(spec, options), options);
   try {
-    const prepared = await prepareForRelease(input, connecting, options);
     const inspections = await readMembers(prepared, connections, options);
     confirmTargetVersion(prepared.members, inspections, prepared.etcdVersion);
     return { prepared, connections, inspections };

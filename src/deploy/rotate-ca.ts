@@ -53,10 +53,10 @@ import { readServedCertificates } from './observe-ca.js';
 import { readMembers } from './cluster-plan.js';
 import { loadInput, openCluster, type PreparedDeploy, type PreparedMember, prepareBundles, resolveSpec } from './prepare.js';
 import { rollingRestart } from './rolling-restart.js';
-import { closeAll, connectMembers, memberError } from './member-connections.js';
+import { closeAll, memberError } from './member-connections.js';
 import type { ClusterSpecInput } from './spec-types.js';
 import { explainStartFailure } from './start-failure.js';
-import { prepareForRelease } from './target-version.js';
+import { prepareConnected } from './target-version.js';
 import type { DeployOptions } from './types.js';
 import type { ClusterSpec } from './resolve-spec.js';
 import { DEFAULT_HEALTH_TIMEOUT_MS } from './options.js';
@@ -380,19 +380,7 @@ async function rotate(spec: ClusterSpec, options: RotateCaOptions, started: numb
   const view = await readRotationView(dir);
   checkSpecCovered(input.spec, view.contents);
 
-  const connecting = connectMembers(
-    input.spec.members.map((m) => ({ spec: m })),
-    options,
-  );
-  connecting.catch(() => {}); // awaited below
-  let prepared: PreparedDeploy;
-  try {
-    prepared = await prepareForRelease(input, connecting, options, view.outcome);
-  } catch (err) {
-    await closeAll(await connecting.catch(() => new Map()));
-    throw err;
-  }
-  const connections = await connecting;
+  const { prepared, connections } = await prepareConnected(input, options, view.outcome);
   const run: Run = {
     spec: input.spec,
     options,

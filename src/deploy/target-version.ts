@@ -13,7 +13,7 @@ import { EtcdKitError } from '../errors.js';
 import { type MemberInspection, type PreparedBinaries, probeEtcdVersion, type SshConnection } from '../remote/index.js';
 import { binariesCacheDir, type PreparedDeploy, type PreparedMember, prepareBundles, type ResolvedInput } from './prepare.js';
 import type { PkiOutcome } from './cluster-pki.js';
-import { type MemberRef, remoteOptions } from './member-connections.js';
+import { closeAll, connectMembers, type MemberRef, remoteOptions } from './member-connections.js';
 import type { DeployOptions } from './types.js';
 import { assertInstallableVersion } from './version-rules.js';
 
@@ -92,7 +92,7 @@ export function confirmTargetVersion(members: readonly PreparedMember[], inspect
  * ({@link resolveTargetVersion}, a binDir probed on the first member's host over `connecting`), then every
  * member's bundle (from `pki` when given). The first step of a deploy, a restore and a CA rotation.
  */
-export async function prepareForRelease(
+async function prepareForRelease(
   input: ResolvedInput,
   connecting: Promise<Map<string, SshConnection>>,
   options: DeployOptions,
@@ -106,4 +106,27 @@ export async function prepareForRelease(
     options,
   );
   return prepareBundles({ ...input, binaries }, options, false, pki);
+}
+
+/**
+ * `prepareForRelease` while one SSH connection per member opens (read-only: nothing is changed before
+ * both are done). Closes whatever opened when either fails. The opening of a deploy, a restore and a CA rotation.
+ */
+export async function prepareConnected(
+  input: ResolvedInput,
+  options: DeployOptions,
+  pki?: PkiOutcome,
+): Promise<{ prepared: PreparedDeploy; connections: Map<string, SshConnection> }> {
+  const connecting = connectMembers(
+    input.spec.members.map((m) => ({ spec: m })),
+    options,
+  );
+  connecting.catch(() => {}); // awaited below; this only stops an early failure from counting as unhandled
+  try {
+    const prepared = await prepareForRelease(input, connecting, options, pki);
+    return { prepared, connections: await connecting };
+  } catch (err) {
+    await closeAll(await connecting.catch(() => new Map()));
+    throw err;
+  }
 }
