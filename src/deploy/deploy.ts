@@ -34,12 +34,9 @@ import { waitForEndpoints } from './wait-endpoints.js';
 /** How long a running member that did not answer the plan's health check gets to answer before it is restarted, in ms. */
 const SECOND_LOOK_MS = 5000;
 
-/** Everything one deploy run carries between its steps (a replacement and a move need the same). */
-
 function conn(ctx: DeployRun, m: PreparedMember): SshConnection {
   return ctx.connections.get(m.spec.name)!;
 }
-
 
 /**
  * Members the running cluster has that the spec does not name: reported, never removed (removing a member

@@ -40,7 +40,6 @@ export const OLD_HOST_CONNECT_TIMEOUT_MS = 5000;
 /** SSH failures that mean "the old host cannot be reached (safely)": its clean-up is skipped, the move goes on. */
 const SKIP_CLEANUP: ReadonlySet<string> = new Set(['SSH_UNREACHABLE', 'SSH_TIMEOUT', 'SSH_HOST_KEY_UNKNOWN']);
 
-
 type MoveState = Extract<MemberState, { kind: 'move' }>;
 
 type Cleanup = { oldHost: 'cleaned'; movedAside: string | undefined } | { oldHost: 'unreachable'; why: string };

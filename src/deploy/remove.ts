@@ -16,10 +16,9 @@ import { assertServedCa } from './observe-ca.js';
 import { resolveSpec } from './prepare.js';
 import type { ClusterSpecInput } from './spec-types.js';
 import type { DeployOptions, DeployResult } from './types.js';
-import type { ClusterSpec, } from './resolve-spec.js';
+import type { ClusterSpec } from './resolve-spec.js';
 import { DEFAULT_HEALTH_TIMEOUT_MS } from './options.js';
 import { waitForEndpoints } from './wait-endpoints.js';
-
 
 /**
  * Options of {@link removeEtcdMember}.

@@ -9,7 +9,7 @@ import { resolveSpec } from './prepare.js';
 import { closeAll, connectMembers, forEachMember, remoteOptions } from './member-connections.js';
 import type { ClusterSpecInput } from './spec-types.js';
 import type { DeployOptions } from './types.js';
-import type { ClusterSpec, } from './resolve-spec.js';
+import type { ClusterSpec } from './resolve-spec.js';
 
 /**
  * Options of {@link resetEtcdCluster}.

@@ -90,7 +90,7 @@ export function confirmTargetVersion(members: readonly PreparedMember[], inspect
 /**
  * The spec rendered for the release it installs, in memory (nothing written): the target version resolved
  * ({@link resolveTargetVersion}, a binDir probed on the first member's host over `connecting`), then every
- * member's bundle (from `pki` when given). The first step of a deploy, a restore and a CA rotation.
+ * member's bundle (from `pki` when given).
  */
 async function prepareForRelease(
   input: ResolvedInput,
