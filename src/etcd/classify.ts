@@ -118,13 +118,11 @@ export function classifyEtcdError(err: unknown, context: ClassifyContext = {}): 
   if (err instanceof AbortedError) {
     return new EtcdKitError('ABORTED', `${where}${what}aborted by the caller`, { cause: err, details });
   }
-  if (err instanceof DeadlineReachedError) {
-    // The guard runs on what is left of the budget once the request is sent; the caller's budget is what it asked for.
-    return new EtcdKitError('ETCD_TIMEOUT', `${where}${what}no answer within ${Math.round(context.timeoutMs ?? err.ms)} ms`, { cause: err, details });
-  }
   const text = describe(err);
-  if (context.timeoutMs !== undefined && GRPC_DEADLINE.test(text)) {
-    return new EtcdKitError('ETCD_TIMEOUT', `${where}${what}no answer within ${Math.round(context.timeoutMs)} ms`, { cause: err, details });
+  // Our guard runs on what was left of the budget once the request was sent: the caller's budget is what it asked for.
+  const budgetMs = err instanceof DeadlineReachedError ? (context.timeoutMs ?? err.ms) : GRPC_DEADLINE.test(text) ? context.timeoutMs : undefined;
+  if (budgetMs !== undefined) {
+    return new EtcdKitError('ETCD_TIMEOUT', `${where}${what}no answer within ${Math.round(budgetMs)} ms`, { cause: err, details });
   }
   const rule = RULES.find((r) => r.test.test(text));
   const code: EtcdKitErrorCode = rule?.code ?? 'ETCD_REQUEST_FAILED';
