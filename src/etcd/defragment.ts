@@ -76,9 +76,8 @@ export interface DefragmentResult {
 }
 
 const DEFAULT_HEALTH_TIMEOUT_MS = 60_000;
-/** Pause between checks while a disarm reaches every member. */
-const DISARM_POLL_MS = 100;
 const DEFAULT_DEFRAG_TIMEOUT_MS = 300_000;
+/** Pause between health checks: waiting for every member, and for a disarm to reach every member. */
 const POLL_MS = 250;
 
 /** Waits until every endpoint answers a linearizable read; `ETCD_UNHEALTHY` naming the others on timeout. */
@@ -169,8 +168,8 @@ async function untilDisarmedEverywhere(cluster: EtcdCluster, disarmed: EtcdAlarm
   const stillRaised = (h: ClusterHealth): boolean => h.alarms.some((a) => disarmed.some((d) => d.memberId === a.memberId && d.alarm === a.alarm));
   for (;;) {
     const health = await cluster.checkHealth({ timeoutMs: 2000, signal });
-    if (!stillRaised(health) || performance.now() + DISARM_POLL_MS > giveUpAt) return health;
-    await sleep(DISARM_POLL_MS, signal).catch((err: unknown) => {
+    if (!stillRaised(health) || performance.now() + POLL_MS > giveUpAt) return health;
+    await sleep(POLL_MS, signal).catch((err: unknown) => {
       throw classifyEtcdError(err, { operation: 'alarm disarm' });
     });
   }
