@@ -9,6 +9,7 @@
 // Neither was seen on 3.5 or later in the same runs. These helpers tell such a failure from one the caller
 // would be to blame for (a TLS refusal, a timeout, a member down too long): the right signature, while the
 // matching step ran.
+import type { DeployProgressEvent } from '../../src/index.js';
 import type { EtcdctlWriteFailure } from './etcdctl-writer.js';
 
 /** What etcd 3.4's client prints for a request its member cut by stopping. */
@@ -30,7 +31,7 @@ export interface RestartWindow {
 }
 
 /** Restart and leadership-move windows from a run's progress events, in the order they closed. */
-export function restartWindowRecorder(): { onProgress: (e: { step: string; member?: string; leadership?: { from: string; to: string } }) => void; windows: RestartWindow[] } {
+export function restartWindowRecorder(): { onProgress: (e: DeployProgressEvent) => void; windows: RestartWindow[] } {
   const windows: RestartWindow[] = [];
   const restarting = new Map<string, number>();
   const moving = new Map<string, number>();
